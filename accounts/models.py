@@ -1,0 +1,144 @@
+"""Staff users, the platform's customers (shoppers), their emergency contacts and credit lines."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.timezone import now
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from bnpl_admin.money import MoneyField
+
+from .roles import Role
+
+phone_validator = RegexValidator(r"^\+?\d{6,15}$", _("Enter a phone number of 6 to 15 digits."))
+national_id_validator = RegexValidator(
+    r"^\d{17}[\dXx]$", _("A resident identity number has 17 digits and a check character.")
+)
+
+
+class User(AbstractUser):
+    """A member of staff. Customers never sign in to this console."""
+
+    timezone = models.CharField(max_length=64, default="Asia/Shanghai")
+    language = models.CharField(
+        max_length=8, choices=[("zh-hans", "简体中文"), ("en", "English")], default="zh-hans"
+    )
+
+    history = HistoricalRecords(excluded_fields=["password", "last_login"])
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+        permissions = [("change_user_roles", "Can change the roles of staff users")]
+
+    def has_role(self, role: Role) -> bool:
+        return self.groups.filter(name=role).exists()
+
+    @property
+    def role_names(self) -> list[str]:
+        return sorted(g.name for g in self.groups.all())
+
+
+class CustomerStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    RESTRICTED = "restricted", _("Restricted")
+    CLOSED = "closed", _("Closed")
+
+
+class Language(models.TextChoices):
+    ZH_HANS = "zh-hans", "简体中文"
+    EN = "en", "English"
+
+
+class Customer(models.Model):
+    """A shopper of the platform who buys now and pays later."""
+
+    platform_user_id = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=100)
+    phone = models.CharField(max_length=20, validators=[phone_validator])
+    email = models.EmailField(blank=True)
+    national_id = models.CharField(max_length=18, blank=True, validators=[national_id_validator])
+    province = models.CharField(max_length=50, blank=True)
+    city = models.CharField(max_length=50, blank=True)
+    district = models.CharField(max_length=50, blank=True)
+    street = models.CharField(max_length=200, blank=True)
+    timezone = models.CharField(max_length=64, default="Asia/Shanghai")
+    language = models.CharField(max_length=8, choices=Language.choices, default=Language.ZH_HANS)
+    status = models.CharField(max_length=12, choices=CustomerStatus.choices, default=CustomerStatus.ACTIVE)
+    created_at = models.DateTimeField(default=now, db_index=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("reveal_pii", "Can reveal unmasked phone numbers and national ids")]
+        indexes = [models.Index(fields=["phone"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.platform_user_id})"
+
+    @property
+    def address(self) -> str:
+        return " ".join(p for p in (self.province, self.city, self.district, self.street) if p)
+
+
+class EmergencyContact(models.Model):
+    """Someone who may be asked to pass a message on: never told of the debt (DESIGN.md)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="emergency_contacts")
+    name = models.CharField(max_length=100)
+    relationship = models.CharField(max_length=50)
+    phone = models.CharField(max_length=20, validators=[phone_validator])
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.relationship})"
+
+
+class CreditLineStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    FROZEN = "frozen", _("Frozen")
+    CLOSED = "closed", _("Closed")
+
+
+class Grade(models.TextChoices):
+    A = "A", "A"
+    B = "B", "B"
+    C = "C", "C"
+    D = "D", "D"
+    E = "E", _("E (no credit)")
+
+
+class CreditLine(models.Model):
+    """A customer's one credit line. Available credit is computed, never stored (selectors)."""
+
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="credit_line")
+    limit = MoneyField()
+    status = models.CharField(max_length=8, choices=CreditLineStatus.choices, default=CreditLineStatus.ACTIVE)
+    status_reason = models.CharField(max_length=200, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
+    grade = models.CharField(max_length=1, choices=Grade.choices, default=Grade.C)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        permissions = [("freeze_creditline", "Can freeze and unfreeze credit lines")]
+        constraints = [
+            models.CheckConstraint(condition=Q(limit__gte=0), name="creditline_limit_not_negative"),
+            models.CheckConstraint(
+                condition=~Q(status=CreditLineStatus.FROZEN) | ~Q(status_reason=""),
+                name="creditline_frozen_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer.platform_user_id}: ¥{self.limit} {self.get_status_display()}"

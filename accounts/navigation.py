@@ -1,0 +1,37 @@
+"""The console's navigation: each entry names the permission that makes it visible.
+
+Later pages (collections workbench, risk console) add their entry here and it appears for
+exactly the roles that hold its permission.
+"""
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    permission: str | None = None
+    staff_only: bool = False
+
+    def visible_to(self, user) -> bool:
+        if self.staff_only and not user.is_staff:
+            return False
+        return self.permission is None or user.has_perm(self.permission)
+
+
+NAV_ITEMS = (
+    NavItem(_("Home"), "home"),
+    NavItem(_("Data admin"), "admin:index", staff_only=True),
+)
+
+
+def navigation_for(user) -> list[dict]:
+    return [
+        {"label": item.label, "url": reverse(item.url_name), "url_name": item.url_name}
+        for item in NAV_ITEMS
+        if item.visible_to(user)
+    ]

@@ -1,0 +1,140 @@
+"""The staff roles (Django groups) and the permissions each one holds: the single source of truth.
+
+A data migration applies this map; when it changes, add a migration that calls `roles_sync`
+again so every database gets the same matrix.
+"""
+
+from django.db.models import TextChoices
+
+
+class Role(TextChoices):
+    RISK_ANALYST = "Risk analyst"
+    COLLECTIONS_AGENT = "Collections agent"
+    FIELD_AGENT = "Field agent"
+    COLLECTIONS_MANAGER = "Collections manager"
+    OPERATIONS_ADMIN = "Operations admin"
+
+
+def _view(*models: str) -> set[str]:
+    return {f"{app}.view_{model}" for app, model in (m.split(".") for m in models)}
+
+
+def _crud(*models: str) -> set[str]:
+    return {
+        f"{app}.{action}_{model}"
+        for app, model in (m.split(".") for m in models)
+        for action in ("view", "add", "change", "delete")
+    }
+
+
+_AGENT = _view(
+    "accounts.customer",
+    "accounts.emergencycontact",
+    "accounts.creditline",
+    "orders.order",
+    "orders.installment",
+    "orders.payment",
+    "orders.paymentallocation",
+    "orders.merchant",
+    "collections.collectioncase",
+    "collections.caseevent",
+) | {"collections.change_collectioncase"}
+
+ROLE_PERMISSIONS: dict[str, set[str]] = {
+    # Scores customers, sets grades and limits, reviews orders, restricts users.
+    # Must not edit payments or cases: only views them.
+    Role.RISK_ANALYST: _view(
+        "accounts.customer",
+        "accounts.creditline",
+        "orders.order",
+        "orders.installment",
+        "orders.payment",
+        "orders.merchant",
+        "orders.orderevent",
+        "collections.collectioncase",
+        "policy.policy",
+    )
+    | {
+        "collections.view_all_collectioncase",
+        "accounts.change_customer",
+        "accounts.change_creditline",
+        "accounts.freeze_creditline",
+        "orders.change_order",
+        "orders.change_merchant",
+    },
+    # Works assigned cases; phone numbers masked, national ids never shown.
+    Role.COLLECTIONS_AGENT: _AGENT,
+    # Sees only the home visits assigned to them (row-level rules come with the workbench).
+    Role.FIELD_AGENT: _view("collections.collectioncase"),
+    # Assigns queues, approves visits, settlements and waivers.
+    Role.COLLECTIONS_MANAGER: _AGENT
+    | {
+        "collections.assign_collectioncase",
+        "collections.view_all_collectioncase",
+        "orders.waive_fee",
+        "accounts.reveal_pii",
+        "policy.view_policy",
+    },
+    # Data fixes in the Django admin; every change is audited.
+    Role.OPERATIONS_ADMIN: _crud(
+        "accounts.user",
+        "accounts.customer",
+        "accounts.emergencycontact",
+        "accounts.creditline",
+        "orders.merchant",
+        "orders.order",
+        "collections.collectioncase",
+        "policy.policy",
+    )
+    | _view(
+        "auth.group",
+        "auth.permission",
+        "orders.installment",
+        "orders.payment",
+        "orders.paymentallocation",
+        "orders.waiver",
+        "orders.orderevent",
+        "collections.caseevent",
+    )
+    | {
+        "auth.change_group",
+        "collections.view_all_collectioncase",
+        "orders.change_installment",
+        "orders.change_payment",
+        "orders.post_payment",
+        "orders.reverse_payment",
+        "orders.waive_fee",
+        "accounts.reveal_pii",
+        "accounts.freeze_creditline",
+        "accounts.change_user_roles",
+    },
+}
+
+
+def roles_sync(apps, schema_editor=None) -> None:
+    """Create every role group and give it exactly the permissions of ROLE_PERMISSIONS.
+
+    Works with the historical app registry of a migration as well as the live one.
+    """
+    from django.contrib.auth.management import create_permissions
+
+    # Permissions are normally created after the last migration; make sure they exist now.
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, verbosity=0, apps=apps)
+        app_config.models_module = None
+
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
+    for role, codenames in ROLE_PERMISSIONS.items():
+        group, _ = group_model.objects.get_or_create(name=str(role))
+        wanted = []
+        for dotted in sorted(codenames):
+            app_label, codename = dotted.split(".")
+            try:
+                wanted.append(
+                    permission_model.objects.get(content_type__app_label=app_label, codename=codename)
+                )
+            except permission_model.DoesNotExist as exc:
+                raise LookupError(f"role {role!r} names unknown permission {dotted}") from exc
+        group.permissions.set(wanted)

@@ -1,0 +1,31 @@
+"""Staff pages of the accounts app: the home page with headline counts."""
+
+from django.shortcuts import render
+from django.utils import timezone
+
+from collection.models import CollectionCase
+from orders.models import OPEN_ORDER_STATUSES, Installment, InstallmentStatus, Order
+
+
+def home(request):
+    """The staff home page: navigation for the user's roles and a few headline counts."""
+    user = request.user
+    counts = []
+    if user.has_perm("orders.view_order"):
+        counts.append(("open_orders", "Open orders", Order.objects.filter(status__in=OPEN_ORDER_STATUSES)))
+    if user.has_perm("orders.view_installment"):
+        counts.append(
+            (
+                "overdue_installments",
+                "Overdue instalments",
+                Installment.objects.filter(status=InstallmentStatus.OVERDUE),
+            )
+        )
+    if user.has_perm("collections.view_collectioncase"):
+        counts.append(("open_cases", "Open cases", CollectionCase.objects.visible_to(user).open()))
+    headline = [{"key": key, "label": label, "value": qs.count()} for key, label, qs in counts]
+    return render(
+        request,
+        "accounts/home.html",
+        {"headline": headline, "business_date": timezone.localdate()},
+    )

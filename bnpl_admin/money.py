@@ -1,0 +1,69 @@
+"""Money primitives shared by every app: the one field type for yuan and the one rounding rule."""
+
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+
+from django.db import models
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+
+class MoneyField(models.DecimalField):
+    """An amount in CNY: two decimal places, up to 999,999,999,999.99. Never a float."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_digits", 14)
+        kwargs.setdefault("decimal_places", 2)
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        # Keep migrations short: the defaults are part of the type.
+        if kwargs.get("max_digits") == 14:
+            del kwargs["max_digits"]
+        if kwargs.get("decimal_places") == 2:
+            del kwargs["decimal_places"]
+        return name, path, args, kwargs
+
+
+class RateField(models.DecimalField):
+    """A rate such as 0.018 (1.8%) or 0.0005 (0.05% a day): six decimal places."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_digits", 9)
+        kwargs.setdefault("decimal_places", 6)
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        if kwargs.get("max_digits") == 9:
+            del kwargs["max_digits"]
+        if kwargs.get("decimal_places") == 6:
+            del kwargs["decimal_places"]
+        return name, path, args, kwargs
+
+
+def to_money(value: Decimal | int | str) -> Decimal:
+    """An exact amount given in yuan, checked to have no more than two places."""
+    amount = Decimal(value)
+    if amount != amount.quantize(CENT):
+        raise ValueError(f"{value!r} has more than two decimal places")
+    return amount.quantize(CENT)
+
+
+def apply_rate(amount: Decimal, rate: Decimal) -> Decimal:
+    """A rate times an amount, rounded half-up to the fen once, where it is computed."""
+    return (amount * rate).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def split_evenly(total: Decimal, parts: int) -> list[Decimal]:
+    """Split `total` into `parts` shares that add up exactly.
+
+    Each share is total / parts rounded down to the fen; the first share takes what is
+    left, so it is never the smaller (DESIGN.md, "Money").
+    """
+    if parts < 1:
+        raise ValueError("parts must be at least 1")
+    share = (total / parts).quantize(CENT, rounding=ROUND_DOWN)
+    first = total - share * (parts - 1)
+    return [first] + [share] * (parts - 1)

@@ -1,0 +1,184 @@
+"""Settings shared by every environment; each value that differs by machine comes from the env."""
+
+from decimal import Decimal
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+# A .env file is a convenience for local work; the real environment always wins.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+INSECURE_DEFAULT_SECRET_KEY = "django-insecure-bnpl-local-development-only"
+SECRET_KEY = env("SECRET_KEY", default=INSECURE_DEFAULT_SECRET_KEY)
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_tables2",
+    "django_filters",
+    "django_htmx",
+    "simple_history",
+    "django_celery_beat",
+    "django_celery_results",
+    "accounts",
+    "orders",
+    "collection",
+    "policy",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every view is private unless it opts out with @login_not_required.
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    # Records the signed-in user on every django-simple-history row.
+    "simple_history.middleware.HistoryRequestMiddleware",
+]
+
+ROOT_URLCONF = "bnpl_admin.urls"
+WSGI_APPLICATION = "bnpl_admin.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.navigation",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web server, the worker and beat read while one of them writes;
+    # the timeout makes a writer wait for the lock instead of failing at once.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env("TIME_ZONE", default="Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"
+DJANGO_TABLES2_PAGE_RANGE = 8
+
+# --- Celery -----------------------------------------------------------------
+# Without CELERY_BROKER_URL the console runs on kombu's filesystem transport: a
+# real cross-process broker (web, worker and beat are separate processes) that
+# needs no server, so `make run` works on a bare machine.
+BROKER_DIR = VAR_DIR / "broker"
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+CELERY_USES_EMBEDDED_BROKER = CELERY_BROKER_URL.startswith("filesystem://")
+if CELERY_USES_EMBEDDED_BROKER:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "processed_folder": str(BROKER_DIR / "processed"),
+        "store_processed": False,
+    }
+    CELERY_RESULT_BACKEND = "django-db"
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Redis re-delivers an unacknowledged task after this many seconds. It must be
+        # longer than the longest task, or a slow sweep chunk would run twice at once.
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 60 * 60),
+    }
+    CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_ENABLE_UTC = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_EXTENDED = True
+# Acknowledge a task only after it finished, so a worker killed mid-task leaves the
+# message to be delivered again; tasks are written to be safe to run twice.
+CELERY_TASK_ACKS_LATE = True
+# ...and treat a worker that died (SIGKILL, OOM) like one that never took the task.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A worker reserves one task at a time, so a long sweep chunk never holds a queue of
+# others hostage while the second worker sits idle.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Business policy defaults ------------------------------------------------
+# The values in force live in policy.Policy rows with an effective date (edited in
+# the admin); these only seed the first row and the tests.
+BNPL_PAY_LATER_TRIAL_DAYS = env.int("BNPL_PAY_LATER_TRIAL_DAYS", default=14)
+BNPL_FEE_RATE_PAY_LATER = Decimal(env.str("BNPL_FEE_RATE_PAY_LATER", default="0"))
+BNPL_FEE_RATE_3 = Decimal(env.str("BNPL_FEE_RATE_3", default="0.018"))
+BNPL_FEE_RATE_6 = Decimal(env.str("BNPL_FEE_RATE_6", default="0.036"))
+BNPL_FEE_RATE_12 = Decimal(env.str("BNPL_FEE_RATE_12", default="0.072"))
+BNPL_LATE_FEE_GRACE_DAYS = env.int("BNPL_LATE_FEE_GRACE_DAYS", default=3)
+BNPL_LATE_FEE_DAILY_RATE = Decimal(env.str("BNPL_LATE_FEE_DAILY_RATE", default="0.0005"))
+BNPL_LATE_FEE_CAP_RATE = Decimal(env.str("BNPL_LATE_FEE_CAP_RATE", default="0.25"))
+BNPL_LATE_FEE_CAP_AMOUNT = Decimal(env.str("BNPL_LATE_FEE_CAP_AMOUNT", default="200.00"))
+BNPL_FREEZE_AT_DPD = env.int("BNPL_FREEZE_AT_DPD", default=1)
+BNPL_WRITE_OFF_PROPOSAL_DPD = env.int("BNPL_WRITE_OFF_PROPOSAL_DPD", default=180)
+BNPL_CONDUCT_PROFILE = env("BNPL_CONDUCT_PROFILE", default="CN")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,161 @@
+"""Collection cases opened for customers with overdue money, and the case timeline."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from accounts.models import Customer
+
+
+class Bucket(models.TextChoices):
+    """Ageing by days past due of the customer's oldest unpaid overdue instalment."""
+
+    CURRENT = "current", _("Current")
+    M1 = "M1", "M1 (1–30)"
+    M2 = "M2", "M2 (31–60)"
+    M3 = "M3", "M3 (61–90)"
+    M4 = "M4+", "M4+ (>90)"
+
+    @classmethod
+    def for_dpd(cls, dpd: int) -> Bucket:
+        if dpd <= 0:
+            return cls.CURRENT
+        if dpd <= 30:
+            return cls.M1
+        if dpd <= 60:
+            return cls.M2
+        if dpd <= 90:
+            return cls.M3
+        return cls.M4
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    PROMISED = "promised", _("Promise to pay")
+    VISIT_REQUESTED = "visit_requested", _("Home visit requested")
+    WRITE_OFF_PROPOSED = "write_off_proposed", _("Write-off proposed")
+    RESOLVED = "resolved", _("Resolved (paid)")
+    WRITTEN_OFF = "written_off", _("Written off")
+
+
+CLOSED_CASE_STATUSES = (CaseStatus.RESOLVED, CaseStatus.WRITTEN_OFF)
+
+# The case lifecycle; collection.services.case_transition is the only way along it.
+CASE_TRANSITIONS: dict[str, set[str]] = {
+    CaseStatus.OPEN: {
+        CaseStatus.PROMISED,
+        CaseStatus.VISIT_REQUESTED,
+        CaseStatus.WRITE_OFF_PROPOSED,
+        CaseStatus.RESOLVED,
+    },
+    CaseStatus.PROMISED: {CaseStatus.OPEN, CaseStatus.RESOLVED, CaseStatus.VISIT_REQUESTED},
+    CaseStatus.VISIT_REQUESTED: {CaseStatus.OPEN, CaseStatus.PROMISED, CaseStatus.RESOLVED},
+    CaseStatus.WRITE_OFF_PROPOSED: {
+        CaseStatus.OPEN,
+        CaseStatus.WRITTEN_OFF,
+        CaseStatus.RESOLVED,
+    },
+    CaseStatus.RESOLVED: set(),
+    CaseStatus.WRITTEN_OFF: set(),
+}
+
+
+class CollectionCaseQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(closed_at__isnull=True)
+
+    def visible_to(self, user):
+        """Row-level access: the cases a user may see (DESIGN.md, roles)."""
+        if not user.is_authenticated or not user.has_perm("collections.view_collectioncase"):
+            return self.none()
+        if user.has_perm("collections.view_all_collectioncase"):
+            return self
+        return self.filter(assigned_agent=user)
+
+
+class CollectionCase(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="collection_cases")
+    status = models.CharField(
+        max_length=20, choices=CaseStatus.choices, default=CaseStatus.OPEN, db_index=True
+    )
+    days_past_due = models.PositiveIntegerField(default=0)
+    bucket = models.CharField(max_length=8, choices=Bucket.choices, default=Bucket.CURRENT)
+    assigned_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_cases",
+    )
+    opened_at = models.DateTimeField(default=timezone.now, db_index=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CollectionCaseQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-days_past_due", "id"]
+        permissions = [
+            ("assign_collectioncase", "Can assign cases to agents"),
+            ("view_all_collectioncase", "Can see every case, not only the own queue"),
+        ]
+        indexes = [models.Index(fields=["bucket", "status"])]
+        constraints = [
+            # At most one open case per customer, whoever or whatever opens it.
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=Q(closed_at__isnull=True),
+                name="one_open_case_per_customer",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    closed_at__isnull=True,
+                    status__in=[s for s in CaseStatus.values if s not in CLOSED_CASE_STATUSES],
+                )
+                | Q(closed_at__isnull=False, status__in=list(CLOSED_CASE_STATUSES)),
+                name="case_closed_iff_closed_status",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Case {self.pk} · {self.customer.platform_user_id} · {self.bucket}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class CaseEventType(models.TextChoices):
+    OPENED = "opened", _("Opened")
+    AGEING = "ageing", _("Days past due updated")
+    ASSIGNED = "assigned", _("Assigned")
+    STATUS_CHANGED = "status_changed", _("Status changed")
+    CLOSED = "closed", _("Closed")
+    NOTE = "note", _("Note")
+
+
+class CaseEvent(models.Model):
+    """The case timeline, written by the services."""
+
+    case = models.ForeignKey(CollectionCase, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=20, choices=CaseEventType.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    payload = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.type}"

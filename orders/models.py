@@ -1,0 +1,400 @@
+"""Merchants, orders, their repayment schedules (instalments), payments and where each yuan went.
+
+Money lives in two kinds of rows: instalment components (what is owed) and payment
+allocations (what was paid, to which component). The *_paid and *_waived columns of an
+instalment are stored totals of those entries, kept by the services and checked by
+`manage.py reconcile_ledgers`.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from accounts.models import Customer
+from bnpl_admin.money import ZERO, MoneyField, RateField
+
+
+class Merchant(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    category = models.CharField(max_length=60, db_index=True)
+    is_risky = models.BooleanField(_("risk flag"), default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Channel(models.TextChoices):
+    SHORT_VIDEO = "short_video", _("Short video")
+    LIVESTREAM = "livestream", _("Livestream")
+    MALL = "mall", _("Mall")
+
+
+class Plan(models.TextChoices):
+    PAY_LATER = "pay_later", _("Pay later (one payment)")
+    INSTALMENTS_3 = "instalments_3", _("3 monthly instalments")
+    INSTALMENTS_6 = "instalments_6", _("6 monthly instalments")
+    INSTALMENTS_12 = "instalments_12", _("12 monthly instalments")
+
+
+PLAN_INSTALLMENTS = {
+    Plan.PAY_LATER: 1,
+    Plan.INSTALMENTS_3: 3,
+    Plan.INSTALMENTS_6: 6,
+    Plan.INSTALMENTS_12: 12,
+}
+
+
+class OrderStatus(models.TextChoices):
+    APPROVED = "approved", _("Approved")
+    DECLINED = "declined", _("Declined")
+    SHIPPED = "shipped", _("Shipped")
+    DELIVERED = "delivered", _("Delivered")
+    RETURNED = "returned", _("Returned")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+    WRITTEN_OFF = "written_off", _("Written off")
+
+
+# The order lifecycle: services change status only along these edges (orders.services).
+ORDER_TRANSITIONS: dict[str, set[str]] = {
+    OrderStatus.APPROVED: {OrderStatus.SHIPPED, OrderStatus.CANCELLED},
+    OrderStatus.DECLINED: set(),
+    OrderStatus.SHIPPED: {OrderStatus.DELIVERED, OrderStatus.CANCELLED},
+    OrderStatus.DELIVERED: {OrderStatus.COMPLETED, OrderStatus.RETURNED, OrderStatus.WRITTEN_OFF},
+    OrderStatus.RETURNED: set(),
+    OrderStatus.COMPLETED: {OrderStatus.DELIVERED},  # a reversed payment reopens an order
+    OrderStatus.CANCELLED: set(),
+    OrderStatus.WRITTEN_OFF: set(),
+}
+# Orders whose principal still counts against the credit line.
+OPEN_ORDER_STATUSES = (OrderStatus.APPROVED, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
+
+
+class Hold(models.TextChoices):
+    NONE = "", _("None")
+    RETURN = "return", _("Return in progress")
+    DISPUTE = "dispute", _("Dispute open")
+
+
+class Order(models.Model):
+    """A purchase paid later. The schedule is built at delivery, when the trial window starts."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="orders")
+    external_reference = models.CharField(_("platform order id"), max_length=64, unique=True)
+    channel = models.CharField(max_length=12, choices=Channel.choices)
+    item_summary = models.CharField(max_length=200)
+    amount = MoneyField(_("principal"))
+    plan = models.CharField(max_length=16, choices=Plan.choices)
+    fee_rate = RateField(help_text=_("The plan's fee rate in force when the order was placed."))
+    fee_amount = MoneyField(default=ZERO)
+    status = models.CharField(
+        max_length=12, choices=OrderStatus.choices, default=OrderStatus.APPROVED, db_index=True
+    )
+    decline_reasons = models.JSONField(default=list, blank=True)
+    hold = models.CharField(max_length=8, choices=Hold.choices, default=Hold.NONE, blank=True)
+    hold_since = models.DateField(null=True, blank=True)
+    placed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-placed_at", "-id"]
+        indexes = [models.Index(fields=["customer", "status"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="order_amount_positive"),
+            models.CheckConstraint(condition=Q(fee_amount__gte=0), name="order_fee_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.external_reference} ¥{self.amount}"
+
+    @property
+    def installment_count(self) -> int:
+        return PLAN_INSTALLMENTS[Plan(self.plan)]
+
+    @property
+    def is_on_hold(self) -> bool:
+        return bool(self.hold)
+
+
+class InstallmentStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    DUE = "due", _("Due")
+    OVERDUE = "overdue", _("Overdue")
+    PAID = "paid", _("Paid")
+    WAIVED = "waived", _("Waived")
+    WRITTEN_OFF = "written_off", _("Written off")
+
+
+UNPAID_INSTALLMENT_STATUSES = (
+    InstallmentStatus.SCHEDULED,
+    InstallmentStatus.DUE,
+    InstallmentStatus.OVERDUE,
+)
+
+
+class Component(models.TextChoices):
+    """The parts of an instalment, in the order a payment pays them (DESIGN.md)."""
+
+    LATE_FEE = "late_fee", _("Late fee")
+    FEE = "fee", _("Fee")
+    PRINCIPAL = "principal", _("Principal")
+
+
+class Installment(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="installments")
+    # Denormalised from the order (never changes): the sweep and payment posting work per
+    # customer over millions of rows and should not need a join to find them.
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="installments")
+    sequence = models.PositiveSmallIntegerField()
+    due_date = models.DateField()
+    principal_due = MoneyField()
+    fee_due = MoneyField(default=ZERO)
+    late_fee_due = MoneyField(default=ZERO)
+    principal_paid = MoneyField(default=ZERO)
+    fee_paid = MoneyField(default=ZERO)
+    late_fee_paid = MoneyField(default=ZERO)
+    fee_waived = MoneyField(default=ZERO)
+    late_fee_waived = MoneyField(default=ZERO)
+    hold_days = models.PositiveIntegerField(
+        default=0,
+        help_text=_(
+            "Days its order spent on hold (return or dispute) after this fell due: "
+            "days past due and late fees do not count them."
+        ),
+    )
+    late_fee_through = models.DateField(
+        null=True, blank=True, help_text=_("Late fees have been accrued through this date.")
+    )
+    status = models.CharField(
+        max_length=12, choices=InstallmentStatus.choices, default=InstallmentStatus.SCHEDULED
+    )
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order_id", "sequence"]
+        indexes = [
+            models.Index(fields=["status", "due_date"]),
+            models.Index(fields=["customer", "status", "due_date"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "sequence"], name="installment_unique_seq"),
+            models.CheckConstraint(
+                condition=Q(principal_due__gte=0) & Q(fee_due__gte=0) & Q(late_fee_due__gte=0),
+                name="installment_dues_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(principal_paid__gte=0)
+                & Q(principal_paid__lte=F("principal_due"))
+                & Q(fee_paid__gte=0)
+                & Q(fee_waived__gte=0)
+                & Q(fee_paid__lte=F("fee_due") - F("fee_waived"))
+                & Q(late_fee_paid__gte=0)
+                & Q(late_fee_waived__gte=0)
+                & Q(late_fee_paid__lte=F("late_fee_due") - F("late_fee_waived")),
+                name="installment_paid_within_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order.external_reference} #{self.sequence} due {self.due_date:%Y-%m-%d}"
+
+    def outstanding(self, component: Component) -> object:
+        if component == Component.LATE_FEE:
+            return self.late_fee_due - self.late_fee_waived - self.late_fee_paid
+        if component == Component.FEE:
+            return self.fee_due - self.fee_waived - self.fee_paid
+        return self.principal_due - self.principal_paid
+
+    @property
+    def total_outstanding(self):
+        return sum((self.outstanding(c) for c in Component), ZERO)
+
+    @property
+    def total_due(self):
+        return self.principal_due + self.fee_due + self.late_fee_due
+
+
+class PaymentMethod(models.TextChoices):
+    ALIPAY = "alipay", _("Alipay")
+    WECHAT = "wechat", _("WeChat Pay")
+    BANK_CARD = "bank_card", _("Bank card")
+    PLATFORM_WALLET = "wallet", _("Platform wallet")
+
+
+class PaymentStatus(models.TextChoices):
+    POSTED = "posted", _("Posted")
+    REVERSED = "reversed", _("Reversed")
+
+
+class Payment(models.Model):
+    """Money received from the payment provider, posted once per provider reference.
+
+    Every yuan of a payment is either allocated (the net of its allocations) or is credit
+    balance waiting for the next due instalment: amount = net allocations + unapplied credit.
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="payments")
+    amount = MoneyField()
+    received_at = models.DateTimeField(db_index=True)
+    method = models.CharField(max_length=12, choices=PaymentMethod.choices)
+    external_reference = models.CharField(_("provider reference"), max_length=64, unique=True)
+    status = models.CharField(max_length=8, choices=PaymentStatus.choices, default=PaymentStatus.POSTED)
+    credit_created = MoneyField(
+        default=ZERO, help_text=_("What was left after allocation when the payment was posted.")
+    )
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    reversed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reversal_reason = models.CharField(max_length=200, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        permissions = [
+            ("post_payment", "Can post a payment by hand"),
+            ("reverse_payment", "Can reverse a payment"),
+        ]
+        indexes = [models.Index(fields=["customer", "status", "received_at"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(credit_created__gte=0) & Q(credit_created__lte=F("amount")),
+                name="payment_credit_within_amount",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.external_reference} ¥{self.amount}"
+
+
+class AllocationKind(models.TextChoices):
+    PAYMENT = "payment", _("From the payment when posted")
+    CREDIT = "credit", _("From credit balance on a due date")
+    REVERSAL = "reversal", _("Undone by a payment reversal")
+    REFUND = "refund", _("Returned to credit balance by a return")
+
+
+class PaymentAllocation(models.Model):
+    """Which component of which instalment a part of a payment went to (negative to undo)."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")
+    installment = models.ForeignKey(Installment, on_delete=models.PROTECT, related_name="allocations")
+    component = models.CharField(max_length=10, choices=Component.choices)
+    amount = MoneyField()
+    kind = models.CharField(max_length=8, choices=AllocationKind.choices)
+    business_date = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="allocation_not_zero"),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind__in=["payment", "credit"], amount__gt=0)
+                    | Q(kind__in=["reversal", "refund"], amount__lt=0)
+                ),
+                name="allocation_sign_matches_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payment.external_reference} → {self.installment_id} {self.component}"
+
+
+class Waiver(models.Model):
+    """A fee or late fee forgiven: an entry with a reason and an approver, never an edit."""
+
+    installment = models.ForeignKey(Installment, on_delete=models.PROTECT, related_name="waivers")
+    component = models.CharField(
+        max_length=10,
+        choices=[
+            (Component.LATE_FEE, Component.LATE_FEE.label),
+            (Component.FEE, Component.FEE.label),
+        ],
+    )
+    amount = MoneyField()
+    reason = models.CharField(max_length=200)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("waive_fee", "Can waive fees and late fees")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="waiver_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"¥{self.amount} {self.component} on {self.installment_id}"
+
+
+class OrderEventType(models.TextChoices):
+    PLACED = "placed", _("Placed")
+    DECLINED = "declined", _("Declined")
+    SHIPPED = "shipped", _("Shipped")
+    DELIVERED = "delivered", _("Delivered, schedule built")
+    PAYMENT_ALLOCATED = "payment_allocated", _("Payment allocated")
+    PAYMENT_REVERSED = "payment_reversed", _("Payment reversed")
+    FEE_WAIVED = "fee_waived", _("Fee waived")
+    RETURNED = "returned", _("Goods returned")
+    HOLD_OPENED = "hold_opened", _("Hold opened")
+    HOLD_CLOSED = "hold_closed", _("Hold closed")
+    COMPLETED = "completed", _("Completed")
+    REOPENED = "reopened", _("Reopened")
+    STATUS_CHANGED = "status_changed", _("Status changed")
+
+
+class OrderEvent(models.Model):
+    """The order's timeline, written by the services (Saleor's events pattern)."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=20, choices=OrderEventType.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    payload = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.type}"

@@ -1,0 +1,117 @@
+"""Every read about money that matters: balances, credit, what a payment paid for."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db.models import DecimalField, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+
+from accounts.models import Customer
+from bnpl_admin.money import ZERO
+
+from .models import (
+    OPEN_ORDER_STATUSES,
+    UNPAID_INSTALLMENT_STATUSES,
+    Installment,
+    InstallmentStatus,
+    Order,
+    Payment,
+    PaymentAllocation,
+    PaymentStatus,
+)
+
+MONEY = DecimalField(max_digits=14, decimal_places=2)
+
+
+def _sum(expression, **extra) -> Coalesce:
+    return Coalesce(Sum(expression, **extra), Value(ZERO), output_field=MONEY)
+
+
+def payments_with_credit(*, customer: Customer) -> list[Payment]:
+    """The customer's posted payments with unapplied credit, oldest first, `credit_available` set."""
+    return list(
+        Payment.objects.filter(customer=customer, status=PaymentStatus.POSTED)
+        .annotate(allocated=_sum("allocations__amount"))
+        .annotate(credit_available=F("amount") - F("allocated"))
+        .filter(credit_available__gt=0)
+        .order_by("received_at", "id")
+    )
+
+
+def customer_credit_balance(*, customer: Customer) -> Decimal:
+    """Money received and not yet applied: sum over posted payments of amount − net allocations."""
+    return sum((p.credit_available for p in payments_with_credit(customer=customer)), ZERO)
+
+
+def allocations_net(*, payment: Payment) -> dict[tuple[int, str], Decimal]:
+    """What a payment has paid, net of earlier refunds, per (instalment id, component)."""
+    net: dict[tuple[int, str], Decimal] = defaultdict(lambda: ZERO)
+    rows = (
+        PaymentAllocation.objects.filter(payment=payment)
+        .values("installment_id", "component")
+        .annotate(total=Sum("amount"))
+    )
+    for row in rows:
+        net[(row["installment_id"], row["component"])] += row["total"]
+    return {key: amount for key, amount in net.items() if amount > ZERO}
+
+
+def allocation_sources(*, installment: Installment, component: str) -> list[tuple[int, Decimal]]:
+    """The payments that paid a component, net, latest first: [(payment id, amount)]."""
+    rows = (
+        PaymentAllocation.objects.filter(installment=installment, component=component)
+        .values("payment_id")
+        .annotate(total=Sum("amount"))
+        .filter(total__gt=0)
+        .order_by("-payment_id")
+    )
+    return [(row["payment_id"], row["total"]) for row in rows]
+
+
+def outstanding_principal(*, customer: Customer) -> Decimal:
+    """Principal of the customer's open orders not yet repaid: what the credit line carries."""
+    scheduled = Installment.objects.filter(
+        order__customer=customer, order__status__in=OPEN_ORDER_STATUSES
+    ).aggregate(due=_sum("principal_due"), paid=_sum("principal_paid"))
+    # Orders not yet delivered have no schedule: their whole amount counts.
+    undelivered = Order.objects.filter(
+        customer=customer, status__in=OPEN_ORDER_STATUSES, installments__isnull=True
+    ).aggregate(total=_sum("amount"))["total"]
+    return undelivered + scheduled["due"] - scheduled["paid"]
+
+
+def credit_available(*, customer: Customer) -> Decimal:
+    """Limit minus outstanding principal of open orders; never below zero; zero when not active."""
+    line = getattr(customer, "credit_line", None)
+    if line is None:
+        return ZERO
+    return max(line.limit - outstanding_principal(customer=customer), ZERO)
+
+
+def overdue_installments(*, on: datetime.date) -> QuerySet[Installment]:
+    return Installment.objects.filter(status__in=UNPAID_INSTALLMENT_STATUSES, due_date__lt=on)
+
+
+def customer_balance(*, customer: Customer) -> dict[str, Decimal]:
+    """What the customer owes now, by component, and their credit balance."""
+    totals = Installment.objects.filter(customer=customer, status__in=UNPAID_INSTALLMENT_STATUSES).aggregate(
+        principal=_sum(F("principal_due") - F("principal_paid")),
+        fee=_sum(F("fee_due") - F("fee_waived") - F("fee_paid")),
+        late_fee=_sum(F("late_fee_due") - F("late_fee_waived") - F("late_fee_paid")),
+        overdue=_sum(
+            F("principal_due")
+            - F("principal_paid")
+            + F("fee_due")
+            - F("fee_waived")
+            - F("fee_paid")
+            + F("late_fee_due")
+            - F("late_fee_waived")
+            - F("late_fee_paid"),
+            filter=Q(status=InstallmentStatus.OVERDUE),
+        ),
+    )
+    totals["credit_balance"] = customer_credit_balance(customer=customer)
+    return totals

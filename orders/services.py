@@ -1,0 +1,574 @@
+"""Every write that moves money or changes an order: placing, delivering, posting, reversing, returning.
+
+Locks are always taken in one order, customer first, then its instalments, so two services
+working on one customer queue up instead of deadlocking (STYLE.md, Saleor).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import CreditLineStatus, Customer, CustomerStatus, Grade
+from bnpl_admin.errors import DomainError
+from bnpl_admin.money import ZERO, apply_rate, to_money
+from policy.selectors import policy_in_force
+
+from . import selectors
+from .ledger import PAID_FIELD, allocate, allocation_order, prorate, schedule_lines, status_on
+from .models import (
+    ORDER_TRANSITIONS,
+    PLAN_INSTALLMENTS,
+    UNPAID_INSTALLMENT_STATUSES,
+    AllocationKind,
+    Component,
+    Installment,
+    InstallmentStatus,
+    Merchant,
+    Order,
+    OrderEvent,
+    OrderEventType,
+    OrderStatus,
+    Payment,
+    PaymentAllocation,
+    PaymentMethod,
+    PaymentStatus,
+    Plan,
+    Waiver,
+)
+
+
+class OrderError(DomainError):
+    pass
+
+
+class PaymentError(DomainError):
+    pass
+
+
+def _business_date(at: datetime.datetime | None = None) -> datetime.date:
+    return timezone.localdate(at or timezone.now())
+
+
+def _money(value: Decimal | int | str, *, what: str) -> Decimal:
+    try:
+        amount = to_money(value)
+    except (ArithmeticError, ValueError, TypeError) as exc:
+        raise DomainError(f"{what} must be an amount in yuan with at most two decimals.") from exc
+    if amount <= ZERO:
+        raise DomainError(f"{what} must be more than zero.")
+    return amount
+
+
+def _lock_customer(customer: Customer) -> Customer:
+    return Customer.objects.select_for_update().get(pk=customer.pk)
+
+
+def _event(order: Order, type_: OrderEventType, *, actor=None, **payload) -> OrderEvent:
+    return OrderEvent.objects.create(order=order, type=type_, actor=actor, payload=payload)
+
+
+def order_transition(*, order: Order, to: OrderStatus, by=None, reason: str = "") -> Order:
+    """Move an order along ORDER_TRANSITIONS and record it; the only place status changes."""
+    if to not in ORDER_TRANSITIONS[OrderStatus(order.status)]:
+        raise OrderError(
+            f"An order that is {order.get_status_display()} cannot become {to.label}.",
+            code="bad_transition",
+        )
+    previous = order.status
+    order.status = to
+    if to in (OrderStatus.COMPLETED, OrderStatus.RETURNED, OrderStatus.CANCELLED):
+        order.closed_at = timezone.now()
+    elif to == OrderStatus.DELIVERED:
+        order.closed_at = None
+    order.save(update_fields=["status", "closed_at"])
+    _event(order, OrderEventType.STATUS_CHANGED, actor=by, old=previous, new=to, reason=reason)
+    return order
+
+
+# --- Orders --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def order_place(
+    *,
+    customer: Customer,
+    merchant: Merchant,
+    external_reference: str,
+    amount: Decimal,
+    plan: Plan,
+    channel: str,
+    item_summary: str,
+    placed_at: datetime.datetime | None = None,
+) -> Order:
+    """Record an order and run the basic credit decision: approved, or declined with reasons.
+
+    The full decision engine (velocity, affordability, referral) comes with the risk console;
+    these are the checks DESIGN.md says must always pass.
+    """
+    amount = _money(amount, what="The order amount")
+    placed_at = placed_at or timezone.now()
+    if Order.objects.filter(external_reference=external_reference).exists():
+        raise OrderError(f"Order {external_reference} already exists.", code="duplicate")
+    customer = _lock_customer(customer)
+    policy = policy_in_force(on=_business_date(placed_at))
+    fee_rate = policy.fee_rate_for(PLAN_INSTALLMENTS[Plan(plan)])
+
+    reasons = []
+    line = getattr(customer, "credit_line", None)
+    if customer.status != CustomerStatus.ACTIVE:
+        reasons.append("customer_not_active")
+    if line is None or line.status != CreditLineStatus.ACTIVE:
+        reasons.append("credit_line_not_active")
+    elif line.grade == Grade.E:
+        reasons.append("grade_no_credit")
+    elif amount > selectors.credit_available(customer=customer):
+        reasons.append("over_available_limit")
+
+    order = Order.objects.create(
+        customer=customer,
+        merchant=merchant,
+        external_reference=external_reference,
+        amount=amount,
+        plan=plan,
+        fee_rate=fee_rate,
+        fee_amount=apply_rate(amount, fee_rate),
+        channel=channel,
+        item_summary=item_summary,
+        placed_at=placed_at,
+        status=OrderStatus.DECLINED if reasons else OrderStatus.APPROVED,
+        decline_reasons=reasons,
+    )
+    if reasons:
+        _event(order, OrderEventType.DECLINED, reasons=reasons)
+    else:
+        _event(order, OrderEventType.PLACED, amount=str(amount), plan=plan)
+    return order
+
+
+@transaction.atomic
+def order_ship(*, order: Order, shipped_at: datetime.datetime | None = None, by=None) -> Order:
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    order_transition(order=order, to=OrderStatus.SHIPPED, by=by)
+    order.shipped_at = shipped_at or timezone.now()
+    order.save(update_fields=["shipped_at"])
+    return order
+
+
+@transaction.atomic
+def order_deliver(
+    *, order: Order, delivered_at: datetime.datetime | None = None, by=None
+) -> list[Installment]:
+    """Mark the order delivered and build its repayment schedule: the trial window starts now."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.installments.exists():
+        raise OrderError("This order already has a repayment schedule.", code="has_schedule")
+    delivered_at = delivered_at or timezone.now()
+    order_transition(order=order, to=OrderStatus.DELIVERED, by=by)
+    order.delivered_at = delivered_at
+    order.save(update_fields=["delivered_at"])
+    delivered_on = _business_date(delivered_at)
+    policy = policy_in_force(on=delivered_on)
+    lines = schedule_lines(
+        principal=order.amount,
+        fee_rate=order.fee_rate,
+        installments=order.installment_count,
+        delivered_on=delivered_on,
+        trial_days=policy.pay_later_trial_days,
+    )
+    installments = Installment.objects.bulk_create(
+        Installment(
+            order=order,
+            customer_id=order.customer_id,
+            sequence=line.sequence,
+            due_date=line.due_date,
+            principal_due=line.principal,
+            fee_due=line.fee,
+            status=InstallmentStatus.SCHEDULED,
+        )
+        for line in lines
+    )
+    _event(
+        order,
+        OrderEventType.DELIVERED,
+        actor=by,
+        installments=len(installments),
+        first_due=lines[0].due_date.isoformat(),
+    )
+    return installments
+
+
+# --- Payments ------------------------------------------------------------------------------
+
+
+def _payable_installments(customer: Customer, on: datetime.date) -> list[Installment]:
+    """The customer's unpaid instalments due on or before `on`, locked, oldest due first."""
+    rows = (
+        Installment.objects.select_for_update()
+        .filter(customer=customer, status__in=UNPAID_INSTALLMENT_STATUSES, due_date__lte=on)
+        .order_by("due_date", "order_id", "sequence")
+    )
+    return allocation_order(rows)
+
+
+def _save_allocations(
+    *,
+    payment: Payment,
+    lines,
+    kind: AllocationKind,
+    on: datetime.date,
+    at: datetime.datetime,
+    actor=None,
+) -> list[PaymentAllocation]:
+    """Persist allocation lines and the instalments they changed, and close paid-up orders."""
+    if not lines:
+        return []
+    allocations = PaymentAllocation.objects.bulk_create(
+        PaymentAllocation(
+            payment=payment,
+            installment=line.installment,
+            component=line.component,
+            amount=line.amount,
+            kind=kind,
+            business_date=on,
+        )
+        for line in lines
+    )
+    touched = {line.installment.pk: line.installment for line in lines}.values()
+    _save_installments(touched, on=on, at=at)
+    by_order: dict[int, list] = defaultdict(list)
+    for line in lines:
+        by_order[line.installment.order_id].append(
+            [line.installment.sequence, line.component, str(line.amount)]
+        )
+    for order in Order.objects.select_for_update().filter(pk__in=by_order):
+        _event(
+            order,
+            OrderEventType.PAYMENT_ALLOCATED,
+            actor=actor,
+            payment=payment.external_reference,
+            kind=kind,
+            lines=by_order[order.pk],
+        )
+        _order_settle(order, actor=actor)
+    return allocations
+
+
+def _save_installments(installments: Iterable[Installment], *, on, at) -> None:
+    for installment in installments:
+        new_status = status_on(installment, on)
+        if new_status == InstallmentStatus.PAID and installment.paid_at is None:
+            installment.paid_at = at
+        elif new_status != InstallmentStatus.PAID:
+            installment.paid_at = None
+        installment.status = new_status
+        # save(), not a bulk update: each change to money is recorded in the history table.
+        installment.save(
+            update_fields=[
+                "principal_due",
+                "fee_due",
+                "late_fee_due",
+                "principal_paid",
+                "fee_paid",
+                "late_fee_paid",
+                "fee_waived",
+                "late_fee_waived",
+                "status",
+                "paid_at",
+            ]
+        )
+
+
+def _order_settle(order: Order, *, actor=None) -> None:
+    """Complete a delivered order with nothing left to pay; reopen a completed one that owes again."""
+    owes = order.installments.exclude(status=InstallmentStatus.PAID).exists()
+    if order.status == OrderStatus.DELIVERED and not owes:
+        order_transition(order=order, to=OrderStatus.COMPLETED, by=actor, reason="paid in full")
+    elif order.status == OrderStatus.COMPLETED and owes:
+        order_transition(order=order, to=OrderStatus.DELIVERED, by=actor, reason="owes again")
+
+
+@transaction.atomic
+def payment_post(
+    *,
+    customer: Customer,
+    amount: Decimal,
+    reference: str,
+    received_at: datetime.datetime,
+    method: str = PaymentMethod.ALIPAY,
+    posted_by=None,
+) -> Payment:
+    """Post a payment once per provider reference and allocate it (DESIGN.md, "Money").
+
+    Posting a reference that is already known returns the payment recorded for it and
+    changes nothing; the same reference with another customer or amount is an error.
+    """
+    amount = _money(amount, what="The payment amount")
+    reference = (reference or "").strip()
+    if not reference:
+        raise PaymentError("A payment needs the provider's reference.", code="no_reference")
+    if method not in PaymentMethod.values:
+        raise PaymentError(f"Unknown payment method {method!r}.", code="bad_method")
+
+    customer = _lock_customer(customer)
+    existing = Payment.objects.filter(external_reference=reference).first()
+    if existing is not None:
+        return _same_payment_or_error(existing, customer=customer, amount=amount)
+
+    try:
+        with transaction.atomic():
+            payment = Payment.objects.create(
+                customer=customer,
+                amount=amount,
+                received_at=received_at,
+                method=method,
+                external_reference=reference,
+                posted_by=posted_by,
+            )
+    except IntegrityError:
+        # Another transaction posted this reference for another customer meanwhile.
+        existing = Payment.objects.get(external_reference=reference)
+        return _same_payment_or_error(existing, customer=customer, amount=amount)
+
+    on = _business_date(received_at)
+    lines, left = allocate(amount, _payable_installments(customer, on))
+    _save_allocations(
+        payment=payment,
+        lines=lines,
+        kind=AllocationKind.PAYMENT,
+        on=on,
+        at=received_at,
+        actor=posted_by,
+    )
+    payment.credit_created = left
+    payment.save(update_fields=["credit_created"])
+    return payment
+
+
+def _same_payment_or_error(existing: Payment, *, customer: Customer, amount: Decimal) -> Payment:
+    if existing.customer_id != customer.pk or existing.amount != amount:
+        raise PaymentError(
+            f"Reference {existing.external_reference} was already posted for another "
+            f"customer or amount (¥{existing.amount}).",
+            code="reference_conflict",
+        )
+    return existing
+
+
+@transaction.atomic
+def credit_balance_apply(*, customer: Customer, on: datetime.date) -> list[PaymentAllocation]:
+    """Apply the customer's credit balance to instalments due on or before `on`.
+
+    Credit is spent oldest payment first, through the same allocation rule as a payment,
+    as recorded allocations of the payments that funded it.
+    """
+    customer = _lock_customer(customer)
+    sources = selectors.payments_with_credit(customer=customer)
+    if not sources:
+        return []
+    installments = _payable_installments(customer, on)
+    at = timezone.now()
+    created = []
+    for payment in sources:
+        lines, _left = allocate(payment.credit_available, installments)
+        created += _save_allocations(payment=payment, lines=lines, kind=AllocationKind.CREDIT, on=on, at=at)
+    return created
+
+
+@transaction.atomic
+def payment_reverse(*, payment: Payment, reason: str, by) -> Payment:
+    """Undo a payment with new negative allocations; nothing is deleted."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise PaymentError("A reversal needs a reason.", code="no_reason")
+    _lock_customer(payment.customer)
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if payment.status == PaymentStatus.REVERSED:
+        raise PaymentError("This payment has already been reversed.", code="already_reversed")
+
+    net = selectors.allocations_net(payment=payment)
+    installments = {
+        i.pk: i
+        for i in Installment.objects.select_for_update().filter(
+            pk__in={installment_id for installment_id, _ in net}
+        )
+    }
+    on, at = _business_date(), timezone.now()
+    reversal_rows = []
+    for (installment_id, component), amount in net.items():
+        installment = installments[installment_id]
+        field = PAID_FIELD[Component(component)]
+        setattr(installment, field, getattr(installment, field) - amount)
+        reversal_rows.append(
+            PaymentAllocation(
+                payment=payment,
+                installment=installment,
+                component=component,
+                amount=-amount,
+                kind=AllocationKind.REVERSAL,
+                business_date=on,
+            )
+        )
+    PaymentAllocation.objects.bulk_create(reversal_rows)
+    _save_installments(installments.values(), on=on, at=at)
+
+    payment.status = PaymentStatus.REVERSED
+    payment.reversed_at = at
+    payment.reversed_by = by
+    payment.reversal_reason = reason
+    payment.save(update_fields=["status", "reversed_at", "reversed_by", "reversal_reason"])
+    for order in Order.objects.select_for_update().filter(pk__in={i.order_id for i in installments.values()}):
+        _event(
+            order,
+            OrderEventType.PAYMENT_REVERSED,
+            actor=by,
+            payment=payment.external_reference,
+            reason=reason,
+        )
+        _order_settle(order, actor=by)
+    return payment
+
+
+# --- Waivers and returns -------------------------------------------------------------------
+
+
+@transaction.atomic
+def fee_waive(
+    *,
+    installment: Installment,
+    component: Component,
+    amount: Decimal,
+    reason: str,
+    approved_by,
+    requested_by=None,
+) -> Waiver:
+    """Forgive part of a fee or late fee: a Waiver entry with a reason and an approver."""
+    amount = _money(amount, what="The waived amount")
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("A waiver needs a reason.", code="no_reason")
+    if component not in (Component.FEE, Component.LATE_FEE):
+        raise DomainError("Only fees and late fees can be waived.", code="bad_component")
+    if not approved_by.has_perm("orders.waive_fee"):
+        raise DomainError("The approver may not waive fees.", code="not_allowed")
+    _lock_customer(installment.customer)
+    installment = Installment.objects.select_for_update().get(pk=installment.pk)
+    owed = installment.outstanding(component)
+    if amount > owed:
+        raise DomainError(f"Only ¥{owed} of this {component.label} is unpaid.", code="too_much")
+    field = "fee_waived" if component == Component.FEE else "late_fee_waived"
+    setattr(installment, field, getattr(installment, field) + amount)
+    installment.status = status_on(installment, _business_date())
+    if installment.status == InstallmentStatus.PAID and installment.paid_at is None:
+        installment.paid_at = timezone.now()
+    installment.save(update_fields=[field, "status", "paid_at"])
+    waiver = Waiver.objects.create(
+        installment=installment,
+        component=component,
+        amount=amount,
+        reason=reason,
+        requested_by=requested_by or approved_by,
+        approved_by=approved_by,
+    )
+    _event(
+        installment.order,
+        OrderEventType.FEE_WAIVED,
+        actor=approved_by,
+        sequence=installment.sequence,
+        component=component,
+        amount=str(amount),
+        reason=reason,
+    )
+    _order_settle(installment.order, actor=approved_by)
+    return waiver
+
+
+@transaction.atomic
+def order_return(*, order: Order, amount: Decimal, by=None, reason: str = "") -> Order:
+    """Record a return of goods worth `amount`: principal is cut from the last instalment back.
+
+    Each instalment's fee is cut in the same proportion as its principal. What had already
+    been paid above the new amounts goes back to the customer's credit balance as refund
+    allocations. A return of the whole principal closes the order as returned and cancels
+    its unpaid late fees.
+    """
+    amount = _money(amount, what="The returned amount")
+    _lock_customer(order.customer)
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.status not in (OrderStatus.DELIVERED, OrderStatus.COMPLETED):
+        raise OrderError("Only a delivered order can be returned.", code="not_delivered")
+    installments = list(Installment.objects.select_for_update().filter(order=order).order_by("-sequence"))
+    principal_left = sum((i.principal_due for i in installments), ZERO)
+    if amount > principal_left:
+        raise OrderError(f"At most ¥{principal_left} of principal is left on this order.", code="too_much")
+    full = amount == principal_left
+    remaining = amount
+    for installment in installments:
+        if remaining == ZERO:
+            break
+        cut = min(remaining, installment.principal_due)
+        old_principal = installment.principal_due
+        installment.principal_due = old_principal - cut
+        installment.fee_due = prorate(installment.fee_due, installment.principal_due, old_principal)
+        remaining -= cut
+    if full:
+        for installment in installments:
+            installment.late_fee_due = max(installment.late_fee_paid + installment.late_fee_waived, ZERO)
+
+    on, at = _business_date(), timezone.now()
+    for installment in installments:
+        # A waiver cannot forgive more fee than is now charged.
+        installment.fee_waived = min(installment.fee_waived, installment.fee_due)
+    refunds = _refund_overpaid(installments, on=on)
+    _save_installments(installments, on=on, at=at)
+    _event(
+        order,
+        OrderEventType.RETURNED,
+        actor=by,
+        amount=str(amount),
+        full=full,
+        reason=reason,
+        refunded=str(sum((r.amount for r in refunds), ZERO)),
+    )
+    if full:
+        order_transition(order=order, to=OrderStatus.RETURNED, by=by, reason=reason)
+    else:
+        _order_settle(order, actor=by)
+    return order
+
+
+def _refund_overpaid(installments: list[Installment], *, on) -> list[PaymentAllocation]:
+    """Turn what was paid above an instalment's new dues into refund allocations (credit)."""
+    rows = []
+    for installment in installments:
+        for component, due, paid_field in (
+            (Component.PRINCIPAL, installment.principal_due, "principal_paid"),
+            (Component.FEE, installment.fee_due - installment.fee_waived, "fee_paid"),
+        ):
+            excess = getattr(installment, paid_field) - max(due, ZERO)
+            if excess <= ZERO:
+                continue
+            setattr(installment, paid_field, getattr(installment, paid_field) - excess)
+            # Refund from the latest payments first: the oldest money stays where it went.
+            funded = selectors.allocation_sources(installment=installment, component=component)
+            for payment_id, net in funded:
+                take = min(net, excess)
+                rows.append(
+                    PaymentAllocation(
+                        payment_id=payment_id,
+                        installment=installment,
+                        component=component,
+                        amount=-take,
+                        kind=AllocationKind.REFUND,
+                        business_date=on,
+                    )
+                )
+                excess -= take
+                if excess == ZERO:
+                    break
+    return PaymentAllocation.objects.bulk_create(rows)
