@@ -3,9 +3,30 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bnpl_admin.settings.local")
 
 app = Celery("bnpl_admin")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def _ensure_embedded_broker_folders(sender, **kwargs):
+    """The filesystem transport needs its folders to exist before the first message."""
+    options = sender.conf.broker_transport_options or {}
+    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+        if options.get(key):
+            os.makedirs(options[key], exist_ok=True)
+
+
+@worker_ready.connect
+def _announce_ready(sender, **kwargs):
+    print(f"BNPL worker ready on {sender.app.conf.broker_url.split('@')[-1]}", flush=True)
+
+
+@app.task(name="bnpl.ping")
+def ping() -> str:
+    """A round trip through the broker: the health check and the tests send it."""
+    return "pong"

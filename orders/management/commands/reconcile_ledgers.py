@@ -1,0 +1,25 @@
+"""`manage.py reconcile_ledgers`: check stored money totals against their entries; exit 1 on any gap."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from orders.reconciliation import ledger_mismatches
+
+
+class Command(BaseCommand):
+    help = (
+        "Checks every instalment's paid and waived totals against its allocations and waivers, "
+        "and every payment's allocations against its amount. Exits non-zero on any mismatch."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--limit", type=int, default=100, help="Report at most this many per check.")
+
+    def handle(self, *args, limit: int, **options):
+        if limit < 1:
+            raise CommandError("--limit must be at least 1")
+        mismatches = ledger_mismatches(limit)
+        for mismatch in mismatches:
+            self.stderr.write(str(mismatch))
+        if mismatches:
+            raise CommandError(f"{len(mismatches)} ledger mismatch(es) found.")
+        self.stdout.write(self.style.SUCCESS("Ledgers reconcile: every stored total matches its entries."))
