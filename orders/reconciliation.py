@@ -93,10 +93,7 @@ def payment_mismatches(limit: int = 100) -> list[Mismatch]:
         .filter(~Q(amount=F("at_post") + F("credit_created")))
         .values_list("pk", "amount", "at_post", "credit_created")[:limit]
     )
-    found += [
-        Mismatch("payment.allocations_plus_credit", pk, amount, a + c)
-        for pk, amount, a, c in at_post
-    ]
+    found += [Mismatch("payment.allocations_plus_credit", pk, amount, a + c) for pk, amount, a, c in at_post]
     reversed_net = (
         Payment.objects.filter(status=PaymentStatus.REVERSED)
         .annotate(net=Coalesce(Sum("allocations__amount"), Value(ZERO), output_field=MONEY))
