@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "orders",
     "collection",
     "policy",
+    "reminders",
+    "sweep",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,157 @@
+"""Every write to collection cases: the state machine, and the sweep's daily ageing of the book."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from bnpl_admin.errors import DomainError
+
+from .models import (
+    CASE_TRANSITIONS,
+    CLOSED_CASE_STATUSES,
+    Bucket,
+    CaseEvent,
+    CaseEventType,
+    CaseStatus,
+    CollectionCase,
+)
+
+
+class CaseError(DomainError):
+    pass
+
+
+@transaction.atomic
+def case_transition(*, case: CollectionCase, to: CaseStatus, by=None, reason: str = "") -> CollectionCase:
+    """Move a case along CASE_TRANSITIONS, record the event; the one place a status changes."""
+    case = CollectionCase.objects.select_for_update().get(pk=case.pk)
+    if to not in CASE_TRANSITIONS[CaseStatus(case.status)]:
+        raise CaseError(
+            f"A case that is {case.get_status_display()} cannot become {to.label}.",
+            code="bad_transition",
+        )
+    previous = case.status
+    case.status = to
+    case.closed_at = timezone.now() if to in CLOSED_CASE_STATUSES else None
+    case.save(update_fields=["status", "closed_at"])
+    CaseEvent.objects.create(
+        case=case,
+        type=CaseEventType.CLOSED if case.closed_at else CaseEventType.STATUS_CHANGED,
+        actor=by,
+        payload={"old": previous, "new": to, "reason": reason},
+    )
+    return case
+
+
+def cases_age(
+    *,
+    on: datetime.date,
+    customer_from: int,
+    customer_to: int,
+    dpd_by_customer: dict[int, int],
+    still_owing: set[int],
+) -> dict[str, int]:
+    """The sweep's case step for one range of customers, in the caller's transaction.
+
+    Opens a case for each customer with overdue money and no open case, sets days past due
+    and bucket on open cases, and closes as resolved the open cases of customers who no
+    longer owe anything overdue (`still_owing` holds those who do, held orders included, so
+    a case on hold stays open). Writes an event for each opening, bucket change and closing.
+    """
+    now = timezone.now()
+    open_cases = {
+        case.customer_id: case
+        for case in CollectionCase.objects.filter(
+            customer_id__gte=customer_from, customer_id__lt=customer_to, closed_at__isnull=True
+        ).only("id", "customer_id", "days_past_due", "bucket", "status")
+    }
+    events: list[CaseEvent] = []
+
+    new_customers = [c for c in dpd_by_customer if c not in open_cases]
+    if new_customers:
+        # The partial unique index keeps one open case per customer even if a person opened
+        # one meanwhile: such a row is skipped, not doubled.
+        CollectionCase.objects.bulk_create(
+            [
+                CollectionCase(
+                    customer_id=customer_id,
+                    days_past_due=dpd_by_customer[customer_id],
+                    bucket=Bucket.for_dpd(dpd_by_customer[customer_id]),
+                    opened_at=now,
+                )
+                for customer_id in new_customers
+            ],
+            ignore_conflicts=True,
+        )
+        for case in CollectionCase.objects.filter(
+            customer_id__in=new_customers, closed_at__isnull=True, opened_at=now
+        ).only("id", "customer_id", "days_past_due", "bucket"):
+            events.append(
+                CaseEvent(
+                    case=case,
+                    type=CaseEventType.OPENED,
+                    created_at=now,
+                    payload={
+                        "by": "sweep",
+                        "date": on.isoformat(),
+                        "dpd": case.days_past_due,
+                        "bucket": case.bucket,
+                    },
+                )
+            )
+
+    changed = []
+    for customer_id, case in open_cases.items():
+        dpd = dpd_by_customer.get(customer_id)
+        if dpd is None:
+            continue
+        bucket = Bucket.for_dpd(dpd)
+        if case.bucket != bucket:
+            events.append(
+                CaseEvent(
+                    case=case,
+                    type=CaseEventType.AGEING,
+                    created_at=now,
+                    payload={
+                        "by": "sweep",
+                        "date": on.isoformat(),
+                        "old": case.bucket,
+                        "new": bucket,
+                        "dpd": dpd,
+                    },
+                )
+            )
+        if case.days_past_due != dpd or case.bucket != bucket:
+            case.days_past_due, case.bucket = dpd, bucket
+            changed.append(case)
+    CollectionCase.objects.bulk_update(changed, ["days_past_due", "bucket"], batch_size=500)
+
+    resolved = [case for customer_id, case in open_cases.items() if customer_id not in still_owing]
+    if resolved:
+        CollectionCase.objects.filter(pk__in=[c.pk for c in resolved]).update(
+            status=CaseStatus.RESOLVED, closed_at=now
+        )
+        events += [
+            CaseEvent(
+                case=case,
+                type=CaseEventType.CLOSED,
+                created_at=now,
+                payload={
+                    "by": "sweep",
+                    "date": on.isoformat(),
+                    "old": case.status,
+                    "new": CaseStatus.RESOLVED,
+                    "reason": "nothing overdue",
+                },
+            )
+            for case in resolved
+        ]
+    CaseEvent.objects.bulk_create(events, batch_size=1000)
+    return {
+        "cases_opened": sum(1 for e in events if e.type == CaseEventType.OPENED),
+        "cases_aged": len(changed),
+        "cases_resolved": len(resolved),
+    }

@@ -1,0 +1,291 @@
+"""The nightly overdue sweep for a business date: plan it in chunks, run each chunk once, finish.
+
+A run is one row per date (the lock); its chunks are ranges of customer ids. A chunk does
+all its work in one transaction and marks itself done in the same transaction, so a
+worker killed half-way leaves the chunk pending and a retry starts it from scratch; a
+chunk that is done is never run again. Inside a chunk every step is set-based SQL or a
+bulk operation over at most `chunk_size` customers.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+from collections import Counter
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import Max, Min, Q, Sum
+from django.utils import timezone
+
+from accounts.models import Customer
+from accounts.services import credit_lines_freeze_overdue
+from bnpl_admin.money import ZERO
+from collection.services import cases_age
+from orders.models import (
+    UNPAID_INSTALLMENT_STATUSES,
+    AllocationKind,
+    Installment,
+    InstallmentStatus,
+    Payment,
+    PaymentStatus,
+)
+from orders.services import credit_balance_apply
+from policy.models import Policy
+from policy.selectors import policy_in_force
+
+from . import sql
+from .models import ChunkStatus, PortfolioSnapshot, RunStatus, SweepChunk, SweepRun
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CHUNK_SIZE = 2000
+
+
+def _ppm(rate: Decimal) -> int:
+    return int((rate * 1_000_000).to_integral_value())
+
+
+def _fen(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_value())
+
+
+@transaction.atomic
+def sweep_plan(
+    *, on: datetime.date, chunk_size: int = DEFAULT_CHUNK_SIZE, triggered_by: str = ""
+) -> SweepRun:
+    """The run for `on`, created with its chunks if there is none yet (one per date)."""
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be at least 1")
+    run, created = SweepRun.objects.get_or_create(
+        business_date=on,
+        defaults={
+            "policy": policy_in_force(on=on),
+            "chunk_size": chunk_size,
+            "triggered_by": triggered_by,
+        },
+    )
+    if created:
+        bounds = Customer.objects.aggregate(lo=Min("id"), hi=Max("id"))
+        chunks = []
+        if bounds["lo"] is not None:
+            for number, start in enumerate(range(bounds["lo"], bounds["hi"] + 1, chunk_size)):
+                chunks.append(
+                    SweepChunk(run=run, number=number, customer_from=start, customer_to=start + chunk_size)
+                )
+        SweepChunk.objects.bulk_create(chunks)
+        run.chunk_count = len(chunks)
+        run.save(update_fields=["chunk_count"])
+    return run
+
+
+def sweep_chunk_run(*, chunk_id: int) -> dict | None:
+    """Run one chunk if it is still to do; None when it is done or another worker holds it."""
+    started = time.monotonic()
+    try:
+        with transaction.atomic():
+            chunk = (
+                SweepChunk.objects.select_for_update(skip_locked=True)
+                .select_related("run__policy")
+                .filter(pk=chunk_id, status__in=[ChunkStatus.PENDING, ChunkStatus.FAILED])
+                .first()
+            )
+            if chunk is None:
+                return None
+            stats = sweep_range(
+                on=chunk.run.business_date,
+                customer_from=chunk.customer_from,
+                customer_to=chunk.customer_to,
+                policy=chunk.run.policy,
+            )
+            chunk.status = ChunkStatus.DONE
+            chunk.attempts += 1
+            chunk.stats = stats
+            chunk.error = ""
+            chunk.finished_at = timezone.now()
+            chunk.milliseconds = int((time.monotonic() - started) * 1000)
+            chunk.save()
+            return stats
+    except Exception as exc:
+        # The chunk's work was rolled back; record why, so the admin shows it and a retry
+        # (or `run_sweep`) picks it up again.
+        SweepChunk.objects.filter(pk=chunk_id).exclude(status=ChunkStatus.DONE).update(
+            status=ChunkStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000]
+        )
+        raise
+
+
+def sweep_range(*, on: datetime.date, customer_from: int, customer_to: int, policy: Policy) -> dict[str, int]:
+    """The sweep's work for the customers with ids in [customer_from, customer_to), in order:
+    statuses, credit balances on due dates, late fees, ageing and cases, freezes."""
+    dialect = sql.Dialect(connection.vendor)
+    params = sql.ChunkParams(
+        on=on,
+        lo=customer_from,
+        hi=customer_to,
+        grace_days=policy.late_fee_grace_days,
+        daily_rate_ppm=_ppm(policy.late_fee_daily_rate),
+        cap_rate_ppm=_ppm(policy.late_fee_cap_rate),
+        cap_amount_fen=_fen(policy.late_fee_cap_amount),
+    ).as_dict()
+    stats: Counter[str] = Counter()
+    with connection.cursor() as cursor:
+        for statement, key in zip(sql.status_updates(dialect), ("overdue", "due"), strict=True):
+            cursor.execute(statement, params)
+            stats[f"became_{key}"] += cursor.rowcount
+
+        stats["credit_applied"] = _apply_credit_balances(on, customer_from, customer_to)
+
+        cursor.execute(sql.late_fee_update(dialect), params)
+        stats["late_fees_accrued"] = cursor.rowcount
+
+        cursor.execute(sql.ageing_select(dialect), params)
+        dpd_by_customer = {customer_id: int(dpd) for customer_id, dpd in cursor.fetchall()}
+    stats["overdue_customers"] = len(dpd_by_customer)
+
+    still_owing = set(
+        Installment.objects.filter(
+            customer_id__gte=customer_from,
+            customer_id__lt=customer_to,
+            status=InstallmentStatus.OVERDUE,
+        ).values_list("customer_id", flat=True)
+    )
+    stats.update(
+        cases_age(
+            on=on,
+            customer_from=customer_from,
+            customer_to=customer_to,
+            dpd_by_customer=dpd_by_customer,
+            still_owing=still_owing,
+        )
+    )
+    stats["credit_lines_frozen"] = credit_lines_freeze_overdue(
+        on=on, dpd_by_customer=dpd_by_customer, freeze_at_dpd=policy.freeze_at_dpd
+    )
+    return dict(stats)
+
+
+def _apply_credit_balances(on: datetime.date, customer_from: int, customer_to: int) -> int:
+    """Credit balance pays instalments on their due date (DESIGN.md): only customers who have
+    both unapplied credit and something due are touched."""
+    with_credit = (
+        Payment.objects.filter(
+            Q(credit_created__gt=0) | Q(allocations__kind=AllocationKind.REFUND),
+            customer_id__gte=customer_from,
+            customer_id__lt=customer_to,
+            status=PaymentStatus.POSTED,
+        )
+        .values("id", "customer_id", "amount")
+        .distinct()
+    )
+    allocated = dict(
+        Payment.objects.filter(pk__in=[p["id"] for p in with_credit])
+        .annotate(net=Sum("allocations__amount"))
+        .values_list("id", "net")
+    )
+    customers = {p["customer_id"] for p in with_credit if p["amount"] - (allocated.get(p["id"]) or ZERO) > 0}
+    if not customers:
+        return 0
+    payable = set(
+        Installment.objects.filter(
+            customer_id__in=customers, status__in=UNPAID_INSTALLMENT_STATUSES, due_date__lte=on
+        ).values_list("customer_id", flat=True)
+    )
+    applied = 0
+    for customer in Customer.objects.filter(pk__in=payable).order_by("pk"):
+        applied += len(credit_balance_apply(customer=customer, on=on))
+    return applied
+
+
+def sweep_finish(*, run_id: int) -> bool:
+    """Close the run when no chunk is pending: done, or failed if a chunk failed. Idempotent."""
+    with transaction.atomic():
+        run = SweepRun.objects.select_for_update().get(pk=run_id)
+        statuses = Counter(run.chunks.values_list("status", flat=True))
+        if statuses[ChunkStatus.PENDING]:
+            return False
+        if run.status == RunStatus.DONE:
+            return True
+        totals: Counter[str] = Counter()
+        for stats in run.chunks.values_list("stats", flat=True):
+            totals.update(stats or {})
+        run.totals = dict(totals)
+        run.status = RunStatus.FAILED if statuses[ChunkStatus.FAILED] else RunStatus.DONE
+        run.finished_at = timezone.now()
+        run.save(update_fields=["totals", "status", "finished_at"])
+    if run.status == RunStatus.DONE:
+        portfolio_snapshot(on=run.business_date)
+    return run.status == RunStatus.DONE
+
+
+def sweep_run(
+    *,
+    on: datetime.date,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    triggered_by: str = "command",
+    again: bool = False,
+) -> SweepRun:
+    """Run the whole sweep for `on` in this process, chunk after chunk (operators, backfills).
+
+    A finished run is left alone unless `again` is given; then every chunk runs once more,
+    which changes nothing on a book that was swept (the chunks are idempotent).
+    """
+    run = sweep_plan(on=on, chunk_size=chunk_size, triggered_by=triggered_by)
+    if again:
+        run.chunks.update(status=ChunkStatus.PENDING)
+        SweepRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING)
+    for chunk_id in run.chunks.exclude(status=ChunkStatus.DONE).values_list("id", flat=True):
+        sweep_chunk_run(chunk_id=chunk_id)
+    sweep_finish(run_id=run.pk)
+    run.refresh_from_db()
+    return run
+
+
+@transaction.atomic
+def portfolio_snapshot(*, on: datetime.date) -> list[PortfolioSnapshot]:
+    """The book by bucket for `on`: customers, principal outstanding and overdue amount."""
+    from collection.models import Bucket, CollectionCase
+
+    bucket_of = dict(
+        CollectionCase.objects.filter(closed_at__isnull=True).values_list("customer_id", "bucket")
+    )
+    rows = (
+        Installment.objects.filter(status__in=UNPAID_INSTALLMENT_STATUSES)
+        .values("customer_id")
+        .annotate(principal=Sum("principal_due") - Sum("principal_paid"))
+    )
+    figures = {b.value: [0, ZERO, ZERO] for b in Bucket}
+    overdue_rows = dict(
+        Installment.objects.filter(status=InstallmentStatus.OVERDUE)
+        .values("customer_id")
+        .annotate(
+            total=Sum("principal_due")
+            - Sum("principal_paid")
+            + Sum("fee_due")
+            - Sum("fee_paid")
+            - Sum("fee_waived")
+            + Sum("late_fee_due")
+            - Sum("late_fee_paid")
+            - Sum("late_fee_waived")
+        )
+        .values_list("customer_id", "total")
+    )
+    for row in rows:
+        entry = figures[bucket_of.get(row["customer_id"], Bucket.CURRENT.value)]
+        entry[0] += 1
+        entry[1] += row["principal"] or ZERO
+        entry[2] += overdue_rows.get(row["customer_id"]) or ZERO
+    snapshots = []
+    for bucket, (customers, principal, overdue) in figures.items():
+        snapshot, _ = PortfolioSnapshot.objects.update_or_create(
+            business_date=on,
+            bucket=bucket,
+            defaults={
+                "customers": customers,
+                "principal_outstanding": principal,
+                "overdue_amount": overdue,
+            },
+        )
+        snapshots.append(snapshot)
+    return snapshots

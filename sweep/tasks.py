@@ -1,0 +1,61 @@
+"""Celery tasks of the sweep: thin wrappers that load ids and call sweep.services."""
+
+from __future__ import annotations
+
+import datetime
+
+from celery import chord, shared_task
+from django.db import OperationalError
+from django.utils import timezone
+
+from . import services
+from .models import ChunkStatus, RunStatus
+
+
+def _date(value: str | None) -> datetime.date:
+    return datetime.date.fromisoformat(value) if value else timezone.localdate()
+
+
+@shared_task(name="sweep.start")
+def sweep_start(on: str | None = None, chunk_size: int = services.DEFAULT_CHUNK_SIZE) -> dict:
+    """Plan the run for a date (today by default) and fan its open chunks out as a chord."""
+    run = services.sweep_plan(on=_date(on), chunk_size=chunk_size, triggered_by="celery")
+    if run.status == RunStatus.DONE:
+        return {"run": run.pk, "status": "already done"}
+    pending = list(run.chunks.exclude(status=ChunkStatus.DONE).values_list("id", flat=True))
+    chord(sweep_chunk.si(chunk_id) for chunk_id in pending)(sweep_finish.si(run.pk))
+    return {"run": run.pk, "chunks": len(pending)}
+
+
+@shared_task(
+    name="sweep.chunk",
+    bind=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    max_retries=5,
+)
+def sweep_chunk(self, chunk_id: int) -> dict:
+    """Run one chunk. A chunk that keeps failing is left marked failed for the admin and
+    `run_sweep` to resume; it does not stop the chord, so the run is closed as failed."""
+    try:
+        stats = services.sweep_chunk_run(chunk_id=chunk_id)
+    except OperationalError:
+        raise
+    except Exception as exc:  # recorded on the chunk by the service
+        return {"chunk": chunk_id, "failed": f"{type(exc).__name__}: {exc}"}
+    return {"chunk": chunk_id, "stats": stats}
+
+
+@shared_task(name="sweep.finish", bind=True, max_retries=120)
+def sweep_finish(self, run_id: int) -> dict:
+    """Close the run; if a chunk is still held by another worker, look again shortly."""
+    if not services.sweep_finish(run_id=run_id):
+        raise self.retry(countdown=15)
+    return {"run": run_id, "status": "finished"}
+
+
+@shared_task(name="sweep.snapshot")
+def portfolio_snapshot(on: str | None = None) -> int:
+    """Refresh the portfolio snapshot for a date (beat runs it after the sweep)."""
+    return len(services.portfolio_snapshot(on=_date(on)))
