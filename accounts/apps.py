@@ -1,8 +1,22 @@
 """App config for staff users, roles, customers and their credit lines."""
 
 from django.apps import AppConfig
+from django.apps import apps as global_apps
+from django.db.models.signals import post_migrate
 
 
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = "Accounts and credit"
+
+    def ready(self) -> None:
+        from .roles import roles_sync
+
+        # The role matrix is declared in accounts.roles; a data migration applies it, and so
+        # does every later migrate or flush, so a database never drifts from the declaration.
+        post_migrate.connect(
+            lambda sender, apps=None, **kwargs: roles_sync(apps or global_apps),
+            sender=self,
+            weak=False,
+            dispatch_uid="accounts_roles_sync",
+        )
