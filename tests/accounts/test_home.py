@@ -1,0 +1,74 @@
+"""The staff home page: private by default, navigation and counts by role."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+
+from accounts.roles import Role
+from collection.models import CollectionCase
+from orders.models import Plan
+from sweep.services import sweep_run
+from tests.factories import UserFactory, delivered_order
+
+pytestmark = pytest.mark.django_db
+
+
+def test_anonymous_visitor_is_sent_to_the_login(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_login_page_is_public(client):
+    response = client.get(reverse("login"))
+    assert response.status_code == 200
+    assert "员工登录" in response.content.decode()
+
+
+def test_signing_in_leads_home(client):
+    UserFactory(username="risk1", roles=[Role.RISK_ANALYST])
+    response = client.post(
+        reverse("login"), {"username": "risk1", "password": "correct horse battery staple"}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == reverse("home")
+    assert "Risk analyst" in response.content.decode()
+
+
+@pytest.fixture
+def book():
+    late = delivered_order(amount="1000.00", plan=Plan.INSTALMENTS_3, delivered_on=datetime.date(2026, 1, 10))
+    delivered_order(amount="200.00", plan=Plan.PAY_LATER, delivered_on=datetime.date(2026, 3, 1))
+    sweep_run(on=datetime.date(2026, 3, 20))
+    return late
+
+
+def _cards(response) -> dict[str, int]:
+    return {card["key"]: card["value"] for card in response.context["headline"]}
+
+
+def test_manager_sees_the_book_counts(client, book, django_assert_max_num_queries):
+    client.force_login(UserFactory(roles=[Role.COLLECTIONS_MANAGER]))
+    with django_assert_max_num_queries(12):
+        response = client.get("/")
+    assert _cards(response) == {"open_orders": 2, "overdue_installments": 3, "open_cases": 2}
+
+
+def test_agent_counts_only_their_own_cases(client, book):
+    agent = UserFactory(roles=[Role.COLLECTIONS_AGENT])
+    client.force_login(agent)
+    assert _cards(client.get("/"))["open_cases"] == 0
+    CollectionCase.objects.filter(customer=book.customer).update(assigned_agent=agent)
+    assert _cards(client.get("/"))["open_cases"] == 1
+
+
+def test_field_agent_sees_no_portfolio_counts_and_no_admin_link(client, book):
+    client.force_login(UserFactory(roles=[Role.FIELD_AGENT]))
+    response = client.get("/")
+    assert set(_cards(response)) == {"open_cases"}
+    assert reverse("admin:index") not in response.content.decode()
+
+
+def test_operations_admin_gets_the_data_admin_link(client):
+    client.force_login(UserFactory(roles=[Role.OPERATIONS_ADMIN], is_staff=True))
+    assert reverse("admin:index") in client.get("/").content.decode()
