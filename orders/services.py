@@ -536,6 +536,10 @@ def order_return(*, order: Order, amount: Decimal, by=None, reason: str = "") ->
         refunded=str(sum((r.amount for r in refunds), ZERO)),
     )
     if full:
+        if order.status == OrderStatus.COMPLETED:
+            # A paid-up order returned in full: ORDER_TRANSITIONS has no Completed → Returned
+            # edge, so reopen it first; the timeline then shows both steps.
+            order_transition(order=order, to=OrderStatus.DELIVERED, by=by, reason="reopened for a return")
         order_transition(order=order, to=OrderStatus.RETURNED, by=by, reason=reason)
     else:
         _order_settle(order, actor=by)
@@ -572,3 +576,64 @@ def _refund_overpaid(installments: list[Installment], *, on) -> list[PaymentAllo
                 if excess == ZERO:
                     break
     return PaymentAllocation.objects.bulk_create(rows)
+
+
+# --- Holds: returns and disputes pause an order ---------------------------------------------
+
+
+@transaction.atomic
+def order_hold_open(*, order: Order, kind: str, by=None, on: datetime.date | None = None) -> Order:
+    """Pause an order for a return or a dispute: no late fees, no reminders, no ageing."""
+    from .models import Hold
+
+    if kind not in (Hold.RETURN, Hold.DISPUTE):
+        raise OrderError("A hold is either a return or a dispute.", code="bad_hold")
+    _lock_customer(order.customer)
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.status not in (OrderStatus.DELIVERED, OrderStatus.COMPLETED):
+        raise OrderError("Only a delivered order can be put on hold.", code="not_delivered")
+    if order.hold:
+        raise OrderError(f"This order is already on hold ({order.get_hold_display()}).", code="on_hold")
+    order.hold, order.hold_since = kind, on or _business_date()
+    order.save(update_fields=["hold", "hold_since"])
+    _event(order, OrderEventType.HOLD_OPENED, actor=by, kind=kind, since=order.hold_since.isoformat())
+    return order
+
+
+@transaction.atomic
+def order_hold_close(*, order: Order, by=None, on: datetime.date | None = None, outcome: str = "") -> Order:
+    """Resume an order from where it stopped: each unpaid instalment's days past due and
+    late-fee clock move on by the days it spent past due while the order was on hold."""
+    from .models import Hold
+
+    _lock_customer(order.customer)
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if not order.hold:
+        raise OrderError("This order is not on hold.", code="not_on_hold")
+    on = on or _business_date()
+    if on < order.hold_since:
+        raise OrderError("A hold cannot close before it opened.", code="bad_date")
+    paused = []
+    for installment in Installment.objects.select_for_update().filter(
+        order=order, status__in=UNPAID_INSTALLMENT_STATUSES, due_date__lt=on
+    ):
+        days = (on - max(order.hold_since, installment.due_date)).days
+        installment.hold_days += days
+        if installment.late_fee_through is not None:
+            installment.late_fee_through += datetime.timedelta(days=days)
+        installment.save(update_fields=["hold_days", "late_fee_through"])
+        paused.append([installment.sequence, days])
+    kind, since = order.hold, order.hold_since
+    order.hold, order.hold_since = Hold.NONE, None
+    order.save(update_fields=["hold", "hold_since"])
+    _event(
+        order,
+        OrderEventType.HOLD_CLOSED,
+        actor=by,
+        kind=kind,
+        since=since.isoformat(),
+        until=on.isoformat(),
+        paused=paused,
+        outcome=outcome,
+    )
+    return order
