@@ -45,6 +45,10 @@ class RateField(models.DecimalField):
 
 def to_money(value: Decimal | int | str) -> Decimal:
     """An exact amount given in yuan, checked to have no more than two places."""
+    if isinstance(value, float | bool):
+        # A float has already lost the exact amount (0.1 is not one jiao); refuse it even
+        # when it happens to be exact, so a float in a caller fails at once, not on some inputs.
+        raise TypeError(f"{value!r} is a {type(value).__name__}, not an exact amount")
     amount = Decimal(value)
     if amount != amount.quantize(CENT):
         raise ValueError(f"{value!r} has more than two decimal places")

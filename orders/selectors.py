@@ -9,8 +9,8 @@ from decimal import Decimal
 from django.db.models import DecimalField, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
-from accounts.models import Customer
-from bnpl_admin.money import ZERO
+from accounts.models import CreditLineStatus, Customer
+from bnpl_admin.money import CENT, ZERO
 
 from .models import (
     OPEN_ORDER_STATUSES,
@@ -30,15 +30,30 @@ def _sum(expression, **extra) -> Coalesce:
     return Coalesce(Sum(expression, **extra), Value(ZERO), output_field=MONEY)
 
 
+def _cents(value) -> Decimal:
+    """An aggregate read back as exact money.
+
+    SQLite sums and subtracts decimals in floating point and Django hands back the float's
+    digits (350.00 − 340.53 comes back as 9.47000000000003), so every computed amount is
+    brought back to the fen here, once. On PostgreSQL the value is exact and this is a no-op.
+    """
+    return Decimal(value).quantize(CENT)
+
+
 def payments_with_credit(*, customer: Customer) -> list[Payment]:
     """The customer's posted payments with unapplied credit, oldest first, `credit_available` set."""
-    return list(
+    payments = list(
         Payment.objects.filter(customer=customer, status=PaymentStatus.POSTED)
         .annotate(allocated=_sum("allocations__amount"))
         .annotate(credit_available=F("amount") - F("allocated"))
         .filter(credit_available__gt=0)
         .order_by("received_at", "id")
     )
+    for payment in payments:
+        payment.allocated = _cents(payment.allocated)
+        payment.credit_available = _cents(payment.credit_available)
+    # On SQLite a spent payment can come back with 1e-14 of "credit"; it has none.
+    return [payment for payment in payments if payment.credit_available > ZERO]
 
 
 def customer_credit_balance(*, customer: Customer) -> Decimal:
@@ -55,7 +70,7 @@ def allocations_net(*, payment: Payment) -> dict[tuple[int, str], Decimal]:
         .annotate(total=Sum("amount"))
     )
     for row in rows:
-        net[(row["installment_id"], row["component"])] += row["total"]
+        net[(row["installment_id"], row["component"])] += _cents(row["total"])
     return {key: amount for key, amount in net.items() if amount > ZERO}
 
 
@@ -68,7 +83,8 @@ def allocation_sources(*, installment: Installment, component: str) -> list[tupl
         .filter(total__gt=0)
         .order_by("-payment_id")
     )
-    return [(row["payment_id"], row["total"]) for row in rows]
+    sources = [(row["payment_id"], _cents(row["total"])) for row in rows]
+    return [(payment_id, amount) for payment_id, amount in sources if amount > ZERO]
 
 
 def outstanding_principal(*, customer: Customer) -> Decimal:
@@ -80,13 +96,13 @@ def outstanding_principal(*, customer: Customer) -> Decimal:
     undelivered = Order.objects.filter(
         customer=customer, status__in=OPEN_ORDER_STATUSES, installments__isnull=True
     ).aggregate(total=_sum("amount"))["total"]
-    return undelivered + scheduled["due"] - scheduled["paid"]
+    return _cents(undelivered) + _cents(scheduled["due"]) - _cents(scheduled["paid"])
 
 
 def credit_available(*, customer: Customer) -> Decimal:
     """Limit minus outstanding principal of open orders; never below zero; zero when not active."""
     line = getattr(customer, "credit_line", None)
-    if line is None:
+    if line is None or line.status != CreditLineStatus.ACTIVE:
         return ZERO
     return max(line.limit - outstanding_principal(customer=customer), ZERO)
 
@@ -113,5 +129,6 @@ def customer_balance(*, customer: Customer) -> dict[str, Decimal]:
             filter=Q(status=InstallmentStatus.OVERDUE),
         ),
     )
+    totals = {name: _cents(amount) for name, amount in totals.items()}
     totals["credit_balance"] = customer_credit_balance(customer=customer)
     return totals

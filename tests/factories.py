@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from accounts.models import CreditLine, Customer, EmergencyContact, Grade, User
 from collection.models import CollectionCase
-from orders.models import Channel, Merchant, Order, Plan
-from orders.services import order_deliver, order_place, order_ship
+from orders.models import Channel, Merchant, Order, Payment, Plan
+from orders.services import order_deliver, order_place, order_ship, payment_post
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -114,3 +114,27 @@ def delivered_order(
     order_deliver(order=order, delivered_at=noon)
     order.refresh_from_db()
     return order
+
+
+def noon(day: datetime.date) -> datetime.datetime:
+    """Midday of a business date in the console's time zone: the same business date anywhere in CI."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(12)))
+
+
+_payment_seq = iter(range(1, 10**9))
+
+
+def posted_payment(
+    *,
+    customer: Customer,
+    amount: Decimal | str,
+    on: datetime.date | None = None,
+    reference: str | None = None,
+) -> Payment:
+    """A payment received from the provider at noon on `on` (default today), posted through the service."""
+    return payment_post(
+        customer=customer,
+        amount=Decimal(amount),
+        reference=reference or f"ALIPAY-{next(_payment_seq):010d}",
+        received_at=noon(on or timezone.localdate()),
+    )

@@ -1,0 +1,484 @@
+"""Data-fix screens for merchants, orders, schedules, payments and their entries.
+
+Money moves only through orders.services: the admin shows amounts read-only, and its
+actions (reverse a payment, waive a fee) call the service after asking for a reason.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db import transaction
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from accounts.admin import AuditedAdmin, ReadOnlyAdminMixin, ReadOnlyInline
+from bnpl_admin.errors import DomainError
+
+from . import services
+from .forms import FeeWaiveForm, PaymentReverseForm
+from .models import (
+    Installment,
+    Merchant,
+    Order,
+    OrderEvent,
+    Payment,
+    PaymentAllocation,
+    PaymentStatus,
+    Waiver,
+)
+
+
+class ActionPageMixin:
+    """Renders the intermediate page of an action that asks for input before calling a service.
+
+    The page posts back to the changelist with the action and the selected rows, plus
+    `apply`, so the action runs again with the form bound.
+    """
+
+    def action_page(self, request, queryset, *, action: str, form, title, template: str, **context):
+        return TemplateResponse(
+            request,
+            template,
+            {
+                **self.admin_site.each_context(request),
+                "title": title,
+                "opts": self.opts,
+                "objects": list(queryset),
+                "form": form,
+                "media": self.media + form.media,
+                "action": action,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "cancel_url": reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"),
+                **context,
+            },
+        )
+
+
+# --- Merchants and orders ---------------------------------------------------------------------
+
+
+@admin.register(Merchant)
+class MerchantAdmin(AuditedAdmin):
+    list_display = ("name", "category", "is_risky", "created_at")
+    list_filter = ("is_risky", "category")
+    search_fields = ("name",)
+    history_list_display = ("is_risky", "category")
+
+
+class InstallmentInline(ReadOnlyInline):
+    model = Installment
+    fields = (
+        "sequence",
+        "due_date",
+        "status",
+        "principal_due",
+        "principal_paid",
+        "fee_due",
+        "fee_paid",
+        "fee_waived",
+        "late_fee_due",
+        "late_fee_paid",
+        "late_fee_waived",
+        "paid_at",
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order")
+
+
+class OrderEventInline(ReadOnlyInline):
+    model = OrderEvent
+    fields = ("created_at", "type", "actor", "payload")
+    show_change_link = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+
+@admin.register(Order)
+class OrderAdmin(AuditedAdmin):
+    list_display = (
+        "external_reference",
+        "customer",
+        "merchant",
+        "amount",
+        "fee_amount",
+        "plan",
+        "status",
+        "hold",
+        "placed_at",
+        "delivered_at",
+    )
+    list_filter = ("status", "plan", "channel", "hold")
+    list_select_related = ("customer", "merchant")
+    search_fields = ("external_reference__exact", "customer__platform_user_id__exact")
+    date_hierarchy = "placed_at"
+    show_full_result_count = False
+    autocomplete_fields = ("merchant",)
+    # What the order is worth and where it is in its lifecycle change only through the
+    # services (order_transition, order_return, ...); descriptive fields stay editable.
+    readonly_fields = (
+        "customer",
+        "external_reference",
+        "amount",
+        "plan",
+        "fee_rate",
+        "fee_amount",
+        "status",
+        "decline_reasons",
+        "hold",
+        "hold_since",
+        "placed_at",
+        "shipped_at",
+        "delivered_at",
+        "closed_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("external_reference", "customer", "merchant", "channel", "item_summary")}),
+        (_("Money"), {"fields": ("amount", "plan", "fee_rate", "fee_amount")}),
+        (
+            _("Lifecycle"),
+            {
+                "fields": (
+                    "status",
+                    "decline_reasons",
+                    "hold",
+                    "hold_since",
+                    "placed_at",
+                    "shipped_at",
+                    "delivered_at",
+                    "closed_at",
+                )
+            },
+        ),
+    )
+    inlines = (InstallmentInline, OrderEventInline)
+    history_list_display = ("status", "hold")
+
+    def has_add_permission(self, request) -> bool:
+        # An order comes from the platform through order_place, which runs the credit decision.
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # An order is cancelled or returned, never deleted: its events and schedule are the record.
+        return False
+
+
+# --- Instalments and waivers ------------------------------------------------------------------
+
+
+class AllocationInline(ReadOnlyInline):
+    model = PaymentAllocation
+    fk_name = "installment"
+    fields = ("payment", "component", "amount", "kind", "business_date", "created_at")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("payment", "installment__order")
+
+
+class WaiverInline(ReadOnlyInline):
+    model = Waiver
+    fields = ("component", "amount", "reason", "requested_by", "approved_by", "created_at")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("requested_by", "approved_by")
+
+
+@admin.register(Installment)
+class InstallmentAdmin(ActionPageMixin, AuditedAdmin):
+    list_display = (
+        "__str__",
+        "customer",
+        "due_date",
+        "status",
+        "principal_due",
+        "principal_paid",
+        "fee_due",
+        "fee_paid",
+        "fee_waived",
+        "late_fee_due",
+        "late_fee_paid",
+        "late_fee_waived",
+        "outstanding",
+    )
+    list_filter = ("status",)
+    list_select_related = ("order", "customer")
+    search_fields = ("order__external_reference__exact", "customer__platform_user_id__exact")
+    date_hierarchy = "due_date"
+    show_full_result_count = False
+    # Every amount is the stored total of entries (allocations, waivers, late-fee accrual)
+    # kept by the services; an edit here would disagree with the entries. The dates stay
+    # editable for schedule fixes, and each edit is in the history.
+    readonly_fields = (
+        "order",
+        "customer",
+        "sequence",
+        "principal_due",
+        "fee_due",
+        "late_fee_due",
+        "principal_paid",
+        "fee_paid",
+        "late_fee_paid",
+        "fee_waived",
+        "late_fee_waived",
+        "status",
+        "paid_at",
+        "outstanding",
+    )
+    fieldsets = (
+        (None, {"fields": ("order", "customer", "sequence", "status", "paid_at")}),
+        (_("Dates"), {"fields": ("due_date", "hold_days", "late_fee_through")}),
+        (
+            _("Money (changed only by payments, waivers and the sweep)"),
+            {
+                "fields": (
+                    ("principal_due", "principal_paid"),
+                    ("fee_due", "fee_paid", "fee_waived"),
+                    ("late_fee_due", "late_fee_paid", "late_fee_waived"),
+                    "outstanding",
+                )
+            },
+        ),
+    )
+    inlines = (AllocationInline, WaiverInline)
+    history_list_display = ("status", "principal_paid", "fee_paid", "late_fee_due", "late_fee_paid")
+    actions = ("waive_fee",)
+
+    def has_add_permission(self, request) -> bool:
+        # Schedules are built by order_deliver and add up to the order; a row added by hand would not.
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("outstanding"))
+    def outstanding(self, obj: Installment):
+        return obj.total_outstanding
+
+    def has_waive_fee_permission(self, request) -> bool:
+        return request.user.has_perm("orders.waive_fee")
+
+    @admin.action(permissions=["waive_fee"], description=_("Waive late fee / fee of the selected instalment"))
+    def waive_fee(self, request, queryset):
+        installments = list(queryset.select_related("order", "customer")[:2])
+        if len(installments) != 1:
+            self.message_user(request, _("Select exactly one instalment to waive a fee."), messages.ERROR)
+            return None
+        installment = installments[0]
+        form = FeeWaiveForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            try:
+                waiver = services.fee_waive(
+                    installment=installment,
+                    component=form.cleaned_data["component"],
+                    amount=form.cleaned_data["amount"],
+                    reason=form.cleaned_data["reason"],
+                    approved_by=request.user,
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                self.message_user(
+                    request,
+                    _("Waived ¥%(amount)s of %(component)s on %(installment)s.")
+                    % {
+                        "amount": waiver.amount,
+                        "component": waiver.get_component_display(),
+                        "installment": installment,
+                    },
+                    messages.SUCCESS,
+                )
+                return None
+        return self.action_page(
+            request,
+            [installment],
+            action="waive_fee",
+            form=form,
+            title=_("Waive a fee on %(installment)s") % {"installment": installment},
+            template="admin/orders/installment/waive_fee.html",
+            installment=installment,
+            submit_label=_("Waive"),
+        )
+
+
+# --- Payments and where they went ---------------------------------------------------------------
+
+
+class PaymentAllocationInline(ReadOnlyInline):
+    model = PaymentAllocation
+    fk_name = "payment"
+    fields = ("installment", "component", "amount", "kind", "business_date", "created_at")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("payment", "installment__order")
+
+
+@admin.register(Payment)
+class PaymentAdmin(ActionPageMixin, AuditedAdmin):
+    list_display = (
+        "external_reference",
+        "customer",
+        "amount",
+        "credit_created",
+        "method",
+        "status",
+        "received_at",
+        "posted_by",
+        "reversed_at",
+    )
+    list_filter = ("status", "method")
+    list_select_related = ("customer", "posted_by")
+    search_fields = ("external_reference__exact", "customer__platform_user_id__exact")
+    date_hierarchy = "received_at"
+    show_full_result_count = False
+    # Only the method is a plain fact to fix; everything else is what the services recorded.
+    readonly_fields = (
+        "customer",
+        "external_reference",
+        "amount",
+        "credit_created",
+        "received_at",
+        "status",
+        "posted_by",
+        "created_at",
+        "reversed_at",
+        "reversed_by",
+        "reversal_reason",
+    )
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "external_reference",
+                    "customer",
+                    "amount",
+                    "credit_created",
+                    "method",
+                    "received_at",
+                )
+            },
+        ),
+        (
+            _("Record"),
+            {
+                "fields": (
+                    "status",
+                    "posted_by",
+                    "created_at",
+                    "reversed_at",
+                    "reversed_by",
+                    "reversal_reason",
+                )
+            },
+        ),
+    )
+    inlines = (PaymentAllocationInline,)
+    history_list_display = ("status", "credit_created", "reversal_reason")
+    actions = ("reverse_payment",)
+    MAX_REVERSALS = 50
+
+    def has_add_permission(self, request) -> bool:
+        # A payment is posted with orders.services.payment_post (the customer's "Post a payment"),
+        # which allocates it; a row added here would hold money that paid nothing.
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Reversal is a new entry that undoes the allocations, never a deletion (DESIGN.md).
+        return False
+
+    def has_reverse_payment_permission(self, request) -> bool:
+        return request.user.has_perm("orders.reverse_payment")
+
+    @admin.action(permissions=["reverse_payment"], description=_("Reverse the selected payments"))
+    def reverse_payment(self, request, queryset):
+        # "Select all" across pages could hand over the whole table.
+        payments = list(queryset.select_related("customer")[: self.MAX_REVERSALS + 1])
+        if len(payments) > self.MAX_REVERSALS:
+            self.message_user(
+                request,
+                _("Reverse at most %(max)d payments at a time.") % {"max": self.MAX_REVERSALS},
+                messages.ERROR,
+            )
+            return None
+        form = PaymentReverseForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            current = None
+            try:
+                # All or nothing: one payment that cannot be reversed leaves the others as they were.
+                with transaction.atomic():
+                    for current in payments:
+                        services.payment_reverse(
+                            payment=current, reason=form.cleaned_data["reason"], by=request.user
+                        )
+            except DomainError as exc:
+                form.add_error(None, f"{current.external_reference}: {exc.message}")
+            else:
+                self.message_user(
+                    request,
+                    _("Reversed %(count)d payment(s).") % {"count": len(payments)},
+                    messages.SUCCESS,
+                )
+                return None
+        return self.action_page(
+            request,
+            payments,
+            action="reverse_payment",
+            form=form,
+            title=_("Reverse payments"),
+            template="admin/orders/payment/reverse_payment.html",
+            already_reversed=[p for p in payments if p.status == PaymentStatus.REVERSED],
+            submit_label=_("Reverse"),
+        )
+
+
+# --- Entries written only by the services --------------------------------------------------------
+
+
+@admin.register(PaymentAllocation)
+class PaymentAllocationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "id",
+        "payment",
+        "installment",
+        "component",
+        "amount",
+        "kind",
+        "business_date",
+        "created_at",
+    )
+    list_filter = ("kind", "component")
+    list_select_related = ("payment", "installment__order")
+    search_fields = ("payment__external_reference__exact", "installment__order__external_reference__exact")
+    date_hierarchy = "business_date"
+    show_full_result_count = False
+
+
+@admin.register(Waiver)
+class WaiverAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "installment",
+        "component",
+        "amount",
+        "reason",
+        "requested_by",
+        "approved_by",
+        "created_at",
+    )
+    list_filter = ("component",)
+    list_select_related = ("installment__order", "requested_by", "approved_by")
+    search_fields = ("installment__order__external_reference__exact",)
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+
+@admin.register(OrderEvent)
+class OrderEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "order", "type", "actor", "payload")
+    list_filter = ("type",)
+    list_select_related = ("order", "actor")
+    search_fields = ("order__external_reference__exact",)
+    date_hierarchy = "created_at"
+    show_full_result_count = False

@@ -1,0 +1,202 @@
+"""Every admin page loads for a superuser, on a book with many rows of every model, in few queries."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django import forms
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelect, ForeignKeyRawIdWidget
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Customer
+from accounts.roles import Role
+from collection.models import CaseEvent, CaseEventType
+from orders.models import Component, Installment, Order, Payment, Plan
+from orders.services import fee_waive, payment_post
+from policy.models import Policy
+from tests.factories import (
+    CollectionCaseFactory,
+    CustomerFactory,
+    EmergencyContactFactory,
+    MerchantFactory,
+    UserFactory,
+    delivered_order,
+)
+
+OUR_APPS = ("accounts", "orders", "collections", "policy")
+ROWS = 20
+# Fixed bounds: an N+1 over ROWS rows on any list would add at least ROWS queries.
+CHANGELIST_MAX_QUERIES = 12
+CHANGE_PAGE_MAX_QUERIES = 12
+
+OUR_MODEL_ADMINS = [
+    pytest.param(model, model_admin, id=model._meta.label)
+    for model, model_admin in sorted(admin.site._registry.items(), key=lambda pair: pair[0]._meta.label)
+    if model._meta.app_label in OUR_APPS
+]
+OTHER_MODELS = sorted(
+    (model for model in admin.site._registry if model._meta.app_label not in OUR_APPS),
+    key=lambda model: model._meta.label,
+)
+
+
+def _url(model, view: str, *args) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+@pytest.fixture
+def book(superuser):
+    """ROWS rows (or more) of every model, made through the services where money is involved."""
+    delivered_on = timezone.localdate() - datetime.timedelta(days=45)
+    received_at = timezone.now() - datetime.timedelta(hours=1)
+    agents = UserFactory.create_batch(ROWS, roles=[Role.COLLECTIONS_AGENT], is_staff=True)
+    for n in range(ROWS):
+        customer = CustomerFactory()
+        EmergencyContactFactory(customer=customer)
+        order = delivered_order(customer=customer, delivered_on=delivered_on, merchant=MerchantFactory())
+        payment_post(
+            customer=customer,
+            amount=Decimal("100.00"),
+            reference=f"PAY-{n}",
+            received_at=received_at,
+            posted_by=superuser,
+        )
+        second = order.installments.get(sequence=2)
+        fee_waive(
+            installment=second,
+            component=Component.FEE,
+            amount=Decimal("1.00"),
+            reason="goodwill",
+            approved_by=superuser,
+        )
+        case = CollectionCaseFactory(customer=customer, assigned_agent=agents[n])
+        CaseEvent.objects.create(case=case, type=CaseEventType.OPENED, actor=agents[n])
+        Policy.objects.create(
+            effective_from=timezone.localdate() + datetime.timedelta(days=30 + n),
+            note=f"version {n}",
+            fee_rate_3=Decimal("0.018"),
+            fee_rate_6=Decimal("0.036"),
+            fee_rate_12=Decimal("0.072"),
+            late_fee_daily_rate=Decimal("0.0005"),
+            late_fee_cap_rate=Decimal("0.25"),
+            late_fee_cap_amount=Decimal("200.00"),
+        )
+
+
+def test_every_model_of_the_console_is_registered():
+    ours = {
+        model
+        for app_label in OUR_APPS
+        for model in apps.get_app_config(app_label).get_models()
+        if not model.__name__.startswith("Historical")
+    }
+    assert ours == {param.values[0] for param in OUR_MODEL_ADMINS}
+    assert len(ours) == 14
+
+
+def _assert_no_plain_select_of_a_big_table(form) -> None:
+    """A foreign key is chosen by autocomplete or raw id: a <select> of every customer would not load."""
+    for name, field in form.fields.items():
+        if isinstance(field, forms.ModelChoiceField) and not isinstance(
+            field, forms.ModelMultipleChoiceField
+        ):
+            widget = getattr(field.widget, "widget", field.widget)
+            assert isinstance(widget, AutocompleteSelect | ForeignKeyRawIdWidget), f"{name}: {widget!r}"
+
+
+def _search_term(model_admin, obj) -> str:
+    """The value of obj's first search field, so a search for it must find obj."""
+    path = model_admin.search_fields[0].lstrip("^=@").split("__")
+    if path[-1] in {"exact", "iexact", "startswith", "istartswith", "icontains"}:
+        path = path[:-1]
+    value = obj
+    for part in path:
+        value = getattr(value, part)
+    return str(value)
+
+
+@pytest.mark.parametrize(("model", "model_admin"), OUR_MODEL_ADMINS)
+def test_pages_load_for_a_superuser(
+    client, superuser, book, model, model_admin, django_assert_max_num_queries
+):
+    client.force_login(superuser)
+    assert model._default_manager.count() >= ROWS, "the book needs many rows to catch an N+1"
+
+    with django_assert_max_num_queries(CHANGELIST_MAX_QUERIES):
+        response = client.get(_url(model, "changelist"))
+    assert response.status_code == 200
+    assert response.context["cl"].result_count >= ROWS
+
+    obj = model._default_manager.order_by("pk").first()
+    with django_assert_max_num_queries(CHANGELIST_MAX_QUERIES):
+        response = client.get(_url(model, "changelist"), {"q": _search_term(model_admin, obj)})
+    assert response.status_code == 200
+    assert obj.pk in {row.pk for row in response.context["cl"].result_list}
+
+    with django_assert_max_num_queries(CHANGE_PAGE_MAX_QUERIES):
+        response = client.get(_url(model, "change", obj.pk))
+    assert response.status_code == 200
+    _assert_no_plain_select_of_a_big_table(response.context["adminform"].form)
+
+    with django_assert_max_num_queries(CHANGE_PAGE_MAX_QUERIES):
+        assert client.get(_url(model, "history", obj.pk)).status_code == 200
+
+    request = response.wsgi_request
+    if model_admin.has_add_permission(request):
+        response = client.get(_url(model, "add"))
+        assert response.status_code == 200
+        _assert_no_plain_select_of_a_big_table(response.context["adminform"].form)
+    else:
+        assert client.get(_url(model, "add")).status_code == 403
+
+
+def test_detail_pages_with_many_inline_rows_in_few_queries(client, superuser, django_assert_max_num_queries):
+    """A customer with ROWS orders and contacts, a payment spread over ROWS instalments."""
+    customer = CustomerFactory()
+    EmergencyContactFactory.create_batch(ROWS, customer=customer)
+    delivered_on = timezone.localdate() - datetime.timedelta(days=45)
+    orders = [
+        delivered_order(
+            customer=customer, amount="120.00", plan=Plan.INSTALMENTS_12, delivered_on=delivered_on
+        )
+        for _ in range(ROWS)
+    ]
+    payment = payment_post(
+        customer=customer,
+        amount=Decimal("5000.00"),
+        reference="BIG-1",
+        received_at=timezone.now(),
+        posted_by=superuser,
+    )
+    assert payment.allocations.count() >= ROWS
+    client.force_login(superuser)
+
+    for url in (
+        _url(Customer, "change", customer.pk),
+        _url(Payment, "change", payment.pk),
+        _url(Order, "change", orders[0].pk),  # 12 instalments and their events
+        _url(Installment, "change", orders[0].installments.first().pk),
+    ):
+        with django_assert_max_num_queries(CHANGE_PAGE_MAX_QUERIES):
+            assert client.get(url).status_code == 200, url
+
+
+@pytest.mark.parametrize("model", OTHER_MODELS, ids=lambda m: m._meta.label)
+def test_other_registered_models_load(client, superuser, model):
+    client.force_login(superuser)
+    response = client.get(_url(model, "changelist"))
+    assert response.status_code == 200
+    may_add = admin.site._registry[model].has_add_permission(response.wsgi_request)
+    assert client.get(_url(model, "add")).status_code == (200 if may_add else 403)
+
+
+def test_money_models_cannot_be_added_or_deleted_by_hand(client, superuser, book):
+    """Payments, instalments and orders come from services; entries are never edited."""
+    client.force_login(superuser)
+    for model in (Order, Installment, Payment):
+        assert client.get(_url(model, "add")).status_code == 403
+        obj = model._default_manager.first()
+        assert client.get(_url(model, "delete", obj.pk)).status_code == 403
