@@ -28,7 +28,10 @@ class User(AbstractUser):
         max_length=8, choices=[("zh-hans", "简体中文"), ("en", "English")], default="zh-hans"
     )
 
-    history = HistoricalRecords(excluded_fields=["password", "last_login"])
+    # Role changes are group changes: keep them in the history too.
+    history = HistoricalRecords(
+        excluded_fields=["password", "last_login"], m2m_fields=["groups", "user_permissions"]
+    )
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"

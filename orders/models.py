@@ -73,7 +73,8 @@ ORDER_TRANSITIONS: dict[str, set[str]] = {
     OrderStatus.SHIPPED: {OrderStatus.DELIVERED, OrderStatus.CANCELLED},
     OrderStatus.DELIVERED: {OrderStatus.COMPLETED, OrderStatus.RETURNED, OrderStatus.WRITTEN_OFF},
     OrderStatus.RETURNED: set(),
-    OrderStatus.COMPLETED: {OrderStatus.DELIVERED},  # a reversed payment reopens an order
+    # A reversed payment reopens an order; paid goods can still be returned.
+    OrderStatus.COMPLETED: {OrderStatus.DELIVERED, OrderStatus.RETURNED},
     OrderStatus.CANCELLED: set(),
     OrderStatus.WRITTEN_OFF: set(),
 }
@@ -347,15 +348,22 @@ class Waiver(models.Model):
     )
     amount = MoneyField()
     reason = models.CharField(max_length=200)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Empty only on a system adjustment (a return that cut a waived fee); a person's waiver
+    # always names who asked and who approved (orders.services.fee_waive).
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at"]
         permissions = [("waive_fee", "Can waive fees and late fees")]
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0), name="waiver_amount_positive"),
+            # Negative only for an adjustment that takes back part of an earlier waiver.
+            models.CheckConstraint(condition=~Q(amount=0), name="waiver_amount_not_zero"),
         ]
 
     def __str__(self) -> str:

@@ -13,10 +13,11 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from accounts.models import CreditLineStatus, Customer, CustomerStatus, Grade
 from bnpl_admin.errors import DomainError
-from bnpl_admin.money import ZERO, apply_rate, to_money
+from bnpl_admin.money import CENT, ZERO, apply_rate, to_money
 from policy.selectors import policy_in_force
 
 from . import selectors
@@ -41,6 +42,9 @@ from .models import (
     Plan,
     Waiver,
 )
+
+# Clocks of the provider and of this server may differ a little.
+FUTURE_TOLERANCE = datetime.timedelta(minutes=5)
 
 
 class OrderError(DomainError):
@@ -113,6 +117,11 @@ def order_place(
     """
     amount = _money(amount, what="The order amount")
     placed_at = placed_at or timezone.now()
+    if plan not in PLAN_INSTALLMENTS:
+        raise OrderError(f"Unknown plan {plan!r}.", code="bad_plan")
+    if amount < CENT * PLAN_INSTALLMENTS[Plan(plan)]:
+        # Every instalment must carry at least a fen, or it could never be paid.
+        raise OrderError("The amount is too small for this plan.", code="too_small")
     if Order.objects.filter(external_reference=external_reference).exists():
         raise OrderError(f"Order {external_reference} already exists.", code="duplicate")
     customer = _lock_customer(customer)
@@ -181,17 +190,22 @@ def order_deliver(
         delivered_on=delivered_on,
         trial_days=policy.pay_later_trial_days,
     )
-    installments = Installment.objects.bulk_create(
-        Installment(
-            order=order,
-            customer_id=order.customer_id,
-            sequence=line.sequence,
-            due_date=line.due_date,
-            principal_due=line.principal,
-            fee_due=line.fee,
-            status=InstallmentStatus.SCHEDULED,
-        )
-        for line in lines
+    installments = bulk_create_with_history(
+        [
+            Installment(
+                order=order,
+                customer_id=order.customer_id,
+                sequence=line.sequence,
+                due_date=line.due_date,
+                principal_due=line.principal,
+                fee_due=line.fee,
+                status=InstallmentStatus.SCHEDULED,
+            )
+            for line in lines
+        ],
+        Installment,
+        default_user=by,
+        default_change_reason="schedule built at delivery",
     )
     _event(
         order,
@@ -309,6 +323,8 @@ def payment_post(
     changes nothing; the same reference with another customer or amount is an error.
     """
     amount = _money(amount, what="The payment amount")
+    if received_at > timezone.now() + FUTURE_TOLERANCE:
+        raise PaymentError("A payment cannot be received in the future.", code="future")
     reference = (reference or "").strip()
     if not reference:
         raise PaymentError("A payment needs the provider's reference.", code="no_reference")
@@ -454,6 +470,7 @@ def fee_waive(
         raise DomainError("A waiver needs a reason.", code="no_reason")
     if component not in (Component.FEE, Component.LATE_FEE):
         raise DomainError("Only fees and late fees can be waived.", code="bad_component")
+    component = Component(component)
     if not approved_by.has_perm("orders.waive_fee"):
         raise DomainError("The approver may not waive fees.", code="not_allowed")
     _lock_customer(installment.customer)
@@ -521,9 +538,24 @@ def order_return(*, order: Order, amount: Decimal, by=None, reason: str = "") ->
             installment.late_fee_due = max(installment.late_fee_paid + installment.late_fee_waived, ZERO)
 
     on, at = _business_date(), timezone.now()
+    adjustments = []
     for installment in installments:
-        # A waiver cannot forgive more fee than is now charged.
-        installment.fee_waived = min(installment.fee_waived, installment.fee_due)
+        # A waiver cannot forgive more fee than is now charged: take back the excess with
+        # an adjustment entry, so the waived total still equals its entries.
+        excess = installment.fee_waived - installment.fee_due
+        if excess > ZERO:
+            installment.fee_waived -= excess
+            adjustments.append(
+                Waiver(
+                    installment=installment,
+                    component=Component.FEE,
+                    amount=-excess,
+                    reason=f"Return of ¥{amount} cut the fee below what was waived",
+                    requested_by=by,
+                    approved_by=by,
+                )
+            )
+    Waiver.objects.bulk_create(adjustments)
     refunds = _refund_overpaid(installments, on=on)
     _save_installments(installments, on=on, at=at)
     _event(

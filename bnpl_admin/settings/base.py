@@ -123,6 +123,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# History is a record, not an undo button: old versions are never saved back wholesale.
+SIMPLE_HISTORY_REVERT_DISABLED = True
+
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"
 DJANGO_TABLES2_PAGE_RANGE = 8
 
