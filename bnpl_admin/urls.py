@@ -20,3 +20,12 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
 ]
+
+# --- region: sign-in security (login, second factor, enrolment) ---
+# --- end of region: sign-in security ---
+
+# --- region: hardening (health check, language switch) ---
+# --- end of region: hardening ---
+
+# --- region: audit (audit viewer) ---
+# --- end of region: audit ---

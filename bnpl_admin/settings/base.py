@@ -197,3 +197,22 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# ============================================================================================
+# Regions below are owned by one concern each; keep edits inside your region.
+# ============================================================================================
+
+# --- Sign-in security: two factors (django-otp), lockout (django-axes), sessions ----------
+# (region: sign-in security)
+
+# --- end of region: sign-in security ---
+
+# --- Hardening, languages, production serving, logging -------------------------------------
+# (region: hardening)
+
+# --- end of region: hardening ---
+
+# --- Audit viewer and access matrix -------------------------------------------------------
+# (region: audit)
+
+# --- end of region: audit ---
