@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import F, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Round
 
 from bnpl_admin.money import ZERO
 
@@ -29,6 +29,11 @@ class Mismatch:
         return f"{self.kind} #{self.object_id}: stored {self.stored}, entries say {self.derived}"
 
 
+def _cents(expression) -> Round:
+    """A sum rounded to the fen in SQL: SQLite adds decimals in binary floating point."""
+    return Round(expression, 2, output_field=MONEY)
+
+
 def _allocated(component: Component) -> Coalesce:
     from .models import PaymentAllocation
 
@@ -38,7 +43,7 @@ def _allocated(component: Component) -> Coalesce:
         .annotate(total=Sum("amount"))
         .values("total")
     )
-    return Coalesce(Subquery(total, output_field=MONEY), Value(ZERO), output_field=MONEY)
+    return _cents(Coalesce(Subquery(total, output_field=MONEY), Value(ZERO), output_field=MONEY))
 
 
 def _waived(component: Component) -> Coalesce:
@@ -48,7 +53,7 @@ def _waived(component: Component) -> Coalesce:
         .annotate(total=Sum("amount"))
         .values("total")
     )
-    return Coalesce(Subquery(total, output_field=MONEY), Value(ZERO), output_field=MONEY)
+    return _cents(Coalesce(Subquery(total, output_field=MONEY), Value(ZERO), output_field=MONEY))
 
 
 INSTALLMENT_CHECKS = (
@@ -77,26 +82,28 @@ def payment_mismatches(limit: int = 100) -> list[Mismatch]:
     found: list[Mismatch] = []
     over = (
         Payment.objects.filter(status=PaymentStatus.POSTED)
-        .annotate(allocated=Coalesce(Sum("allocations__amount"), Value(ZERO), output_field=MONEY))
+        .annotate(allocated=_cents(Coalesce(Sum("allocations__amount"), Value(ZERO), output_field=MONEY)))
         .filter(allocated__gt=F("amount"))
         .values_list("pk", "amount", "allocated")[:limit]
     )
     found += [Mismatch("payment.over_allocated", pk, amount, a) for pk, amount, a in over]
     at_post = (
         Payment.objects.annotate(
-            at_post=Coalesce(
-                Sum("allocations__amount", filter=Q(allocations__kind=AllocationKind.PAYMENT)),
-                Value(ZERO),
-                output_field=MONEY,
+            at_post=_cents(
+                Coalesce(
+                    Sum("allocations__amount", filter=Q(allocations__kind=AllocationKind.PAYMENT)),
+                    Value(ZERO),
+                    output_field=MONEY,
+                )
             )
         )
-        .filter(~Q(amount=F("at_post") + F("credit_created")))
+        .filter(~Q(amount=_cents(F("at_post") + F("credit_created"))))
         .values_list("pk", "amount", "at_post", "credit_created")[:limit]
     )
     found += [Mismatch("payment.allocations_plus_credit", pk, amount, a + c) for pk, amount, a, c in at_post]
     reversed_net = (
         Payment.objects.filter(status=PaymentStatus.REVERSED)
-        .annotate(net=Coalesce(Sum("allocations__amount"), Value(ZERO), output_field=MONEY))
+        .annotate(net=_cents(Coalesce(Sum("allocations__amount"), Value(ZERO), output_field=MONEY)))
         .exclude(net=ZERO)
         .values_list("pk", "net")[:limit]
     )

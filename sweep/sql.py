@@ -40,6 +40,12 @@ class Dialect:
             return f"({later} - {earlier})"
         return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
 
+    def int_sum(self, expression: str) -> str:
+        """SUM of integers as an integer (PostgreSQL widens a bigint sum to numeric)."""
+        if self.pg:
+            return f"SUM({expression})::bigint"
+        return f"SUM({expression})"
+
     def date_param(self) -> str:
         return "%(on)s::date" if self.pg else "%(on)s"
 
@@ -103,7 +109,8 @@ def late_fee_update(d: Dialect) -> str:
     day after grace up to D, minus the days already accrued (late_fee_through): so a second
     run for D adds nothing and a missed day is caught up once. The cap per order is the
     smaller of a share of the principal and a fixed amount; the day that reaches it adds
-    only what is left, oldest instalment first (a running sum per order).
+    only what is left, oldest instalment first (a running sum per order). The principal is the
+    order's as it stands (a partial return lowers it), as in orders.demo.late_fee_accrue.
     """
     on, g, lst = d.date_param(), d.greatest, d.least
     dpd = d.days(on, "i.due_date") + " - i.hold_days"
@@ -127,12 +134,12 @@ def late_fee_update(d: Dialect) -> str:
     ),
     room AS (
         SELECT o.id AS order_id,
-               {lst}(%(cap_amount)s, ({fen("o.amount")} * %(cap_rate)s + 500000) / 1000000)
-                 - SUM({fen("x.late_fee_due")}) AS room_fen
+               {lst}(%(cap_amount)s, ({d.int_sum(fen("x.principal_due"))} * %(cap_rate)s + 500000) / 1000000)
+                 - {d.int_sum(fen("x.late_fee_due"))} AS room_fen
         FROM orders_order o
         JOIN orders_installment x ON x.order_id = o.id
         WHERE o.id IN (SELECT order_id FROM proposed)
-        GROUP BY o.id, o.amount
+        GROUP BY o.id
     ),
     capped AS (
         SELECT p.id, p.fee_fen, r.room_fen,

@@ -1,0 +1,349 @@
+"""`manage.py seed_demo`: a deterministic demo book that keeps every money, ageing and safety rule."""
+
+import datetime
+import hashlib
+import io
+import json
+import re
+from collections import Counter, defaultdict
+from decimal import Decimal
+
+import pytest
+from django.contrib import admin
+from django.contrib.admin.utils import quote
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import transaction
+from django.db.models import Sum
+from django.test import RequestFactory
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import CreditLine, CreditLineStatus, Customer, EmergencyContact, Grade, User
+from accounts.roles import Role
+from bnpl_admin.money import ZERO, apply_rate
+from collection.models import Bucket, CaseStatus, CollectionCase
+from orders.demo import GRADE_LIMITS, STAFF, LateFeeTerms, late_fee_accrue, national_id_check_char
+from orders.ledger import schedule_lines, status_on
+from orders.models import (
+    AllocationKind,
+    Component,
+    Installment,
+    InstallmentStatus,
+    Order,
+    OrderEvent,
+    OrderEventType,
+    OrderStatus,
+    Payment,
+    PaymentAllocation,
+)
+from policy.selectors import policy_in_force
+
+pytestmark = pytest.mark.django_db
+
+PAID_FIELD = {
+    Component.LATE_FEE: "late_fee_paid",
+    Component.FEE: "fee_paid",
+    Component.PRINCIPAL: "principal_paid",
+}
+
+
+def seed(*args: str) -> str:
+    out = io.StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def book() -> str:
+    """120 customers: enough for every persona and every bucket, small enough to seed in seconds."""
+    return seed("--customers", "120", "--seed", "7")
+
+
+def logins(output: str) -> dict[str, tuple[str, str]]:
+    """username -> (role, password) from the table the command prints."""
+    table = output.split("Staff logins", 1)[1].splitlines()[2:]
+    rows = {}
+    for line in table:
+        match = re.match(r"^\s+(\S+)\s+(.+?)\s{2,}(\S.*)$", line)
+        if match:
+            rows[match[1]] = (match[2].strip(), match[3].strip())
+    return rows
+
+
+def fingerprint() -> str:
+    """Everything the seed decides, keyed by natural keys (primary keys differ between databases)."""
+
+    def rows(queryset, *fields):
+        return [tuple(str(v) for v in row) for row in queryset.values_list(*fields)]
+
+    parts = [
+        rows(
+            Customer.objects.order_by("platform_user_id"),
+            *("platform_user_id", "name", "phone", "email", "national_id", "province", "city"),
+            *("district", "street", "timezone", "language", "status", "created_at"),
+        ),
+        rows(
+            CreditLine.objects.order_by("customer__platform_user_id"),
+            *("customer__platform_user_id", "limit", "status", "status_reason", "status_changed_at"),
+            *("score", "grade"),
+        ),
+        rows(
+            EmergencyContact.objects.order_by("customer__platform_user_id", "name", "phone", "relationship"),
+            *("customer__platform_user_id", "name", "relationship", "phone"),
+        ),
+        rows(
+            Order.objects.order_by("external_reference"),
+            *("external_reference", "customer__platform_user_id", "merchant__name", "channel"),
+            *("item_summary", "amount", "plan", "fee_rate", "fee_amount", "status", "decline_reasons"),
+            *("hold", "hold_since", "placed_at", "shipped_at", "delivered_at", "closed_at"),
+        ),
+        rows(
+            Installment.objects.order_by("order__external_reference", "sequence"),
+            *("order__external_reference", "sequence", "due_date", "principal_due", "fee_due"),
+            *("late_fee_due", "principal_paid", "fee_paid", "late_fee_paid", "late_fee_through"),
+            *("status", "paid_at"),
+        ),
+        rows(
+            Payment.objects.order_by("external_reference"),
+            *("external_reference", "customer__platform_user_id", "amount", "received_at", "method"),
+            *("status", "credit_created"),
+        ),
+        sorted(
+            rows(
+                PaymentAllocation.objects.all(),
+                *("payment__external_reference", "installment__order__external_reference"),
+                *("installment__sequence", "component", "amount", "kind", "business_date"),
+            )
+        ),
+        sorted(
+            (e.order.external_reference, e.type, str(e.created_at), json.dumps(e.payload, sort_keys=True))
+            for e in OrderEvent.objects.select_related("order")
+        ),
+        sorted(
+            rows(
+                CollectionCase.objects.all(),
+                *("customer__platform_user_id", "status", "days_past_due", "bucket"),
+                *("assigned_agent__username", "opened_at", "closed_at"),
+            )
+        ),
+        rows(User.objects.order_by("username"), "username", "first_name", "last_name", "is_staff"),
+    ]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def test_the_same_seed_gives_the_same_book_and_another_seed_another():
+    prints = []
+    for seed_value in ("5", "5", "6"):
+        rollback_to = transaction.savepoint()
+        seed("--customers", "50", "--seed", seed_value)
+        assert Customer.objects.count() == 50
+        prints.append(fingerprint())
+        transaction.savepoint_rollback(rollback_to)
+    assert prints[0] == prints[1]
+    assert prints[0] != prints[2]
+
+
+def test_every_payment_and_instalment_balances_to_the_fen(book):
+    payments = list(Payment.objects.all())
+    assert len(payments) > 100
+    kinds = Counter(PaymentAllocation.objects.values_list("kind", flat=True))
+    assert kinds[AllocationKind.PAYMENT] and kinds[AllocationKind.CREDIT]  # some credit balance was applied
+    for payment in payments:
+        at_posting = payment.allocations.filter(kind=AllocationKind.PAYMENT).aggregate(s=Sum("amount"))["s"]
+        net = payment.allocations.aggregate(s=Sum("amount"))["s"] or ZERO
+        assert (at_posting or ZERO) + payment.credit_created == payment.amount, payment
+        assert ZERO <= net <= payment.amount, payment
+
+    allocated = defaultdict(lambda: ZERO)
+    for installment_id, component, amount in PaymentAllocation.objects.values_list(
+        "installment_id", "component", "amount"
+    ):
+        allocated[(installment_id, component)] += amount
+    today = timezone.localdate()
+    for installment in Installment.objects.all():
+        for component, field in PAID_FIELD.items():
+            assert getattr(installment, field) == allocated[(installment.pk, component)], (installment, field)
+        assert installment.status == status_on(installment, today), installment
+        assert (installment.status == InstallmentStatus.PAID) == (installment.paid_at is not None)
+
+
+def test_every_schedule_adds_up_to_its_order(book):
+    returned = {
+        e.order_id: Decimal(e.payload["amount"])
+        for e in OrderEvent.objects.filter(type=OrderEventType.RETURNED)
+    }
+    orders = Order.objects.prefetch_related("installments")
+    checked = 0
+    for order in orders:
+        installments = sorted(order.installments.all(), key=lambda i: i.sequence)
+        assert order.fee_amount == apply_rate(order.amount, order.fee_rate)
+        if order.delivered_at is None:
+            assert not installments, order
+            continue
+        assert sum(i.principal_due for i in installments) == order.amount - returned.get(order.pk, ZERO)
+        if order.pk in returned:
+            assert sum(i.fee_due for i in installments) <= order.fee_amount
+            continue
+        policy = policy_in_force(on=timezone.localdate(order.delivered_at))
+        expected = schedule_lines(
+            principal=order.amount,
+            fee_rate=order.fee_rate,
+            installments=order.installment_count,
+            delivered_on=timezone.localdate(order.delivered_at),
+            trial_days=policy.pay_later_trial_days,
+        )
+        assert [(i.sequence, i.due_date, i.principal_due, i.fee_due) for i in installments] == [
+            (line.sequence, line.due_date, line.principal, line.fee) for line in expected
+        ]
+        assert sum(i.fee_due for i in installments) == order.fee_amount
+        paid_up = all(i.status == InstallmentStatus.PAID for i in installments)
+        assert (order.status == OrderStatus.COMPLETED) == paid_up, order
+        checked += 1
+    assert checked > 100
+
+
+def test_late_fees_are_accrued_through_yesterday_and_capped(book):
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    terms = LateFeeTerms.from_policy(policy_in_force(on=yesterday))
+    orders = (
+        Order.objects.filter(installments__late_fee_due__gt=0).distinct().prefetch_related("installments")
+    )
+    assert orders, "somebody paid late"
+    for order in orders:
+        installments = list(order.installments.all())
+        principal = sum(i.principal_due for i in installments)
+        assert sum(i.late_fee_due for i in installments) <= min(
+            apply_rate(principal, terms.cap_rate), terms.cap_amount
+        )
+    overdue = list(Installment.objects.filter(status=InstallmentStatus.OVERDUE).select_related("order"))
+    for installment in overdue:
+        # Due yesterday: not yet past due for the sweep of yesterday.
+        expected = yesterday if installment.due_date < yesterday else None
+        assert installment.late_fee_through == expected, installment
+    # The sweep for yesterday, run again, finds nothing left to add.
+    by_order = defaultdict(list)
+    for installment in Installment.objects.filter(order__in={i.order_id for i in overdue}):
+        by_order[installment.order_id].append(installment)
+    for installments in by_order.values():
+        assert (
+            late_fee_accrue(installments=installments, through=yesterday, terms_on=lambda day: terms) == ZERO
+        )
+
+
+def test_every_customer_in_arrears_has_one_open_case_and_a_frozen_line(book):
+    today = timezone.localdate()
+    oldest_overdue = {}
+    for customer_id, due in Installment.objects.filter(status=InstallmentStatus.OVERDUE).values_list(
+        "customer_id", "due_date"
+    ):
+        oldest_overdue[customer_id] = min(due, oldest_overdue.get(customer_id, due))
+    assert oldest_overdue
+    open_cases = defaultdict(list)
+    for case in CollectionCase.objects.open():
+        open_cases[case.customer_id].append(case)
+    assert set(open_cases) == set(oldest_overdue)
+    agents = set(User.objects.filter(groups__name=Role.COLLECTIONS_AGENT).values_list("pk", flat=True))
+    for customer_id, due in oldest_overdue.items():
+        (case,) = open_cases[customer_id]
+        dpd = (today - due).days
+        assert (case.days_past_due, case.bucket, case.status) == (dpd, Bucket.for_dpd(dpd), CaseStatus.OPEN)
+        assert case.assigned_agent_id in agents
+        line = CreditLine.objects.get(customer_id=customer_id)
+        assert (line.status, line.status_reason) == (CreditLineStatus.FROZEN, f"Overdue: {dpd} days past due")
+    assert CreditLine.objects.filter(status=CreditLineStatus.FROZEN).count() == len(oldest_overdue)
+    buckets = Counter(CollectionCase.objects.open().values_list("bucket", flat=True))
+    assert buckets[Bucket.M4] >= 1, buckets
+    per_agent = Counter(CollectionCase.objects.open().values_list("assigned_agent", flat=True))
+    assert max(per_agent.values()) - min(per_agent.values()) <= 1  # round robin
+
+    resolved = CollectionCase.objects.filter(status=CaseStatus.RESOLVED)
+    assert resolved.exists()
+    assert not resolved.filter(closed_at__isnull=True).exists()
+    for case in resolved:
+        assert case.opened_at < case.closed_at
+        assert case.bucket == Bucket.for_dpd(case.days_past_due)
+
+
+def test_customers_look_like_customers(book):
+    customers = list(Customer.objects.select_related("credit_line").prefetch_related("emergency_contacts"))
+    assert len(customers) == 120
+    for customer in customers:
+        assert re.fullmatch(r"1[3-9]\d{9}", customer.phone), customer.phone
+        assert re.fullmatch(r"\d{17}[\dX]", customer.national_id)
+        assert national_id_check_char(customer.national_id[:17]) == customer.national_id[17]
+        assert customer.province and customer.city and customer.district and customer.street
+        assert customer.timezone in {"Asia/Shanghai", "Asia/Urumqi"}
+        assert 1 <= len(customer.emergency_contacts.all()) <= 2
+        line = customer.credit_line
+        assert line.limit == GRADE_LIMITS[line.grade]
+    assert Counter(c.language for c in customers)["zh-hans"] > 90
+    no_credit = Order.objects.filter(customer__credit_line__grade=Grade.E)
+    assert not no_credit.exclude(status=OrderStatus.DECLINED).exists()
+    statuses = Counter(Order.objects.values_list("status", flat=True))
+    for status in (OrderStatus.DECLINED, OrderStatus.CANCELLED, OrderStatus.RETURNED, OrderStatus.COMPLETED):
+        assert statuses[status], statuses
+    assert statuses[OrderStatus.SHIPPED] + statuses[OrderStatus.APPROVED], statuses
+    amounts = list(Order.objects.values_list("amount", flat=True))
+    assert min(amounts) >= Decimal("39.00") and max(amounts) <= Decimal("8000.00")
+    assert sorted(amounts)[len(amounts) // 2] < Decimal("500.00")  # skewed low
+
+
+def test_every_role_gets_a_login_that_works(book):
+    table = logins(book)
+    assert set(table) == {username for username, _role in STAFF}
+    assert len({password for _role, password in table.values()}) == len(table)
+    for username, role in STAFF:
+        printed_role, password = table[username]
+        assert len(password) >= 12
+        user = authenticate(username=username, password=password)
+        assert user is not None, username
+        assert user.first_name and user.last_name
+        if role is None:
+            assert user.is_superuser and user.is_staff
+        else:
+            assert printed_role == role
+            assert user.has_role(role)
+            assert user.is_staff == (role == Role.OPERATIONS_ADMIN)
+
+
+def test_refuses_a_database_with_data_unless_told(book):
+    before = fingerprint()
+    with pytest.raises(CommandError, match="already holds 120 customers"):
+        seed("--customers", "10", "--seed", "8")
+    assert seed("--if-empty", "--customers", "10") == "database already has data; not seeding\n"
+    with pytest.raises(CommandError, match="seed 7"):
+        seed("--force", "--customers", "10", "--seed", "7")
+    assert fingerprint() == before
+
+    more = seed("--force", "--customers", "10", "--seed", "8")
+    assert Customer.objects.count() == 130
+    assert "(existing user; password unchanged)" in more
+    assert authenticate(username="ops", password=logins(book)["ops"][1]) is not None
+
+
+def test_if_empty_seeds_an_empty_database():
+    output = seed("--if-empty", "--customers", "5", "--seed", "3")
+    assert "Staff logins" in output
+    assert Customer.objects.count() == 5
+
+
+def test_every_admin_page_opens_for_a_superuser(client, book):
+    superuser = User.objects.get(username="admin")
+    client.force_login(superuser)
+    request = RequestFactory().get("/admin/")
+    request.user = superuser
+    assert admin.site._registry
+    for model, model_admin in admin.site._registry.items():
+        name = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+        urls = [reverse(f"{name}_changelist")]
+        if model_admin.has_add_permission(request):
+            urls.append(reverse(f"{name}_add"))
+        obj = model._default_manager.order_by("pk").first()
+        if obj is not None:
+            urls.append(reverse(f"{name}_change", args=[quote(obj.pk)]))
+            urls.append(reverse(f"{name}_history", args=[quote(obj.pk)]))
+        for url in urls:
+            response = client.get(url)
+            assert response.status_code == 200, (url, response.status_code)
