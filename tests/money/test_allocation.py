@@ -266,7 +266,7 @@ BASE = datetime.date(2025, 1, 1)
 
 order_specs = st.lists(
     st.tuples(
-        st.integers(min_value=1, max_value=300_000).map(lambda n: D(n).scaleb(-2)),
+        st.integers(min_value=12, max_value=300_000).map(lambda n: D(n).scaleb(-2)),
         st.sampled_from(list(Plan)),
         st.integers(min_value=0, max_value=40),  # delivered this many days after BASE
         st.lists(st.integers(min_value=0, max_value=500).map(lambda n: D(n).scaleb(-2)), max_size=3),

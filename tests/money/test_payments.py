@@ -162,7 +162,7 @@ def _run_together(*calls):
     return results, errors
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_payments_for_one_customer_at_the_same_moment_are_both_allocated_exactly(postgres_only):
     order = delivered_order(amount="1000.00", plan=Plan.INSTALMENTS_3, delivered_on=DELIVERED)
     customer = order.customer
@@ -199,7 +199,7 @@ def test_two_payments_for_one_customer_at_the_same_moment_are_both_allocated_exa
     assert str(selectors.customer_balance(customer=customer)["principal"]) == "333.33"
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_same_reference_posted_twice_at_the_same_moment_is_one_payment(postgres_only):
     order = delivered_order(amount="1000.00", plan=Plan.INSTALMENTS_3, delivered_on=DELIVERED)
 
@@ -220,7 +220,7 @@ def test_the_same_reference_posted_twice_at_the_same_moment_is_one_payment(postg
     assert str(order.installments.get(sequence=1).principal_paid) == "333.34"
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_same_reference_for_two_customers_at_the_same_moment_posts_one_and_refuses_the_other(
     postgres_only,
 ):

@@ -1,12 +1,8 @@
 """The sweep survives a killed worker and a concurrent second run: every instalment once."""
 
 import datetime
-import os
 import signal
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -18,9 +14,10 @@ from orders.models import Installment, InstallmentStatus
 from sweep.models import ChunkStatus, SweepChunk, SweepRun
 from sweep.services import sweep_run
 from sweep.tasks import sweep_start
+from tests import workers
 from tests.sweep.book import expected_late_fee, overdue_book
+from tests.workers import wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 ON = datetime.date(2026, 6, 30)
 
 
@@ -46,38 +43,9 @@ def assert_swept_exactly_once(installments):
         assert (case.days_past_due, case.bucket) == (dpd, Bucket.for_dpd(dpd))
 
 
-def _worker_env(log_name: str) -> dict:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bnpl_admin.settings.test"}
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
-    else:
-        env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+def start_worker(tmp_path: Path, name: str):
     # Redis gives an unacknowledged task back after this long; short, so the test sees it.
-    env["CELERY_VISIBILITY_TIMEOUT"] = "5"
-    return env
-
-
-def start_worker(tmp_path: Path, name: str) -> tuple[subprocess.Popen, Path]:
-    log = tmp_path / f"{name}.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "bnpl_admin", "worker", "--pool=solo",
-             "--loglevel=INFO", f"--hostname={name}{os.getpid()}@%h", "--without-mingle",
-             "--without-gossip"],
-            cwd=ROOT, env=_worker_env(name), stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    return process, log
-
-
-def wait_for(predicate, *, timeout: float, what: str, logs=()):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    text = "\n".join(p.read_text()[-3000:] for p in logs)
-    pytest.fail(f"timed out waiting for {what}\n{text}")
+    return workers.start_worker(tmp_path, name, CELERY_VISIBILITY_TIMEOUT="5")
 
 
 @pytest.mark.slow
