@@ -25,7 +25,7 @@ class PolicyForm(forms.ModelForm):
         # A change applies from a date, never to the past (DESIGN.md): the sweep of today
         # may already have run with the values in force.
         effective_from = self.cleaned_data["effective_from"]
-        if effective_from <= timezone.localdate():
+        if effective_from <= timezone.localdate(timezone=timezone.get_default_timezone()):
             raise forms.ValidationError(_("A new policy version takes effect from tomorrow at the earliest."))
         return effective_from
 
@@ -91,7 +91,9 @@ class PolicyAdmin(AuditedAdmin):
 
     @staticmethod
     def _in_force_or_past(obj) -> bool:
-        return obj is not None and obj.effective_from <= timezone.localdate()
+        return obj is not None and obj.effective_from <= timezone.localdate(
+            timezone=timezone.get_default_timezone()
+        )
 
     def get_readonly_fields(self, request, obj=None):
         if self._in_force_or_past(obj):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_comma_separated_integer_list
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -41,6 +42,35 @@ class Policy(models.Model):
         max_length=2, choices=ConductProfile.choices, default=ConductProfile.CN
     )
 
+    # Reminders to customers (the reminders app). Offsets are whole days from the due date.
+    reminder_days_before = models.CharField(
+        max_length=40,
+        blank=True,
+        default="3,1",
+        validators=[validate_comma_separated_integer_list],
+        help_text=_("Days before the due date to remind, e.g. 3,1; empty for none."),
+    )
+    reminder_on_due_date = models.BooleanField(default=True, help_text=_("Remind on the due date itself."))
+    reminder_days_after = models.CharField(
+        max_length=40,
+        blank=True,
+        default="1,3,7",
+        validators=[validate_comma_separated_integer_list],
+        help_text=_("Days past due to remind, e.g. 1,3,7; empty for none."),
+    )
+    reminder_weekly_after = models.BooleanField(
+        default=True, help_text=_("Then remind every 7 days after the last of those days.")
+    )
+    reminder_weekly_until_dpd = models.PositiveSmallIntegerField(
+        default=180, help_text=_("No weekly reminder later than this many days past due.")
+    )
+    reminder_by_sms = models.BooleanField(default=True)
+    reminder_by_email = models.BooleanField(default=True)
+    reminder_daily_cap = models.PositiveSmallIntegerField(
+        default=3,
+        help_text=_("At most this many reminders (all channels) per customer per day in their time zone."),
+    )
+
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
@@ -69,9 +99,39 @@ class Policy(models.Model):
         except KeyError:
             raise ValueError(f"no plan with {installments} instalments") from None
 
+    def reminder_offsets(self) -> list[int]:
+        """Days from the due date on which an unpaid instalment gets a reminder: -3 is T-3, 7 is T+7."""
+        offsets = {-days for days in _day_list(self.reminder_days_before)}
+        if self.reminder_on_due_date:
+            offsets.add(0)
+        after = _day_list(self.reminder_days_after)
+        offsets.update(after)
+        if self.reminder_weekly_after:
+            offsets.update(range(max(after, default=0) + 7, self.reminder_weekly_until_dpd + 1, 7))
+        return sorted(offsets)
+
+    def reminder_channels(self) -> list[str]:
+        return [
+            channel
+            for channel, on in (("sms", self.reminder_by_sms), ("email", self.reminder_by_email))
+            if on
+        ]
+
     def clean(self) -> None:
+        for name in ("reminder_days_before", "reminder_days_after"):
+            try:
+                days = _day_list(getattr(self, name))
+            except ValueError:
+                raise ValidationError({name: _("Give whole days separated by commas, e.g. 3,1.")}) from None
+            if any(day < 1 for day in days):
+                raise ValidationError({name: _("Each day must be 1 or more.")})
         rate_fields = ("fee_rate_pay_later", "fee_rate_3", "fee_rate_6", "fee_rate_12")
         for name in (*rate_fields, "late_fee_daily_rate"):
             value = getattr(self, name)
             if value is not None and not 0 <= value < 1:
                 raise ValidationError({name: _("A rate is a fraction between 0 and 1.")})
+
+
+def _day_list(text: str) -> list[int]:
+    """'3, 1' -> [3, 1]; empty text is no days."""
+    return [int(part) for part in (text or "").split(",") if part.strip()]

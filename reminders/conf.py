@@ -1,0 +1,34 @@
+"""The reminders app's settings, each with its default; read at call time so tests can override them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+DEFAULTS = {
+    # Dotted paths of the backend class per channel, like Django's EMAIL_BACKEND.
+    "REMINDERS_SMS_BACKEND": "reminders.backends.OutboxBackend",
+    "REMINDERS_EMAIL_BACKEND": "reminders.backends.OutboxBackend",
+    # The HTTP SMS gateway (reminders.backends.HttpSmsGatewayBackend).
+    "REMINDERS_SMS_GATEWAY_URL": "",
+    "REMINDERS_SMS_GATEWAY_USERNAME": "",
+    "REMINDERS_SMS_GATEWAY_PASSWORD": "",
+    "REMINDERS_SMS_GATEWAY_TIMEOUT": 10,
+    "REMINDERS_SMS_SENDER": "BNPL",
+    # The sender of reminder emails; empty means DEFAULT_FROM_EMAIL.
+    "REMINDERS_EMAIL_FROM": "",
+    # Delivery attempts per reminder, and the backoff between them: base × 2^(n-1), capped.
+    "REMINDERS_MAX_ATTEMPTS": 5,
+    "REMINDERS_RETRY_BASE_SECONDS": 60,
+    "REMINDERS_RETRY_MAX_SECONDS": 60 * 60,
+    # A reminder left in "sending" this long was lost with its worker and is queued again.
+    "REMINDERS_SENDING_LEASE_SECONDS": 10 * 60,
+    # A queued reminder whose delivery task was published this long ago and that is still
+    # queued is published again (the task was lost: broker restart, filesystem transport).
+    "REMINDERS_REPUBLISH_AFTER_SECONDS": 30 * 60,
+    # The Celery queue for delivery tasks; None is Celery's default queue.
+    "REMINDERS_QUEUE": None,
+}
+
+
+def get(name: str):
+    return getattr(settings, name, DEFAULTS[name])

@@ -1,0 +1,83 @@
+"""The "payment received" receipt: queued once per payment and channel, sent at once inside the window."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from orders.models import Payment
+from orders.services import payment_post, payment_reverse
+from reminders.models import RECEIPT, OutboxMessage, Reminder, Status
+from reminders.services import receipt_queue, reminder_deliver
+from reminders.tasks import reminder_deliver_task
+from tests.factories import CustomerFactory
+
+from .builders import D, at
+
+pytestmark = pytest.mark.django_db
+
+
+def _payment(customer=None, amount="350.00", received_at=None) -> Payment:
+    return payment_post(
+        customer=customer or CustomerFactory(email="pay@example.com"),
+        amount=Decimal(amount),
+        reference="ALIPAY-2026031000001234",
+        received_at=received_at or at(D, 14, 5),
+    )
+
+
+def test_receipt_is_queued_once_per_channel(monkeypatch, django_capture_on_commit_callbacks):
+    published = []
+    monkeypatch.setattr(
+        reminder_deliver_task, "apply_async", lambda args, **options: published.append(args[0])
+    )
+    payment = _payment()
+    with django_capture_on_commit_callbacks(execute=True):
+        first = receipt_queue(payment=payment, now=at(D, 14, 6))
+    with django_capture_on_commit_callbacks(execute=True):
+        again = receipt_queue(payment=payment, now=at(D, 14, 7))
+    assert [r.pk for r in again] == [r.pk for r in first]
+    assert sorted(r.key for r in first) == [
+        f"pay:{payment.pk}:receipt:email",
+        f"pay:{payment.pk}:receipt:sms",
+    ]
+    assert Reminder.objects.count() == 2
+    # Published once, on the first call only: the second found them already on their way.
+    assert sorted(published) == sorted(r.pk for r in first)
+
+
+def test_receipt_text_and_delivery():
+    payment = _payment(amount="1234.50")
+    by_channel = {r.channel: r for r in receipt_queue(payment=payment, now=at(D, 14, 6))}
+    sms = by_channel["sms"]
+    assert {r.kind for r in by_channel.values()} == {RECEIPT}
+    assert reminder_deliver(reminder_id=sms.pk, now=at(D, 14, 6)).status == "sent"
+    assert OutboxMessage.objects.get().body == (
+        f"【先买后付】{payment.customer.name}您好，我们已于2026年3月10日收到您的还款¥1,234.50"
+        "（流水号ALIP-****-1234），感谢您的支持。"
+    )
+
+
+def test_receipt_at_night_waits_for_the_window():
+    payment = _payment(received_at=at(D, 23, 40))
+    receipts = receipt_queue(payment=payment, now=at(D, 23, 40))
+    assert {r.not_before for r in receipts} == {at(D + datetime.timedelta(days=1), 8)}
+    assert reminder_deliver(reminder_id=receipts[0].pk, now=at(D, 23, 45)).status == "skipped"
+
+
+def test_receipts_are_outside_the_daily_cap():
+    customer = CustomerFactory()
+    for n in range(4):
+        payment = payment_post(
+            customer=customer, amount=Decimal("10.00"), reference=f"WX-{n}", received_at=at(D, 9 + n)
+        )
+        receipt_queue(payment=payment, now=at(D, 9 + n))
+    assert Reminder.objects.filter(status=Status.QUEUED).count() == 4
+
+
+def test_reversed_payment_gets_no_receipt(superuser):
+    payment = _payment()
+    [sms] = [r for r in receipt_queue(payment=payment, now=at(D, 14, 6)) if r.channel == "sms"]
+    payment_reverse(payment=payment, reason="provider chargeback", by=superuser)
+    assert reminder_deliver(reminder_id=sms.pk, now=at(D, 14, 7)).status == "cancelled"
+    assert receipt_queue(payment=Payment.objects.get(pk=payment.pk), now=at(D, 14, 8)) == []
