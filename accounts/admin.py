@@ -7,7 +7,11 @@ revert, read-only entry tables, and masking of personal data for roles without
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+from axes.models import AccessAttempt
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
@@ -15,6 +19,7 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
@@ -25,6 +30,7 @@ from orders import services as order_services
 from orders.forms import PaymentPostForm
 from orders.models import Order, Payment
 
+from . import otp
 from .masking import can_see_pii, mask_national_id, mask_phone
 from .models import CreditLine, Customer, EmergencyContact, User
 
@@ -155,7 +161,10 @@ class UserAdmin(AuditedAdmin, DjangoUserAdmin):
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
         (_("Preferences"), {"fields": ("timezone", "language")}),
+        (_("Sign-in"), {"fields": ("sign_in_lockout",)}),
     )
+    readonly_fields = ("sign_in_lockout",)
+    actions = ("reset_second_factor",)
     list_display = (
         "username",
         "email",
@@ -183,6 +192,51 @@ class UserAdmin(AuditedAdmin, DjangoUserAdmin):
     @admin.display(description=_("roles"))
     def roles(self, obj: User) -> str:
         return ", ".join(obj.role_names)
+
+    @admin.display(description=_("failed sign-ins"))
+    def sign_in_lockout(self, obj: User) -> str:
+        # Unlocking is deleting the attempts in django-axes' list (axes.delete_accessattempt).
+        since = timezone.now() - settings.AXES_COOLOFF_TIME
+        attempts = AccessAttempt.objects.filter(username=obj.get_username(), attempt_time__gte=since)
+        addresses = attempts.count()
+        if not addresses:
+            return _("None in the last %(minutes)d minutes.") % {
+                "minutes": settings.AXES_COOLOFF_TIME.total_seconds() // 60
+            }
+        locked = attempts.filter(failures_since_start__gte=settings.AXES_FAILURE_LIMIT).count()
+        url = f"{reverse('admin:axes_accessattempt_changelist')}?{urlencode({'q': obj.get_username()})}"
+        return format_html(
+            '{} <a href="{}">{}</a>',
+            _("From %(addresses)d address(es), %(locked)d of them locked out.")
+            % {"addresses": addresses, "locked": locked},
+            url,
+            _("See them and unlock (delete the attempts)"),
+        )
+
+    @admin.action(permissions=["change"], description=_("Reset second factor (set up again at next sign-in)"))
+    def reset_second_factor(self, request, queryset):
+        done, refused = [], []
+        for user in queryset:
+            # Only a superuser resets a superuser's factor: it guards the widest access.
+            if user.is_superuser and not request.user.is_superuser:
+                refused.append(user.get_username())
+                continue
+            otp.second_factor_reset(user=user, by=request.user, request=request)
+            done.append(user.get_username())
+        if done:
+            self.message_user(
+                request,
+                _("Second factor reset for %(users)s: they set it up again at their next sign-in.")
+                % {"users": ", ".join(done)},
+                messages.SUCCESS,
+            )
+        if refused:
+            self.message_user(
+                request,
+                _("Not reset, only a superuser may reset a superuser's second factor: %(users)s.")
+                % {"users": ", ".join(refused)},
+                messages.ERROR,
+            )
 
     def save_model(self, request, obj, form, change):
         # The history table does not track many-to-many fields, so a role change is written

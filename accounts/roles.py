@@ -74,6 +74,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "orders.waive_fee",
         "accounts.reveal_pii",
         "policy.view_policy",
+        "audit.view_auditevent",
     },
     # Data fixes in the Django admin; every change is audited.
     Role.OPERATIONS_ADMIN: _crud(
@@ -107,6 +108,18 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "accounts.reveal_pii",
         "accounts.freeze_creditline",
         "accounts.change_user_roles",
+        "audit.view_auditevent",
+        # Lift a sign-in lockout: see django-axes' failed attempts and delete them.
+        "axes.view_accessattempt",
+        "axes.delete_accessattempt",
+        # The nightly sweep's progress and the schedules beat runs.
+        "sweep.view_sweeprun",
+        "sweep.view_sweepchunk",
+        "sweep.view_portfoliosnapshot",
+        "django_celery_beat.view_periodictask",
+        "django_celery_beat.change_periodictask",
+        "django_celery_beat.view_crontabschedule",
+        "django_celery_beat.view_intervalschedule",
     },
 }
 
@@ -131,11 +144,17 @@ def roles_sync(apps, schema_editor=None) -> None:
 
     group_model = apps.get_model("auth", "Group")
     permission_model = apps.get_model("auth", "Permission")
+    # An app added after accounts' 0002_roles (audit) has no models yet in that migration's
+    # registry; its permissions are given once its own migrations have run (its roles
+    # migration, and the post_migrate sync after every migrate).
+    migrated = {app_config.label for app_config in apps.get_app_configs()}
     for role, codenames in ROLE_PERMISSIONS.items():
         group, _ = group_model.objects.get_or_create(name=str(role))
         wanted = []
         for dotted in sorted(codenames):
             app_label, codename = dotted.split(".")
+            if app_label not in migrated:
+                continue
             try:
                 wanted.append(
                     permission_model.objects.get(content_type__app_label=app_label, codename=codename)

@@ -81,3 +81,10 @@ def admin_client(db, admin_user):
     client = Client()
     login_verified(client, admin_user)
     return client
+
+
+def pytest_sessionstart(session):
+    """Compile the translation catalogues first, so a bare `pytest` sees the same pages as `make test`."""
+    from django.core.management import call_command
+
+    call_command("compile_translations", verbosity=0)

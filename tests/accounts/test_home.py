@@ -9,6 +9,7 @@ from accounts.roles import Role
 from collection.models import CollectionCase
 from orders.models import Plan
 from sweep.services import sweep_run
+from tests.conftest import login_verified
 from tests.factories import UserFactory, delivered_order
 
 pytestmark = pytest.mark.django_db
@@ -26,11 +27,18 @@ def test_login_page_is_public(client):
     assert "员工登录" in response.content.decode()
 
 
-def test_signing_in_leads_home(client):
-    UserFactory(username="risk1", roles=[Role.RISK_ANALYST])
+def test_signing_in_with_both_factors_leads_home(client):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tests.security.signin import current_code
+
+    user = UserFactory(username="risk1", roles=[Role.RISK_ANALYST], language="en")
+    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
     response = client.post(
         reverse("login"), {"username": "risk1", "password": "correct horse battery staple"}, follow=True
     )
+    assert response.redirect_chain[-1][0].startswith(reverse("otp_verify"))
+    response = client.post(reverse("otp_verify"), {"code": current_code(device), "next": "/"}, follow=True)
     assert response.redirect_chain[-1][0] == reverse("home")
     assert "Risk analyst" in response.content.decode()
 
@@ -48,7 +56,7 @@ def _cards(response) -> dict[str, int]:
 
 
 def test_manager_sees_the_book_counts(client, book, django_assert_max_num_queries):
-    client.force_login(UserFactory(roles=[Role.COLLECTIONS_MANAGER]))
+    login_verified(client, UserFactory(roles=[Role.COLLECTIONS_MANAGER]))
     with django_assert_max_num_queries(12):
         response = client.get("/")
     assert _cards(response) == {"open_orders": 2, "overdue_installments": 3, "open_cases": 2}
@@ -56,19 +64,19 @@ def test_manager_sees_the_book_counts(client, book, django_assert_max_num_querie
 
 def test_agent_counts_only_their_own_cases(client, book):
     agent = UserFactory(roles=[Role.COLLECTIONS_AGENT])
-    client.force_login(agent)
+    login_verified(client, agent)
     assert _cards(client.get("/"))["open_cases"] == 0
     CollectionCase.objects.filter(customer=book.customer).update(assigned_agent=agent)
     assert _cards(client.get("/"))["open_cases"] == 1
 
 
 def test_field_agent_sees_no_portfolio_counts_and_no_admin_link(client, book):
-    client.force_login(UserFactory(roles=[Role.FIELD_AGENT]))
+    login_verified(client, UserFactory(roles=[Role.FIELD_AGENT]))
     response = client.get("/")
     assert set(_cards(response)) == {"open_cases"}
     assert reverse("admin:index") not in response.content.decode()
 
 
 def test_operations_admin_gets_the_data_admin_link(client):
-    client.force_login(UserFactory(roles=[Role.OPERATIONS_ADMIN], is_staff=True))
+    login_verified(client, UserFactory(roles=[Role.OPERATIONS_ADMIN], is_staff=True))
     assert reverse("admin:index") in client.get("/").content.decode()

@@ -14,6 +14,7 @@ from collection.models import CaseEvent, CaseEventType, CollectionCase
 from orders.models import Component, OrderEvent, PaymentAllocation, Waiver
 from orders.services import fee_waive, payment_post
 from policy.models import Policy
+from tests.conftest import login_verified
 from tests.factories import CollectionCaseFactory, CustomerFactory, UserFactory, delivered_order
 
 D = Decimal
@@ -45,7 +46,7 @@ def _user_form_data(client, user) -> tuple[str, dict]:
 
 def test_a_role_change_is_in_the_history_with_who_and_old_and_new(client, ops_admin):
     staff = UserFactory(username="newcomer", roles=[Role.COLLECTIONS_AGENT], is_staff=True)
-    client.force_login(ops_admin)
+    login_verified(client, ops_admin)
     url, data = _user_form_data(client, staff)
     data["groups"] = [Group.objects.get(name=Role.RISK_ANALYST).pk]
     data["timezone"] = "Asia/Urumqi"
@@ -71,7 +72,7 @@ def test_roles_are_read_only_without_change_user_roles(client, db):
         )
     )
     staff = UserFactory(roles=[Role.COLLECTIONS_AGENT], is_staff=True)
-    client.force_login(editor)
+    login_verified(client, editor)
     url, data = _user_form_data(client, staff)
     assert not {"groups", "is_superuser", "is_staff", "user_permissions"} & set(data)
     data.update(
@@ -92,7 +93,7 @@ def test_an_old_version_cannot_be_reverted(client, superuser):
     customer = CustomerFactory(name="旧名字")
     customer.name = "新名字"
     customer.save()
-    client.force_login(superuser)
+    login_verified(client, superuser)
     url = reverse(
         "admin:accounts_customer_simple_history", args=[customer.pk, customer.history.earliest().pk]
     )
@@ -128,7 +129,7 @@ def entries(superuser):
 
 
 def test_entries_written_by_services_are_view_only_even_for_a_superuser(client, superuser, entries):
-    client.force_login(superuser)
+    login_verified(client, superuser)
     for entry in entries:
         opts = entry._meta
         change = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[entry.pk])
@@ -171,7 +172,7 @@ def _policy_data(**overrides) -> dict:
 
 
 def test_a_new_policy_version_is_added_for_a_future_date_and_audited(client, ops_admin):
-    client.force_login(ops_admin)
+    login_verified(client, ops_admin)
     add = reverse("admin:policy_policy_add")
 
     today = client.post(add, _policy_data(effective_from=timezone.localdate().isoformat()))
@@ -186,7 +187,7 @@ def test_a_new_policy_version_is_added_for_a_future_date_and_audited(client, ops
 
 def test_the_policy_in_force_cannot_be_changed_or_deleted(client, ops_admin):
     in_force = Policy.objects.get(effective_from=datetime.date(2000, 1, 1))
-    client.force_login(ops_admin)
+    login_verified(client, ops_admin)
     url = reverse("admin:policy_policy_change", args=[in_force.pk])
     form = client.get(url).context["adminform"].form
     assert set(form.fields) == {"note"}
@@ -211,7 +212,7 @@ def test_the_policy_in_force_cannot_be_changed_or_deleted(client, ops_admin):
 
 def test_freezing_a_credit_line_needs_a_reason_and_records_when(client, ops_admin):
     line = CustomerFactory().credit_line
-    client.force_login(ops_admin)
+    login_verified(client, ops_admin)
     url = reverse("admin:accounts_creditline_change", args=[line.pk])
     data = {
         "limit": "20000.00",
@@ -234,7 +235,7 @@ def test_freezing_a_credit_line_needs_a_reason_and_records_when(client, ops_admi
 
 def test_a_second_open_case_for_a_customer_is_a_form_error(client, ops_admin):
     case = CollectionCaseFactory()
-    client.force_login(ops_admin)
+    login_verified(client, ops_admin)
 
     response = client.post(
         reverse("admin:collections_collectioncase_add"),
@@ -257,7 +258,7 @@ def test_an_agent_sees_only_the_own_cases(client, db):
     other = CollectionCaseFactory()
     CaseEvent.objects.create(case=mine, type=CaseEventType.NOTE)
     CaseEvent.objects.create(case=other, type=CaseEventType.NOTE)
-    client.force_login(agent)
+    login_verified(client, agent)
 
     cases = client.get(reverse("admin:collections_collectioncase_changelist")).context["cl"].result_list
     events = client.get(reverse("admin:collections_caseevent_changelist")).context["cl"].result_list

@@ -21,6 +21,7 @@ from orders.models import (
 )
 from orders.selectors import customer_credit_balance
 from orders.services import payment_post
+from tests.conftest import login_verified
 from tests.factories import CustomerFactory, UserFactory, delivered_order
 
 D = Decimal
@@ -28,7 +29,7 @@ D = Decimal
 
 @pytest.fixture
 def ops_admin(db):
-    return UserFactory(username="ops", roles=[Role.OPERATIONS_ADMIN], is_staff=True)
+    return UserFactory(username="ops", roles=[Role.OPERATIONS_ADMIN], is_staff=True, language="en")
 
 
 @pytest.fixture
@@ -84,7 +85,7 @@ def _allocations(payment) -> list[tuple[int, str, Decimal]]:
 
 def test_post_a_payment_allocates_the_worked_example(client, ops_admin, worked_example):
     customer, first, second = worked_example
-    client.force_login(ops_admin)
+    login_verified(client, ops_admin)
     page = client.get(reverse("admin:accounts_customer_post_payment", args=[customer.pk]))
     assert page.status_code == 200
     assert "¥1.19" in page.text  # what is owed is shown before posting
@@ -114,9 +115,9 @@ def test_the_customer_page_links_to_post_a_payment_only_with_the_permission(
     customer, *_ = worked_example
     link = reverse("admin:accounts_customer_post_payment", args=[customer.pk])
     change = reverse("admin:accounts_customer_change", args=[customer.pk])
-    client.force_login(ops_admin)
+    login_verified(client, ops_admin)
     assert link in client.get(change).text
-    client.force_login(risk_analyst)
+    login_verified(client, risk_analyst)
     assert link not in client.get(change).text
 
 
@@ -134,7 +135,7 @@ def test_post_a_payment_refuses_bad_input_and_changes_nothing(
     client, ops_admin, worked_example, overrides, expected
 ):
     customer, first, _ = worked_example
-    client.force_login(ops_admin)
+    login_verified(client, ops_admin)
 
     response = _post_payment(client, customer, **overrides)
 
@@ -152,7 +153,7 @@ def test_a_reference_posted_for_another_amount_is_refused(client, ops_admin, wor
     payment_post(
         customer=customer, amount=D("100.00"), reference="ALIPAY-2026-0001", received_at=timezone.now()
     )
-    client.force_login(ops_admin)
+    login_verified(client, ops_admin)
 
     response = _post_payment(client, customer, amount="350.00")
 
@@ -166,7 +167,7 @@ def test_a_reference_posted_for_another_amount_is_refused(client, ops_admin, wor
 
 def test_posting_the_same_reference_again_changes_nothing_and_says_so(client, ops_admin, worked_example):
     customer, *_ = worked_example
-    client.force_login(ops_admin)
+    login_verified(client, ops_admin)
     _post_payment(client, customer)
 
     response = _post_payment(client, customer, amount="350.00")
@@ -180,9 +181,9 @@ def test_posting_the_same_reference_again_changes_nothing_and_says_so(client, op
 
 def test_post_payment_needs_the_permission(client, ops_admin, risk_analyst, worked_example):
     customer, *_ = worked_example
-    client.force_login(ops_admin)
+    login_verified(client, ops_admin)
     assert 'value="post_payment"' in client.get(reverse("admin:accounts_customer_changelist")).text
-    client.force_login(risk_analyst)
+    login_verified(client, risk_analyst)
     assert risk_analyst.has_perm("accounts.view_customer")
 
     assert client.get(reverse("admin:accounts_customer_post_payment", args=[customer.pk])).status_code == 403
@@ -200,7 +201,7 @@ def test_post_payment_needs_the_permission(client, ops_admin, risk_analyst, work
 def test_post_payment_action_opens_the_form_for_exactly_one_customer(client, ops_admin, worked_example):
     customer, *_ = worked_example
     other = CustomerFactory()
-    client.force_login(ops_admin)
+    login_verified(client, ops_admin)
     url = reverse("admin:accounts_customer_changelist")
 
     one = client.post(url, {"action": "post_payment", ACTION_CHECKBOX_NAME: [customer.pk]})
@@ -238,7 +239,7 @@ def _reverse(client, payments, **extra):
 
 def test_reverse_payment_asks_for_a_reason_then_undoes_the_allocations(client, ops_admin, posted):
     payment, first = posted
-    client.force_login(ops_admin)
+    login_verified(client, ops_admin)
 
     page = _reverse(client, [payment])
     assert page.status_code == 200
@@ -264,7 +265,7 @@ def test_reverse_payment_asks_for_a_reason_then_undoes_the_allocations(client, o
 
 def test_reverse_payment_needs_a_reason(client, ops_admin, posted):
     payment, _ = posted
-    client.force_login(ops_admin)
+    login_verified(client, ops_admin)
 
     response = _reverse(client, [payment], apply="1", reason="   ")
 
@@ -277,7 +278,7 @@ def test_reverse_payment_needs_a_reason(client, ops_admin, posted):
 
 def test_reversing_twice_is_refused_and_changes_nothing(client, ops_admin, posted, worked_example):
     payment, _ = posted
-    client.force_login(ops_admin)
+    login_verified(client, ops_admin)
     _reverse(client, [payment], apply="1", reason="first")
     other = payment_post(
         customer=worked_example[0], amount=D("5.00"), reference="WX-2", received_at=timezone.now()
@@ -296,9 +297,9 @@ def test_reversing_twice_is_refused_and_changes_nothing(client, ops_admin, poste
 
 def test_reverse_payment_needs_the_permission(client, ops_admin, risk_analyst, posted):
     payment, _ = posted
-    client.force_login(ops_admin)
+    login_verified(client, ops_admin)
     assert 'value="reverse_payment"' in client.get(reverse("admin:orders_payment_changelist")).text
-    client.force_login(risk_analyst)
+    login_verified(client, risk_analyst)
     changelist = client.get(reverse("admin:orders_payment_changelist"))
     assert changelist.status_code == 200
     assert 'value="reverse_payment"' not in changelist.text
@@ -322,7 +323,7 @@ def _waive(client, installments, follow=False, **extra):
 
 def test_waive_late_fee_records_a_waiver_approved_by_the_user(client, ops_admin, worked_example):
     _, first, _ = worked_example
-    client.force_login(ops_admin)
+    login_verified(client, ops_admin)
     assert _waive(client, [first]).status_code == 200
 
     response = _waive(
@@ -350,7 +351,7 @@ def test_waive_late_fee_records_a_waiver_approved_by_the_user(client, ops_admin,
 )
 def test_waive_refuses_bad_input_and_changes_nothing(client, ops_admin, worked_example, data, expected):
     _, first, _ = worked_example
-    client.force_login(ops_admin)
+    login_verified(client, ops_admin)
 
     response = _waive(client, [first], apply="1", **data)
 
@@ -364,7 +365,7 @@ def test_waive_refuses_bad_input_and_changes_nothing(client, ops_admin, worked_e
 
 def test_waive_works_on_exactly_one_instalment(client, ops_admin, worked_example):
     _, first, second = worked_example
-    client.force_login(ops_admin)
+    login_verified(client, ops_admin)
     response = _waive(
         client, [first, second], apply="1", component="fee", amount="1.00", reason="x", follow=True
     )
@@ -374,10 +375,10 @@ def test_waive_works_on_exactly_one_instalment(client, ops_admin, worked_example
 
 def test_waive_needs_the_permission(client, ops_admin, worked_example):
     _, first, _ = worked_example
-    client.force_login(ops_admin)
+    login_verified(client, ops_admin)
     assert 'value="waive_fee"' in client.get(reverse("admin:orders_installment_changelist")).text
     agent = UserFactory(roles=[Role.COLLECTIONS_AGENT], is_staff=True)
-    client.force_login(agent)
+    login_verified(client, agent)
     assert agent.has_perm("orders.view_installment")
     changelist = client.get(reverse("admin:orders_installment_changelist"))
     assert changelist.status_code == 200
@@ -393,7 +394,7 @@ def test_waive_needs_the_permission(client, ops_admin, worked_example):
 
 def test_instalment_history_shows_old_and_new_principal_paid_and_who(client, ops_admin, worked_example):
     customer, first, _ = worked_example
-    client.force_login(ops_admin)
+    login_verified(client, ops_admin)
     _post_payment(client, customer)
 
     page = client.get(reverse("admin:orders_installment_history", args=[first.pk])).text
@@ -407,7 +408,7 @@ def test_instalment_history_shows_old_and_new_principal_paid_and_who(client, ops
 
 def test_money_fields_cannot_be_edited_in_the_change_forms(client, ops_admin, posted):
     payment, first = posted
-    client.force_login(ops_admin)
+    login_verified(client, ops_admin)
     url = reverse("admin:orders_installment_change", args=[first.pk])
     form = client.get(url).context["adminform"].form
     assert not {"principal_paid", "fee_paid", "late_fee_paid", "late_fee_due", "fee_waived", "status"} & set(
@@ -446,7 +447,7 @@ def test_reversal_of_a_whole_table_is_refused(client, ops_admin):
     customer = CustomerFactory()
     for n in range(51):
         payment_post(customer=customer, amount=D("1.00"), reference=f"TINY-{n}", received_at=timezone.now())
-    client.force_login(ops_admin)
+    login_verified(client, ops_admin)
 
     response = _reverse(client, Payment.objects.all(), select_across="1", apply="1", reason="oops")
 

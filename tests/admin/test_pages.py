@@ -17,6 +17,7 @@ from collection.models import CaseEvent, CaseEventType
 from orders.models import Component, Installment, Order, Payment, Plan
 from orders.services import fee_waive, payment_post
 from policy.models import Policy
+from tests.conftest import login_verified
 from tests.factories import (
     CollectionCaseFactory,
     CustomerFactory,
@@ -122,7 +123,7 @@ def _search_term(model_admin, obj) -> str:
 def test_pages_load_for_a_superuser(
     client, superuser, book, model, model_admin, django_assert_max_num_queries
 ):
-    client.force_login(superuser)
+    login_verified(client, superuser)
     assert model._default_manager.count() >= ROWS, "the book needs many rows to catch an N+1"
 
     with django_assert_max_num_queries(CHANGELIST_MAX_QUERIES):
@@ -172,7 +173,7 @@ def test_detail_pages_with_many_inline_rows_in_few_queries(client, superuser, dj
         posted_by=superuser,
     )
     assert payment.allocations.count() >= ROWS
-    client.force_login(superuser)
+    login_verified(client, superuser)
 
     for url in (
         _url(Customer, "change", customer.pk),
@@ -186,7 +187,7 @@ def test_detail_pages_with_many_inline_rows_in_few_queries(client, superuser, dj
 
 @pytest.mark.parametrize("model", OTHER_MODELS, ids=lambda m: m._meta.label)
 def test_other_registered_models_load(client, superuser, model):
-    client.force_login(superuser)
+    login_verified(client, superuser)
     response = client.get(_url(model, "changelist"))
     assert response.status_code == 200
     may_add = admin.site._registry[model].has_add_permission(response.wsgi_request)
@@ -195,7 +196,7 @@ def test_other_registered_models_load(client, superuser, model):
 
 def test_money_models_cannot_be_added_or_deleted_by_hand(client, superuser, book):
     """Payments, instalments and orders come from services; entries are never edited."""
-    client.force_login(superuser)
+    login_verified(client, superuser)
     for model in (Order, Installment, Payment):
         assert client.get(_url(model, "add")).status_code == 403
         obj = model._default_manager.first()

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.roles import Role
+from tests.conftest import login_verified
 from tests.factories import CustomerFactory, EmergencyContactFactory, UserFactory
 
 PHONE, MASKED_PHONE = "13812345678", "138****5678"
@@ -37,7 +38,7 @@ def _assert_masked(text: str) -> None:
 
 
 def test_agent_sees_masked_numbers_in_the_lists(client, agent, customer):
-    client.force_login(agent)
+    login_verified(client, agent)
 
     customers = client.get(reverse("admin:accounts_customer_changelist"))
     contacts = client.get(reverse("admin:accounts_emergencycontact_changelist"))
@@ -50,7 +51,7 @@ def test_agent_sees_masked_numbers_in_the_lists(client, agent, customer):
 
 
 def test_agent_never_sees_the_raw_numbers_on_the_customer_page(client, agent, customer):
-    client.force_login(agent)
+    login_verified(client, agent)
     contact = customer.emergency_contacts.get()
 
     pages = [
@@ -70,7 +71,7 @@ def test_history_shows_changed_numbers_masked(client, agent, customer):
     customer.phone = "13800001111"
     customer.national_id = "11010119900101999X"
     customer.save()
-    client.force_login(agent)
+    login_verified(client, agent)
     first_version = customer.history.earliest()
 
     history = client.get(reverse("admin:accounts_customer_history", args=[customer.pk]))
@@ -89,7 +90,7 @@ def test_history_shows_changed_numbers_masked(client, agent, customer):
 
 
 def test_agent_cannot_search_or_filter_on_the_numbers(client, agent, customer):
-    client.force_login(agent)
+    login_verified(client, agent)
     url = reverse("admin:accounts_customer_changelist")
 
     by_id = client.get(url, {"q": NATIONAL_ID})
@@ -107,7 +108,7 @@ def test_agent_cannot_search_or_filter_on_the_numbers(client, agent, customer):
 
 
 def test_operations_admin_sees_and_searches_the_full_numbers(client, ops_admin, customer):
-    client.force_login(ops_admin)
+    login_verified(client, ops_admin)
     url = reverse("admin:accounts_customer_changelist")
 
     changelist = client.get(url)
@@ -125,7 +126,7 @@ def test_an_editor_without_reveal_changes_the_name_and_not_the_numbers(client, c
     """A risk analyst may change customers but not see their ids: the numbers are not inputs."""
     analyst = UserFactory(roles=[Role.RISK_ANALYST], is_staff=True)
     assert analyst.has_perm("accounts.change_customer") and not analyst.has_perm("accounts.reveal_pii")
-    client.force_login(analyst)
+    login_verified(client, analyst)
     url = reverse("admin:accounts_customer_change", args=[customer.pk])
     page = client.get(url)
     form = page.context["adminform"].form

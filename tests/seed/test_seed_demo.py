@@ -39,6 +39,7 @@ from orders.models import (
     PaymentAllocation,
 )
 from policy.selectors import policy_in_force
+from tests.conftest import login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -297,7 +298,7 @@ def test_every_role_gets_a_login_that_works(book):
     for username, role in STAFF:
         printed_role, password = table[username]
         assert len(password) >= 12
-        user = authenticate(username=username, password=password)
+        user = authenticate(RequestFactory().post("/login/"), username=username, password=password)
         assert user is not None, username
         assert user.first_name and user.last_name
         if role is None:
@@ -320,7 +321,10 @@ def test_refuses_a_database_with_data_unless_told(book):
     more = seed("--force", "--customers", "10", "--seed", "8")
     assert Customer.objects.count() == 130
     assert "(existing user; password unchanged)" in more
-    assert authenticate(username="ops", password=logins(book)["ops"][1]) is not None
+    assert (
+        authenticate(RequestFactory().post("/login/"), username="ops", password=logins(book)["ops"][1])
+        is not None
+    )
 
 
 def test_if_empty_seeds_an_empty_database():
@@ -331,7 +335,7 @@ def test_if_empty_seeds_an_empty_database():
 
 def test_every_admin_page_opens_for_a_superuser(client, book):
     superuser = User.objects.get(username="admin")
-    client.force_login(superuser)
+    login_verified(client, superuser)
     request = RequestFactory().get("/admin/")
     request.user = superuser
     assert admin.site._registry

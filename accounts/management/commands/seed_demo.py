@@ -1,10 +1,12 @@
 """`manage.py seed_demo`: a deterministic synthetic portfolio and a login for every staff role."""
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Customer
+from accounts.models import Customer, User
+from accounts.otp import demo_backup_code
 from collection.models import Bucket
 from orders.demo import DemoError, demo_data_exists, demo_prefix, seed_portfolio
 from orders.models import Order
@@ -71,11 +73,16 @@ class Command(BaseCommand):
         try:
             with transaction.atomic():
                 summary = seed_portfolio(seed=seed, customers=customers)
-        except DemoError as exc:
+                # The second sign-in step, made easy for the demo only (refused in production).
+                codes = {
+                    login.username: demo_backup_code(User.objects.get(username=login.username))
+                    for login in summary.logins
+                }
+        except (DemoError, ImproperlyConfigured) as exc:
             raise CommandError(str(exc)) from exc
-        self._report(summary)
+        self._report(summary, codes)
 
-    def _report(self, s) -> None:
+    def _report(self, s, codes: dict[str, str]) -> None:
         out = self.stdout.write
         statuses = ", ".join(f"{status} {n}" for status, n in sorted(s.orders_by_status.items()))
         buckets = " · ".join(
@@ -93,6 +100,10 @@ class Command(BaseCommand):
         out(f"  resolved cases       {s.resolved_cases:>7}")
         out(f"  elapsed              {s.seconds:>7.1f} s")
         out("  (bulk-inserted: no django-simple-history rows for the demo data)")
+        out("")
+        out("Second sign-in step: one backup code per login, good once; then set up an authenticator app:")
+        for login in s.logins:
+            out(f"  {login.username:<10} {codes[login.username]}")
         out("")
         out("Staff logins (passwords are shown this once and stored only as hashes):")
         width = max(len(login.role) for login in s.logins)
