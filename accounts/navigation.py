@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from .roles import Role
+
 
 @dataclass(frozen=True)
 class NavItem:
@@ -26,7 +28,23 @@ class NavItem:
 NAV_ITEMS = (
     NavItem(_("Home"), "home"),
     NavItem(_("Data admin"), "admin:index", staff_only=True),
+    NavItem(_("Audit trail"), "audit:event_list", permission="audit.view_auditevent"),
 )
+
+
+# Role names are group names (data, in English); these are how a page shows them.
+ROLE_LABELS = {
+    Role.RISK_ANALYST: _("Risk analyst"),
+    Role.COLLECTIONS_AGENT: _("Collections agent"),
+    Role.FIELD_AGENT: _("Field agent"),
+    Role.COLLECTIONS_MANAGER: _("Collections manager"),
+    Role.OPERATIONS_ADMIN: _("Operations admin"),
+}
+
+
+def role_label(name: str) -> str:
+    """A group's name in the active language; a group that is not a role shows as named."""
+    return str(ROLE_LABELS.get(name, name))
 
 
 def navigation_for(user) -> list[dict]:

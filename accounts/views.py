@@ -2,6 +2,7 @@
 
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from collection.models import CollectionCase
 from orders.models import OPEN_ORDER_STATUSES, Installment, InstallmentStatus, Order
@@ -12,20 +13,22 @@ def home(request):
     user = request.user
     counts = []
     if user.has_perm("orders.view_order"):
-        counts.append(("open_orders", "Open orders", Order.objects.filter(status__in=OPEN_ORDER_STATUSES)))
+        counts.append(("open_orders", _("Open orders"), Order.objects.filter(status__in=OPEN_ORDER_STATUSES)))
     if user.has_perm("orders.view_installment"):
         counts.append(
             (
                 "overdue_installments",
-                "Overdue instalments",
+                _("Overdue instalments"),
                 Installment.objects.filter(status=InstallmentStatus.OVERDUE),
             )
         )
     if user.has_perm("collections.view_collectioncase"):
-        counts.append(("open_cases", "Open cases", CollectionCase.objects.visible_to(user).open()))
+        counts.append(("open_cases", _("Open cases"), CollectionCase.objects.visible_to(user).open()))
     headline = [{"key": key, "label": label, "value": qs.count()} for key, label, qs in counts]
     return render(
         request,
         "accounts/home.html",
-        {"headline": headline, "business_date": timezone.localdate()},
+        # The business date is the date in the business's zone (settings.TIME_ZONE), whatever
+        # zone the staff member's pages are shown in.
+        {"headline": headline, "business_date": timezone.localdate(timezone=timezone.get_default_timezone())},
     )

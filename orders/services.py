@@ -56,7 +56,9 @@ class PaymentError(DomainError):
 
 
 def _business_date(at: datetime.datetime | None = None) -> datetime.date:
-    return timezone.localdate(at or timezone.now())
+    # The business date is the business's (TIME_ZONE), whatever zone the signed-in staff
+    # member's pages are shown in.
+    return timezone.localdate(at or timezone.now(), timezone.get_default_timezone())
 
 
 def _money(value: Decimal | int | str, *, what: str) -> Decimal:

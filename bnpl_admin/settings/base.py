@@ -204,15 +204,117 @@ LOGGING = {
 
 # --- Sign-in security: two factors (django-otp), lockout (django-axes), sessions ----------
 # (region: sign-in security)
+# Imports sit here, not at the top, so that everything this concern sets stays in its region.
+from datetime import timedelta  # noqa: E402
+
+INSTALLED_APPS += [
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+]
+
+# After the messages middleware, so that a session ended for idleness can say so on the
+# sign-in page. Then django-otp marks request.user verified or not, and ours sends a user who
+# has only given a password to the second step (or to enrolment) before any private page.
+_sign_in_at = MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1
+MIDDLEWARE[_sign_in_at:_sign_in_at] = [
+    "accounts.middleware.SessionLifetimeMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.SecondFactorRequiredMiddleware",
+]
+# Outermost of ours: turns a request axes flagged as locked out into the lockout page.
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+
+AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out username and address is refused before a password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Five failed sign-ins for one username from one address (wrong passwords and wrong
+# second-factor codes alike, accounts.auth_views) lock that pair out for 30 minutes.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=30)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_CALLABLE = "accounts.auth_views.lockout_response"  # templates/registration/lockout.html
+# A try during the lockout does not restart it, so "30 minutes" on the page stays true.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# The count is cleared when both factors have passed (accounts.auth_views), not after the
+# password alone: otherwise every correct password would buy five more guesses at the code.
+AXES_RESET_ON_SUCCESS = False
+# The address a failure is counted against. Behind reverse proxies that append to
+# X-Forwarded-For, say how many there are, or every sign-in would seem to come from the
+# proxy; with 0 (the default) the header is ignored, since a client can write anything there.
+BNPL_PROXY_COUNT = env.int("BNPL_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "accounts.middleware.client_ip_address"
+
+OTP_TOTP_ISSUER = "BNPL staff console"
+# The admin never shows a key or a backup code: whoever saw one could pass as that user.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
+# A session ends after 30 minutes without a request and 12 hours after the password was
+# given (accounts.middleware.SessionLifetimeMiddleware). The last request is written to the
+# session at most once a minute, not on every request; the cookie and the stored session
+# live that minute longer, so the middleware is the one that ends an idle session.
+BNPL_SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
+BNPL_SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=12)
+BNPL_SESSION_ACTIVITY_RESOLUTION = timedelta(minutes=1)
+SESSION_COOKIE_AGE = int((BNPL_SESSION_IDLE_TIMEOUT + BNPL_SESSION_ACTIVITY_RESOLUTION).total_seconds())
+
+# `seed_demo` hands out one backup code per demo login (accounts.otp.demo_backup_code). Only
+# where DEBUG is on or this is set; production never sets it.
+BNPL_ALLOW_DEMO_CODES = env.bool("BNPL_ALLOW_DEMO_CODES", default=DEBUG)
 
 # --- end of region: sign-in security ---
 
 # --- Hardening, languages, production serving, logging -------------------------------------
 # (region: hardening)
+# Imports sit here, not at the top, so that everything this concern sets stays in its region.
+from csp.constants import NONE, SELF  # noqa: E402
 
+from bnpl_admin.logging import logging_config  # noqa: E402
+
+INSTALLED_APPS += ["csp"]  # its system checks catch settings in the django-csp 3 format
+
+# First of all, so every log line of the request (even of a redirect to HTTPS) has its id.
+MIDDLEWARE.insert(0, "bnpl_admin.logging.RequestIdMiddleware")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware"
+)
+# After authentication: the signed-in user's language and time zone win over the cookie.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "bnpl_admin.i18n.UserPreferencesMiddleware",
+)
+
+# No inline script or style, no framing, nothing loaded from elsewhere (there is no CDN:
+# staff networks are closed). In every environment, so a page that breaks it breaks in
+# development and in the tests first. The Django admin (5.2) runs under it unchanged.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "frame-ancestors": [NONE],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+    }
+}
+X_FRAME_OPTIONS = "DENY"
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+
+# Plain lines on a developer's terminal; production.py switches to JSON lines.
+LOGGING = logging_config(json=env.bool("LOG_JSON", default=False), level=env("LOG_LEVEL", default="INFO"))
 # --- end of region: hardening ---
 
 # --- Audit viewer and access matrix -------------------------------------------------------
 # (region: audit)
+# The central audit trail (audit.receivers write it from sign-ins, history rows, reveals and
+# exports); the per-URL access matrix it is tested against is bnpl_admin/access.py.
+INSTALLED_APPS += ["audit"]
 
 # --- end of region: audit ---

@@ -24,3 +24,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 # Static files come from the finders in tests; whitenoise only needs its folder to exist.
 WHITENOISE_USE_FINDERS = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
+
+# Tests sign the demo users in with accounts.otp.demo_backup_code, as `make run` does.
+BNPL_ALLOW_DEMO_CODES = True
