@@ -1,0 +1,89 @@
+"""Signal receivers that write the audit trail: sign-ins, history rows, second-factor resets."""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from simple_history.manager import HistoryManager
+from simple_history.models import HistoricalRecords
+from simple_history.signals import post_create_historical_record
+
+from . import services
+from .models import AuditAction
+
+logger = logging.getLogger(__name__)
+
+
+def on_logged_in(sender, request, user, **kwargs) -> None:
+    services.audit_record(actor=user, action=AuditAction.LOGIN, request=request)
+
+
+def on_logged_out(sender, request, user, **kwargs) -> None:
+    # A sign-out of a session that had already expired has no user.
+    if user is not None:
+        services.audit_record(actor=user, action=AuditAction.LOGOUT, request=request)
+
+
+def on_login_failed(sender, credentials, request=None, **kwargs) -> None:
+    # Django has already replaced the password in `credentials` with asterisks.
+    from django.contrib.auth import get_user_model
+
+    username = credentials.get(get_user_model().USERNAME_FIELD) or credentials.get("username") or ""
+    services.login_failed_record(username=username, request=request)
+
+
+def on_history_record(sender, history_instance, instance=None, **kwargs) -> None:
+    services.history_records_audit(
+        records=[history_instance], instances=[instance], request=_current_request()
+    )
+
+
+def on_second_factor_reset(sender, user=None, by=None, request=None, reason="", **kwargs) -> None:
+    """accounts.signals.second_factor_reset: `user` had their second factor reset by `by`."""
+    user = user or kwargs.get("target")
+    actor = by or kwargs.get("actor") or getattr(request, "user", None)
+    services.audit_record(
+        actor=actor,
+        action=AuditAction.SECOND_FACTOR_RESET,
+        obj=user,
+        reason=reason,
+        request=request,
+    )
+
+
+def _current_request():
+    """The request HistoryRequestMiddleware keeps for the history rows of this thread, if any."""
+    return getattr(HistoricalRecords.context, "request", None)
+
+
+def _audit_bulk_history(original):
+    """bulk_create_with_history and bulk_update_with_history send no signal per row: wrap the
+    one method both call, so the rows they write reach the trail as a batch."""
+
+    def bulk_history_create(self, objs, *args, **kwargs):
+        created = original(self, objs, *args, **kwargs)
+        if created:
+            services.history_records_audit(
+                records=list(created), instances=list(objs), request=_current_request()
+            )
+        return created
+
+    bulk_history_create.audit_wrapped = True
+    return bulk_history_create
+
+
+def connect() -> None:
+    user_logged_in.connect(on_logged_in, dispatch_uid="audit_logged_in")
+    user_logged_out.connect(on_logged_out, dispatch_uid="audit_logged_out")
+    user_login_failed.connect(on_login_failed, dispatch_uid="audit_login_failed")
+    post_create_historical_record.connect(on_history_record, dispatch_uid="audit_history_record")
+    if not getattr(HistoryManager.bulk_history_create, "audit_wrapped", False):
+        HistoryManager.bulk_history_create = _audit_bulk_history(HistoryManager.bulk_history_create)
+    try:
+        # Added by the sign-in security work; the trail records it once it exists.
+        from accounts.signals import second_factor_reset
+    except ImportError:
+        logger.debug("accounts.signals.second_factor_reset does not exist yet; not audited")
+    else:
+        second_factor_reset.connect(on_second_factor_reset, dispatch_uid="audit_second_factor_reset")

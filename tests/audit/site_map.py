@@ -1,0 +1,308 @@
+"""Every URL of the project, found by walking the URL resolver, with a concrete path for each.
+
+Shared by the access-matrix test and the bad-input test, so a new URL is checked by both
+without being listed anywhere but in the matrix (bnpl_admin/access.py).
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+
+from accounts.roles import Role
+from bnpl_admin.access import PRINCIPALS, STAFF_ROLES, SUPERUSER
+
+# A named group whose regex is a list of literals (the admin's app index) becomes one URL
+# per literal, so each app's index is declared on its own.
+_ALTERNATION = re.compile(r"^[\w-]+(\|[\w-]+)+$")
+_ROUTE_PARAM = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>\w+)>")
+_REGEX_GROUP = re.compile(r"\(\?P<(?P<name>\w+)>(?P<body>[^()]*(?:\([^()]*\)[^()]*)*)\)")
+# An unnamed group (django-simple-history's "([^/]+)/history/([^/]+)/"): arg1, arg2, ...
+_POSITIONAL_GROUP = re.compile(r"\((?!\?)[^()]*\)")
+
+
+@dataclass(frozen=True)
+class Route:
+    key: str  # the name the matrix declares: "namespace:name", or the route text when unnamed
+    route: str  # e.g. "admin/orders/order/<path:object_id>/change/"
+    pattern: URLPattern
+    namespace: str
+    params: tuple[str, ...]
+    choices: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.namespace == "admin"
+
+    @property
+    def admin_model(self):
+        """The model of an admin URL under <app_label>/<model_name>/, if any."""
+        if not self.is_admin:
+            return None
+        parts = self.route.split("/")
+        if len(parts) < 3:
+            return None
+        for model in admin.site._registry:
+            if (model._meta.app_label, model._meta.model_name) == (parts[1], parts[2]):
+                return model
+        return None
+
+
+def discover() -> list[Route]:
+    """Every URL pattern of the project, admin's per-model URLs included."""
+    routes: list[Route] = []
+    _walk(get_resolver().url_patterns, "", [], routes)
+    return routes
+
+
+def _walk(patterns, prefix: str, namespaces: list[str], routes: list[Route]) -> None:
+    for entry in patterns:
+        text = _pattern_text(entry.pattern)
+        if isinstance(entry, URLResolver):
+            spaces = [*namespaces, entry.namespace] if entry.namespace else namespaces
+            _walk(entry.url_patterns, prefix + text, spaces, routes)
+            continue
+        route = prefix + text
+        namespace = ":".join(namespaces)
+        key = f"{namespace}:{entry.name}" if namespace and entry.name else (entry.name or route)
+        params = tuple(m.group("name") for m in _REGEX_GROUP.finditer(route))
+        unnamed = _REGEX_GROUP.sub("", route)
+        params += tuple(f"arg{n}" for n, _m in enumerate(_POSITIONAL_GROUP.finditer(unnamed), 1))
+        params += tuple(m.group("name") for m in _ROUTE_PARAM.finditer(_POSITIONAL_GROUP.sub("", unnamed)))
+        choices = {
+            m.group("name"): tuple(m.group("body").split("|"))
+            for m in _REGEX_GROUP.finditer(route)
+            if _ALTERNATION.match(m.group("body"))
+        }
+        routes.append(Route(key, route, entry, namespace, params, choices))
+
+
+def _pattern_text(pattern) -> str:
+    text = str(pattern)
+    # A regex pattern: drop its anchors so the parts join into one route text.
+    return text.removeprefix("^").removesuffix("$") if text.startswith("^") or text.endswith("$") else text
+
+
+@dataclass
+class Target:
+    """One concrete URL to request for a route."""
+
+    key: str
+    path: str
+    route: Route
+
+
+class MissingSample(LookupError):
+    pass
+
+
+def targets(routes: list[Route], sample) -> list[Target]:
+    """Concrete paths: parameters filled by `sample(route, name)`, alternations expanded."""
+    out = []
+    for route in routes:
+        variants: list[tuple[str, dict[str, str]]] = [(route.key, {})]
+        for name, options in route.choices.items():
+            variants = [
+                (f"{key}/{option}", {**values, name: option})
+                for key, values in variants
+                for option in options
+            ]
+        for key, values in variants:
+            filled = {name: values.get(name) or sample(route, name) for name in route.params}
+            out.append(Target(key, "/" + fill(route.route, filled), route))
+    return out
+
+
+def fill(route: str, values: dict[str, str]) -> str:
+    route = _REGEX_GROUP.sub(lambda m: str(values[m.group("name")]), route)
+    positional = iter(range(1, 100))
+    route = _POSITIONAL_GROUP.sub(lambda m: str(values[f"arg{next(positional)}"]), route)
+    return _ROUTE_PARAM.sub(lambda m: str(values[m.group("name")]), route)
+
+
+# --- Data: one row of every model the admin shows -----------------------------------------------
+
+
+@dataclass
+class SiteData:
+    objects: dict[type, object]
+    users: dict[str, object]  # principal → user (no entry for anonymous)
+
+
+def build_site_data() -> SiteData:
+    """A small book with a row of every admin model, and one user per principal."""
+    from django_celery_beat.models import (
+        ClockedSchedule,
+        CrontabSchedule,
+        IntervalSchedule,
+        PeriodicTask,
+        SolarSchedule,
+    )
+    from django_celery_results.models import GroupResult, TaskResult
+
+    from collection.models import CaseEvent, CaseEventType
+    from orders.models import Component
+    from orders.services import fee_waive
+    from policy.models import Policy
+    from reminders.models import OutboxMessage, Reminder
+    from sweep.models import PortfolioSnapshot, SweepRun
+    from sweep.services import sweep_run
+    from tests.factories import (
+        CollectionCaseFactory,
+        EmergencyContactFactory,
+        UserFactory,
+        delivered_order,
+        posted_payment,
+    )
+
+    users = {}
+    for principal in PRINCIPALS:
+        if principal == "anonymous":
+            continue
+        slug = re.sub(r"\W+", "_", principal.lower())
+        if principal == SUPERUSER:
+            users[principal] = UserFactory(username="matrix_root", is_staff=True, is_superuser=True)
+        else:
+            user = UserFactory(username=f"matrix_{slug}", is_staff=principal in STAFF_ROLES)
+            user.groups.set([Group.objects.get(name=principal)])
+            users[principal] = user
+
+    today = timezone.localdate()
+    order = delivered_order(delivered_on=today - datetime.timedelta(days=60))
+    customer = order.customer
+    EmergencyContactFactory(customer=customer)
+    posted_payment(customer=customer, amount=Decimal("50.00"))
+    fee_waive(
+        installment=order.installments.order_by("sequence").last(),
+        component=Component.FEE,
+        amount=Decimal("1.00"),
+        reason="goodwill",
+        approved_by=users[SUPERUSER],
+    )
+    sweep_run(on=today)
+    if not SweepRun.objects.exists() or not PortfolioSnapshot.objects.exists():
+        raise AssertionError("the sweep made no run or snapshot")
+    # The sweep opens its cases set-based, without history rows: add one made by a person.
+    case = CollectionCaseFactory(assigned_agent=users[str(Role.COLLECTIONS_AGENT)])
+    CaseEvent.objects.create(case=case, type=CaseEventType.OPENED)
+    # The policy in force was written by a migration, without history: add a later version.
+    Policy.objects.create(
+        effective_from=today + datetime.timedelta(days=30),
+        note="matrix",
+        fee_rate_3=Decimal("0.018"),
+        fee_rate_6=Decimal("0.036"),
+        fee_rate_12=Decimal("0.072"),
+        late_fee_daily_rate=Decimal("0.0005"),
+        late_fee_cap_rate=Decimal("0.25"),
+        late_fee_cap_amount=Decimal("200.00"),
+    )
+    installment = order.installments.order_by("sequence").first()
+    now = timezone.now()
+    Reminder.objects.create(
+        key=f"inst:{installment.pk}:T+1:sms",
+        kind="T+1",
+        offset_days=1,
+        channel="sms",
+        customer=customer,
+        installment=installment,
+        business_date=today,
+        send_on=today,
+        not_before=now,
+        next_attempt_at=now,
+        recipient=customer.phone,
+    )
+    OutboxMessage.objects.create(key="matrix", channel="sms", recipient=customer.phone, body="hello")
+    interval = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.DAYS)
+    CrontabSchedule.objects.create()
+    SolarSchedule.objects.create(event="sunrise", latitude=Decimal("31.23"), longitude=Decimal("121.47"))
+    ClockedSchedule.objects.create(clocked_time=now)
+    PeriodicTask.objects.create(name="matrix", task="audit.noop", interval=interval)
+    TaskResult.objects.create(task_id="matrix-task")
+    GroupResult.objects.create(group_id="matrix-group")
+    _third_party_rows(users[SUPERUSER])
+
+    objects = {}
+    missing = []
+    for model in admin.site._registry:
+        rows = model._default_manager.order_by("pk")
+        if hasattr(model, "history"):
+            # A row with a history, so its history pages have a version to show.
+            rows = rows.filter(pk__in=model.history.values("id"))
+        obj = rows.first()
+        if obj is None:
+            missing.append(model._meta.label)
+        objects[model] = obj
+    if missing:
+        raise AssertionError(
+            f"no row of {', '.join(sorted(missing))}: add one in tests/audit/site_map.build_site_data"
+        )
+    return SiteData(objects=objects, users=users)
+
+
+def _third_party_rows(user) -> None:
+    """Rows of the sign-in security apps' models, where those apps are installed."""
+    if "django_otp.plugins.otp_static" in settings.INSTALLED_APPS:
+        from django_otp.plugins.otp_static.models import StaticDevice
+
+        StaticDevice.objects.get_or_create(user=user, name="matrix")
+    if "django_otp.plugins.otp_totp" in settings.INSTALLED_APPS:
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        TOTPDevice.objects.get_or_create(user=user, name="matrix")
+    if "axes" in settings.INSTALLED_APPS:
+        from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+        common = {"user_agent": "test", "ip_address": "127.0.0.1", "username": "nobody", "path_info": "/"}
+        AccessAttempt.objects.create(
+            **common, http_accept="*/*", get_data="", post_data="", failures_since_start=1
+        )
+        AccessLog.objects.create(**common, http_accept="*/*")
+        AccessFailureLog.objects.create(**common, http_accept="*/*")
+
+
+def sample_value(data: SiteData):
+    """The value a URL parameter gets: the id of a real row, or a known harmless value."""
+    from accounts.models import Customer
+
+    customer = data.objects[Customer]
+
+    def sample(route: Route, name: str) -> str:
+        model = route.admin_model
+        if route.key == "audit:reveal":
+            return {"app_label": "accounts", "model": "customer", "pk": customer.pk, "field": "phone"}[name]
+        if route.key == "admin:view_on_site":
+            return {
+                "content_type_id": ContentType.objects.get_for_model(Customer).pk,
+                "object_id": customer.pk,
+            }[name]
+        if route.key.endswith("_simple_history"):  # <object_id>/history/<version_id>/
+            name = {"arg1": "object_id", "arg2": "version_id"}.get(name, name)
+        if name in ("object_id", "id", "pk") and model is not None:
+            return str(data.objects[model].pk)
+        if name == "version_id" and model is not None:
+            history = data.objects[model].history.order_by("pk").first()
+            return str(history.pk)
+        if name == "url":  # the admin's catch-all
+            return "no-such-page/"
+        raise MissingSample(
+            f"{route.key} ({route.route}): no sample value for <{name}>; add one in tests/audit/site_map.py"
+        )
+
+    return sample
+
+
+def route_keys(route: Route) -> list[str]:
+    """The matrix keys of a route: one, or one per option of an alternation (app indexes)."""
+    keys = [route.key]
+    for options in route.choices.values():
+        keys = [f"{key}/{option}" for key in keys for option in options]
+    return keys
