@@ -1,0 +1,948 @@
+"""`python -m bench.run` (`make bench`): build a synthetic book, time the nightly sweep over it
+and against its references, print a table and write var/bench/latest.json.
+
+What each figure means and the measured values are in docs/performance.md. The database is
+dropped and re-created: its name must contain "bench". Without DATABASE_URL the benchmark
+uses PostgreSQL on 127.0.0.1:5432, database bnpl_bench.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import json
+import multiprocessing
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bnpl_bench"
+NAIVE_SAMPLE_INSTALLMENTS = 20_000
+
+# The issue's targets on the 2-core reference machine with PostgreSQL.
+TARGETS = {
+    "sweep_seconds": ("<", 20.0, "daily sweep of the whole book, one process"),
+    "sweep_vs_sql_reference": ("<=", 2.0, "sweep seconds ÷ SQL reference seconds"),
+    "rerun_seconds": ("<", 2.0, "second sweep for the same date (no-op path)"),
+    "sweep_speedup": (">=", 100.0, "sweep rows/s ÷ naive loop rows/s"),
+    "reminders_per_s": (">=", 2_000.0, "reminders selected and written per second"),
+}
+
+
+# --- The database the benchmark owns ----------------------------------------------------------
+
+
+class BenchDatabase:
+    """The configured database, dropped and re-created at will, with a saved copy of the book
+    (a PostgreSQL template database, or a copy of the SQLite file) to restore between runs."""
+
+    def __init__(self):
+        from django.conf import settings
+
+        self.config = settings.DATABASES["default"]
+        self.vendor = (
+            "postgresql" if "postgresql" in self.config["ENGINE"] else self.config["ENGINE"].split(".")[-1]
+        )
+        self.name = str(self.config["NAME"])
+        if "bench" not in Path(self.name).name:
+            raise SystemExit(
+                f"bench: refusing to use database {self.name!r}: the benchmark drops and re-creates "
+                "its database, so its name must contain 'bench' (unset DATABASE_URL for bnpl_bench)."
+            )
+        self.template = f"{self.name}_book" if self.vendor == "postgresql" else f"{self.name}.book"
+
+    def _admin(self):
+        import psycopg
+
+        return psycopg.connect(
+            dbname="postgres",
+            user=self.config.get("USER") or None,
+            password=self.config.get("PASSWORD") or None,
+            host=self.config.get("HOST") or None,
+            port=self.config.get("PORT") or None,
+            autocommit=True,
+        )
+
+    def _close_django(self) -> None:
+        from django.db import connections
+
+        connections.close_all()
+
+    def _copy(self, source: str, target: str) -> None:
+        self._close_django()
+        if self.vendor == "postgresql":
+            with self._admin() as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
+                source_sql = f' TEMPLATE "{source}" STRATEGY FILE_COPY' if source else ""
+                admin.execute(f'CREATE DATABASE "{target}"{source_sql}')
+        else:
+            for suffix in ("", "-wal", "-shm"):
+                Path(target + suffix).unlink(missing_ok=True)
+            if source:
+                shutil.copyfile(source, target)
+
+    def recreate_empty(self) -> None:
+        from django.core.management import call_command
+
+        self._copy("", self.name)
+        call_command("migrate", verbosity=0, interactive=False)
+
+    def save_book(self) -> float:
+        started = time.monotonic()
+        self._copy(self.name, self.template)
+        return time.monotonic() - started
+
+    def restore_book(self) -> float:
+        started = time.monotonic()
+        self._copy(self.template, self.name)
+        return time.monotonic() - started
+
+    def has_book(self) -> bool:
+        if self.vendor != "postgresql":
+            return Path(self.template).exists()
+        with self._admin() as admin:
+            return (
+                admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [self.template]).fetchone()
+                is not None
+            )
+
+    def label(self) -> str:
+        from django.db import connection
+
+        if self.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SHOW server_version")
+                return f"PostgreSQL {cursor.fetchone()[0]} (database {self.name})"
+        return f"{connection.vendor} {connection.Database.sqlite_version} ({self.name})"
+
+
+def postgresql_settings() -> dict[str, str]:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return {}
+    names = [
+        "shared_buffers",
+        "work_mem",
+        "maintenance_work_mem",
+        "effective_cache_size",
+        "max_wal_size",
+        "synchronous_commit",
+        "jit",
+        "random_page_cost",
+        "max_parallel_workers_per_gather",
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, setting || COALESCE(unit, '') FROM pg_settings WHERE name = ANY(%s)", [names]
+        )
+        return dict(sorted(cursor.fetchall()))
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as info:
+        cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), cpu)
+    ram = None
+    with contextlib.suppress(OSError), open("/proc/meminfo", encoding="utf-8") as info:
+        kib = next(int(line.split()[1]) for line in info if line.startswith("MemTotal"))
+        ram = round(kib / 1024 / 1024, 1)
+    return {
+        "nproc": os.cpu_count(),
+        "ram_gib": ram,
+        "cpu_model": cpu,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+    }
+
+
+# --- Measurements -----------------------------------------------------------------------------
+
+
+@dataclass
+class Timed:
+    seconds: float
+    load_before: float
+    load_after: float
+    result: object = None
+    cpu_python: float | None = None  # this process
+    cpu_postgres: float | None = None  # its PostgreSQL backend (same machine)
+
+    @property
+    def cpu(self) -> dict:
+        return {"python": _round(self.cpu_python, 2), "postgres": _round(self.cpu_postgres, 2)}
+
+
+def _backend_cpu() -> tuple[int, float] | None:
+    """(pid, CPU seconds so far) of this process's PostgreSQL backend, read from /proc: on a
+    shared machine CPU seconds show the work done when wall time also shows the waiting."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    try:
+        connection.ensure_connection()
+        pid = connection.connection.info.backend_pid
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return pid, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, AttributeError, IndexError, ValueError):
+        return None
+
+
+def timed(fn, *args, **kwargs) -> Timed:
+    load = os.getloadavg()[0]
+    backend = _backend_cpu()
+    cpu = time.process_time()
+    started = time.perf_counter()
+    result = fn(*args, **kwargs)
+    seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
+    after = _backend_cpu()
+    same_backend = backend is not None and after is not None and after[0] == backend[0]
+    return Timed(
+        seconds=seconds,
+        load_before=load,
+        load_after=os.getloadavg()[0],
+        result=result,
+        cpu_python=cpu,
+        cpu_postgres=after[1] - backend[1] if same_backend else None,
+    )
+
+
+@contextlib.contextmanager
+def rolled_back():
+    """Run a measurement in a transaction that is rolled back: the book is left as it was."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
+def sample_range(*, target: int = NAIVE_SAMPLE_INSTALLMENTS) -> tuple[int, int, int]:
+    """The first customers holding about `target` instalments: (from id, to id, instalments)."""
+    from django.db.models import Max, Min
+
+    from accounts.models import Customer
+    from orders.models import Installment
+
+    bounds = Customer.objects.aggregate(lo=Min("id"), hi=Max("id"))
+    lo, hi = bounds["lo"], bounds["hi"] + 1
+    total = Installment.objects.count()
+    per_customer = max(total / (hi - lo), 1e-9)
+    to = min(hi, lo + max(1, round(target / per_customer)))
+    rows = Installment.objects.filter(customer_id__gte=lo, customer_id__lt=to).count()
+    return lo, to, rows
+
+
+def measure_naive(*, on: datetime.date, sample: tuple[int, int, int]) -> dict:
+    """The per-instalment loop over the sample, rolled back; its result as a checksum."""
+    from bench.naive import naive_sweep
+    from bench.reference import installments_checksum
+
+    lo, hi, rows = sample
+    with rolled_back():
+        run = timed(naive_sweep, on=on, customer_from=lo, customer_to=hi)
+        checksum = installments_checksum(customers=(lo, hi), without_credit_customers=True)
+    return {
+        "seconds": run.seconds,
+        "installments": rows,
+        "saved": run.result,
+        "rows_per_s": rows / run.seconds,
+        "checksum": checksum,
+        "load": [run.load_before, run.load_after],
+        "cpu_seconds": run.cpu,
+    }
+
+
+def measure_sql_reference(*, on: datetime.date) -> dict | None:
+    """The hand-written UPDATE, rolled back; its result as a checksum."""
+    from django.db import connection
+
+    from bench.reference import installments_checksum, reference_update
+
+    if connection.vendor != "postgresql":
+        return None
+    with rolled_back():
+        run = timed(reference_update, on=on)
+        checksum = installments_checksum(without_credit_customers=True)
+    return {
+        "seconds": run.seconds,
+        "rows": run.result,
+        "checksum": checksum,
+        "load": [run.load_before, run.load_after],
+        "cpu_seconds": run.cpu,
+    }
+
+
+def measure_sweep(*, on: datetime.date, chunk_size: int, again: bool = False) -> tuple[Timed, object]:
+    from sweep.services import sweep_run
+
+    run = timed(sweep_run, on=on, chunk_size=chunk_size, triggered_by="bench", again=again)
+    if run.result.status != "done":
+        errors = list(run.result.chunks.exclude(error="").values_list("error", flat=True)[:3])
+        raise RuntimeError(f"bench: the sweep for {on} ended {run.result.status}: {errors}")
+    return run, run.result
+
+
+class Incomplete(Exception):
+    """Two workers finished, or stopped making progress, with chunks of the run still pending."""
+
+    def __init__(self, pending: int, chunks: int):
+        super().__init__(f"{pending} of {chunks} chunks left pending")
+        self.pending, self.chunks = pending, chunks
+
+
+def _pending(on: datetime.date) -> tuple[int, int]:
+    from sweep.models import ChunkStatus, SweepChunk
+
+    chunks = SweepChunk.objects.filter(run__business_date=on)
+    return chunks.filter(status=ChunkStatus.PENDING).count(), chunks.count()
+
+
+def _chunk_worker(chunk_ids: list[int], lock_fix: bool) -> None:
+    from django.db import connections
+
+    from sweep.services import sweep_chunk_run
+
+    if lock_fix:
+        from bench.lockfix import apply
+
+        apply()
+    try:
+        for chunk_id in chunk_ids:
+            sweep_chunk_run(chunk_id=chunk_id)
+    finally:
+        connections.close_all()
+
+
+def sweep_in_processes(
+    *, on: datetime.date, chunk_size: int, workers: int = 2, lock_fix: bool = False
+) -> None:
+    """The run for `on` by `workers` OS processes, each running every workers-th chunk once
+    with sweep.services.sweep_chunk_run; the parent plans and finishes the run."""
+    from django.db import connections
+
+    from sweep.models import ChunkStatus
+    from sweep.services import sweep_finish, sweep_plan
+
+    run = sweep_plan(on=on, chunk_size=chunk_size, triggered_by="bench")
+    ids = list(run.chunks.exclude(status=ChunkStatus.DONE).order_by("number").values_list("id", flat=True))
+    connections.close_all()  # each child opens its own connection
+    context = multiprocessing.get_context("fork")
+    children = [
+        context.Process(target=_chunk_worker, args=(ids[k::workers], lock_fix)) for k in range(workers)
+    ]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join()
+        if child.exitcode != 0:
+            raise RuntimeError(f"bench: a sweep worker process exited with {child.exitcode}")
+    if not sweep_finish(run_id=run.pk):
+        raise Incomplete(*_pending(on))
+
+
+class CeleryWorkers:
+    """Celery worker processes (--pool=solo) on the benchmark's Redis broker."""
+
+    def __init__(self, *, broker: str, log_dir: Path, count: int = 2, app_module: str = "bnpl_admin"):
+        self.broker = broker
+        self.count = count
+        self.log_dir = log_dir
+        self.app_module = app_module
+        self.processes: list[subprocess.Popen] = []
+        self.logs: list[Path] = []
+        self.names = [f"bench{k + 1}-{os.getpid()}@{socket.gethostname()}" for k in range(count)]
+
+    def __enter__(self) -> CeleryWorkers:
+        from bnpl_admin.celery import app
+
+        app.conf.broker_url = self.broker
+        app.conf.result_backend = self.broker
+        app.control.purge()  # the benchmark's own broker: stale messages of an aborted run
+        env = {
+            **os.environ,
+            "CELERY_BROKER_URL": self.broker,
+            "CELERY_RESULT_BACKEND": self.broker,
+            "DEBUG": "0",
+        }
+        for k in range(self.count):
+            log = self.log_dir / f"worker-{k + 1}.log"
+            self.logs.append(log)
+            with log.open("w") as out:
+                self.processes.append(
+                    subprocess.Popen(
+                        [
+                            sys.executable,
+                            "-m",
+                            "celery",
+                            "-A",
+                            self.app_module,
+                            "worker",
+                            "--pool=solo",
+                            f"--hostname={self.names[k]}",
+                            "--without-mingle",
+                            "--without-gossip",
+                            "--loglevel=WARNING",
+                        ],
+                        cwd=ROOT,
+                        env=env,
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+        deadline = time.monotonic() + 90
+        while not all("BNPL worker ready" in log.read_text() for log in self.logs):
+            self._check_alive()
+            if time.monotonic() > deadline:
+                raise RuntimeError("bench: the Celery workers did not start within 90 s")
+            time.sleep(0.2)
+        return self
+
+    def _check_alive(self) -> None:
+        for process, log in zip(self.processes, self.logs, strict=True):
+            if process.poll() is not None:
+                raise RuntimeError(f"bench: a Celery worker exited:\n{log.read_text()[-2000:]}")
+
+    def __exit__(self, *exc) -> None:
+        from bnpl_admin.celery import app
+
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        # sweep_finish retries itself for half an hour when chunks are pending: drop it.
+        app.control.purge()
+
+    def sweep(self, *, on: datetime.date, chunk_size: int) -> None:
+        """sweep.tasks.sweep_start on the workers; returns when the run and its snapshot are done,
+        raises Incomplete when pending chunks stop making progress."""
+        from collection.models import Bucket
+        from sweep.models import ChunkStatus, PortfolioSnapshot, RunStatus, SweepChunk, SweepRun
+        from sweep.tasks import sweep_start
+
+        sweep_start.delay(on.isoformat(), chunk_size)
+        idle_polls = 0
+        while True:
+            run = SweepRun.objects.filter(business_date=on).first()
+            if run is not None and run.status == RunStatus.FAILED:
+                raise RuntimeError(f"bench: the Celery sweep for {on} failed")
+            # sweep_finish marks the run done, then writes the snapshot in one transaction.
+            if (
+                run is not None
+                and run.status == RunStatus.DONE
+                and PortfolioSnapshot.objects.filter(business_date=on).count() == len(Bucket)
+            ):
+                return
+            self._check_alive()
+            # Stuck: chunks pending, nothing queued and no worker busy, three polls in a row
+            # (sweep_finish then only retries itself every 15 s; nobody runs the chunks).
+            pending = SweepChunk.objects.filter(run__business_date=on, status=ChunkStatus.PENDING).exists()
+            idle_polls = idle_polls + 1 if run is not None and pending and self._idle() else 0
+            if idle_polls >= 3:
+                raise Incomplete(*_pending(on))
+            time.sleep(0.05 if idle_polls == 0 else 1.0)
+
+    def _idle(self) -> bool:
+        import redis
+
+        from bnpl_admin.celery import app
+
+        with redis.Redis.from_url(self.broker) as client:
+            if client.llen("celery"):
+                return False
+        active = app.control.inspect(destination=self.names, timeout=1.0).active() or {}
+        return len(active) == self.count and not any(active.values())
+
+
+def measure_two_workers(
+    *, db: BenchDatabase, on: datetime.date, chunk_size: int, mode: str, broker: str | None, expected, say
+) -> dict:
+    """The sweep by two workers on a fresh copy of the book, as the code is; when that leaves
+    chunks pending, once more with bench.lockfix, to measure the proposed fix."""
+    from bench.reference import installments_checksum
+    from sweep.services import sweep_run
+
+    def attempt(lock_fix: bool) -> dict:
+        db.restore_book()
+        try:
+            if mode == "celery":
+                module = "bench.celery_lockfix" if lock_fix else "bnpl_admin"
+                with CeleryWorkers(
+                    broker=broker, log_dir=ROOT / "var" / "bench", app_module=module
+                ) as workers:
+                    run = timed(workers.sweep, on=on, chunk_size=chunk_size)
+            else:
+                run = timed(sweep_in_processes, on=on, chunk_size=chunk_size, lock_fix=lock_fix)
+        except Incomplete as exc:
+            # Finish the run in this process (as `run_sweep` would) to check the result.
+            sweep_run(on=on, chunk_size=chunk_size)
+            return {
+                "seconds": None,
+                "completed": False,
+                "pending_chunks": exc.pending,
+                "chunks": exc.chunks,
+                "same_result_after_resume": installments_checksum() == expected,
+            }
+        return {
+            "seconds": run.seconds,
+            "completed": True,
+            "same_result": installments_checksum() == expected,
+            "load": [run.load_before, run.load_after],
+        }
+
+    outcome = {"as_is": attempt(lock_fix=False)}
+    if outcome["as_is"]["completed"]:
+        say(f"sweep: {outcome['as_is']['seconds']:.2f} s with two workers")
+    else:
+        as_is = outcome["as_is"]
+        say(
+            f"sweep: two workers left {as_is['pending_chunks']} of {as_is['chunks']} chunks pending "
+            "(the chunk claim locks the run row); again with the proposed lock fix ..."
+        )
+        outcome["lock_fix"] = attempt(lock_fix=True)
+        if outcome["lock_fix"]["completed"]:
+            say(f"sweep: {outcome['lock_fix']['seconds']:.2f} s with two workers and the lock fix")
+    return outcome
+
+
+def measure_reminders(*, on: datetime.date) -> dict:
+    """Hook: reminder selection and outbox writing for one due day, by the reminders app.
+
+    Calls reminders.services.reminders_select(on=...) when it exists, rolled back; counts the
+    Reminder rows it wrote (the outbox). Reported as not measured otherwise.
+    """
+    import importlib
+
+    from django.apps import apps
+
+    try:
+        services = importlib.import_module("reminders.services")
+    except ImportError as exc:
+        return {"measured": False, "why": f"reminders.services cannot be imported: {exc}"}
+    select = getattr(services, "reminders_select", None)
+    if select is None:
+        return {"measured": False, "why": "reminders.services.reminders_select does not exist"}
+    try:
+        reminder = apps.get_model("reminders", "Reminder")
+    except LookupError:
+        reminder = None
+    with rolled_back():
+        before = reminder.objects.count() if reminder else 0
+        run = timed(select, on=on)
+        written = reminder.objects.count() - before if reminder else None
+    if not written:
+        count = getattr(run.result, "queued", None)
+        written = count if isinstance(count, int) else written
+    return {
+        "measured": True,
+        "seconds": run.seconds,
+        "reminders": written,
+        "per_s": (written / run.seconds) if written else None,
+        "result": repr(run.result),
+        "load": [run.load_before, run.load_after],
+    }
+
+
+# --- The whole run ----------------------------------------------------------------------------
+
+
+@dataclass
+class Options:
+    scale: float = 1.0
+    on: datetime.date | None = None
+    seed: int = 20_260_320
+    chunk_size: int | None = None
+    more_chunk_sizes: list[int] = field(default_factory=list)
+    repeat: int = 1
+    workers: str = "auto"  # celery, processes, none
+    broker: str | None = None
+    naive: bool = True
+    reuse_book: bool = False
+    free_space: int = 10
+    output: Path = ROOT / "var" / "bench" / "latest.json"
+
+
+def _book(db: BenchDatabase, options: Options, say) -> tuple[object, dict]:
+    from django.db.migrations.executor import MigrationExecutor
+
+    from bench.book import BOOK_VERSION, Book, book_build
+
+    meta_path = options.output.parent / "book.json"
+    if options.reuse_book and meta_path.exists() and db.has_book():
+        meta = json.loads(meta_path.read_text())
+        book = Book.from_dict({"version": 0, **meta["book"]})
+        same = (meta.get("database"), book.version, book.scale, book.seed, book.on, book.free_space) == (
+            db.name,
+            BOOK_VERSION,
+            options.scale,
+            options.seed,
+            options.on or book.on,
+            options.free_space,
+        )
+        if same:
+            seconds = db.restore_book()
+            from django.db import connection
+
+            executor = MigrationExecutor(connection)
+            if not executor.migration_plan(executor.loader.graph.leaf_nodes()):
+                say(f"book: reused the saved book (scale {book.scale}, {book.on}), restored: {seconds:.0f} s")
+                return book, {"reused": True, "restore_seconds": round(seconds, 1)}
+            say("book: the saved book predates a migration; building a new one")
+    on = options.on or datetime.date.today()
+    say(f"book: building scale {options.scale} for business date {on} into {db.name} ...")
+    db.recreate_empty()
+    book = book_build(scale=options.scale, on=on, seed=options.seed, free_space=options.free_space)
+    say(
+        f"book: {book.customers:,} customers, {book.orders:,} orders, {book.installments:,} instalments, "
+        f"{book.payments:,} payments in {book.seconds['total']:.0f} s"
+    )
+    save_seconds = db.save_book()
+    meta_path.parent.mkdir(parents=True, exist_ok=True)
+    meta_path.write_text(json.dumps({"database": db.name, "book": book.as_dict()}, indent=2))
+    return book, {"reused": False, "save_seconds": round(save_seconds, 1)}
+
+
+def _worker_mode(options: Options) -> tuple[str, str | None]:
+    broker = options.broker or os.environ.get("CELERY_BROKER_URL") or ""
+    if options.workers == "auto":
+        return ("celery", broker) if broker.startswith("redis://") else ("processes", None)
+    if options.workers == "celery" and not broker.startswith("redis://"):
+        raise SystemExit("bench: --workers celery needs a Redis broker (--broker redis://...)")
+    return options.workers, (broker or None)
+
+
+def run_benchmark(options: Options, say=print) -> dict:
+    from django.conf import settings
+
+    from bench.reference import candidates_snapshot, installments_checksum, rows_changed
+    from sweep.services import DEFAULT_CHUNK_SIZE
+
+    settings.DEBUG = False  # no query log, whatever the environment says
+    chunk_size = options.chunk_size or DEFAULT_CHUNK_SIZE
+    db = BenchDatabase()
+    started_at = datetime.datetime.now().astimezone()
+    load_at_start = os.getloadavg()
+    book, book_info = _book(db, options, say)
+    on = book.on
+    result: dict = {
+        "scale": book.scale,
+        "customers": book.customers,
+        "orders": book.orders,
+        "installments": book.installments,
+        "database": db.label(),
+        "machine": {**machine(), "load_average_at_start": [round(x, 2) for x in load_at_start]},
+        "date": started_at.isoformat(timespec="seconds"),
+        "business_date": on.isoformat(),
+        "chunk_size": chunk_size,
+        "postgresql_settings": postgresql_settings(),
+        "book": {
+            "payments": book.payments,
+            "allocations": book.allocations,
+            "free_space_percent": book.free_space,
+            "mix": book.mix,
+            **book_info,
+        },
+        "build_seconds": book.seconds,
+    }
+    checks: dict[str, bool] = {}
+
+    # Read-only (rolled back) measurements first, on the book as built.
+    if options.naive:
+        sample = sample_range()
+        lo, hi, rows = sample
+        say(f"naive: per-instalment loop over customers {lo}–{hi - 1} ({rows:,} instalments) ...")
+        naive = measure_naive(on=on, sample=sample)
+        say(f"naive: {naive['seconds']:.1f} s, {naive['rows_per_s']:,.0f} instalments/s")
+    else:
+        naive = None
+    say("sql reference: one UPDATE, rolled back ...")
+    reference = measure_sql_reference(on=on)
+    if reference:
+        say(f"sql reference: {reference['seconds']:.2f} s, {reference['rows']:,} rows changed")
+
+    # The sweep, on a fresh copy of the book (the rolled-back work left dead rows behind).
+    restore_seconds = [round(db.restore_book(), 1)]
+    before = installments_checksum()
+    snapshot = candidates_snapshot(on=on)
+    say(f"sweep: one process, chunks of {chunk_size} customers ...")
+    sweep, run = measure_sweep(on=on, chunk_size=chunk_size)
+    after = installments_checksum()
+    changed = rows_changed(snapshot)
+    say(f"sweep: {sweep.seconds:.2f} s, {changed:,} instalments changed, {run.chunk_count} chunks")
+    checks["sweep_changed_the_book"] = before != after
+    if reference:
+        checks["sweep_matches_sql_reference"] = (
+            installments_checksum(without_credit_customers=True) == reference["checksum"]
+        )
+    if naive:
+        checks["sweep_matches_naive_loop"] = (
+            installments_checksum(customers=(sample[0], sample[1]), without_credit_customers=True)
+            == naive["checksum"]
+        )
+
+    rerun, _ = measure_sweep(on=on, chunk_size=chunk_size)
+    checks["rerun_changes_nothing"] = installments_checksum() == after
+    forced, _ = measure_sweep(on=on, chunk_size=chunk_size, again=True)
+    checks["forced_rerun_changes_nothing"] = installments_checksum() == after
+    say(f"second sweep: {rerun.seconds:.2f} s (run already done), {forced.seconds:.2f} s (again=True)")
+
+    sweep_runs = [sweep]
+    for _ in range(options.repeat - 1):
+        restore_seconds.append(round(db.restore_book(), 1))
+        again, _ = measure_sweep(on=on, chunk_size=chunk_size)
+        checks["repeated_sweep_same_result"] = checks.get("repeated_sweep_same_result", True) and (
+            installments_checksum() == after
+        )
+        sweep_runs.append(again)
+        say(f"sweep (repeat): {again.seconds:.2f} s")
+    chunk_sizes = {}
+    for size in options.more_chunk_sizes:
+        restore_seconds.append(round(db.restore_book(), 1))
+        other, other_run = measure_sweep(on=on, chunk_size=size)
+        checks[f"chunk_size_{size}_same_result"] = installments_checksum() == after
+        chunk_sizes[size] = {"seconds": round(other.seconds, 2), "chunks": other_run.chunk_count}
+        say(f"sweep with chunks of {size}: {other.seconds:.2f} s")
+
+    mode, broker = _worker_mode(options)
+    two = None
+    if mode != "none":
+        say(f"sweep: two workers ({mode}) ...")
+        two = measure_two_workers(
+            db=db, on=on, chunk_size=chunk_size, mode=mode, broker=broker, expected=after, say=say
+        )
+        for variant, figures in two.items():
+            checks[f"two_workers_{variant}_same_result"] = figures.get(
+                "same_result", figures.get("same_result_after_resume")
+            )
+
+    reminders = measure_reminders(on=on)
+    if reminders["measured"]:
+        say(f"reminders: {reminders['reminders']} written in {reminders['seconds']:.2f} s")
+    else:
+        say(f"reminders: not measured ({reminders['why']})")
+
+    best = min(r.seconds for r in sweep_runs)
+    naive_rate = naive["rows_per_s"] if naive else None
+    result.update(
+        {
+            "sweep_seconds": round(best, 3),
+            "sweep_rows_per_s": round(book.installments / best),
+            "sweep_seconds_all": [round(r.seconds, 3) for r in sweep_runs],
+            "sweep_seconds_2_workers": _round(two["as_is"]["seconds"]) if two else None,
+            "sweep_seconds_2_workers_lock_fix": _round(two["lock_fix"]["seconds"])
+            if two and "lock_fix" in two
+            else None,
+            "two_workers": two,
+            "two_workers_mode": (
+                "2 Celery workers (--pool=solo) on Redis running sweep.tasks.sweep_start"
+                if mode == "celery"
+                else "2 OS processes (fork), each running every other chunk with sweep_chunk_run"
+                if mode == "processes"
+                else None
+            ),
+            "sql_reference_seconds": round(reference["seconds"], 3) if reference else None,
+            "sql_reference_rows": reference["rows"] if reference else None,
+            "naive_rows_per_s": round(naive_rate, 1) if naive_rate else None,
+            "naive": (
+                {k: (round(v, 3) if isinstance(v, float) else v) for k, v in naive.items() if k != "checksum"}
+                if naive
+                else None
+            ),
+            "sweep_speedup": round(book.installments / best / naive_rate, 1) if naive_rate else None,
+            "rerun_seconds": round(rerun.seconds, 3),
+            "rerun_forced_seconds": round(forced.seconds, 3),
+            "reminders_per_s": round(reminders["per_s"], 1) if reminders.get("per_s") else None,
+            "reminders": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in reminders.items()},
+            "rows_changed": changed,
+            "sweep_totals": run.totals,
+            "chunk_size_seconds": {
+                chunk_size: {"seconds": round(best, 2), "chunks": run.chunk_count},
+                **chunk_sizes,
+            },
+            "restore_seconds": restore_seconds,
+            "load_average": {
+                "sweep": [round(sweep.load_before, 2), round(sweep.load_after, 2)],
+            },
+            "cpu_seconds": {
+                "sweep": sweep.cpu,
+                "rerun_forced": forced.cpu,
+                "sql_reference": reference["cpu_seconds"] if reference else None,
+                "naive": naive["cpu_seconds"] if naive else None,
+            },
+            "checks": checks,
+        }
+    )
+    if reference:
+        result["sweep_vs_sql_reference"] = round(best / reference["seconds"], 2)
+    result["targets"] = _targets(result)
+    return result
+
+
+def _round(value: float | None, places: int = 3) -> float | None:
+    return None if value is None else round(value, places)
+
+
+def _targets(result: dict) -> dict:
+    verdicts = {}
+    for key, (op, target, what) in TARGETS.items():
+        value = result.get(key)
+        met = (
+            None
+            if value is None
+            else (value < target if op == "<" else value <= target if op == "<=" else value >= target)
+        )
+        verdicts[key] = {"target": f"{op} {target:g}", "value": value, "met": met, "what": what}
+    return verdicts
+
+
+def _two_workers_text(result: dict) -> str:
+    two = result.get("two_workers")
+    if not two:
+        return "not measured"
+    as_is = two["as_is"]
+    if as_is["completed"]:
+        return f"{as_is['seconds']:.2f} ({result['two_workers_mode']})"
+    text = f"did not finish: {as_is['pending_chunks']} of {as_is['chunks']} chunks left pending"
+    fixed = two.get("lock_fix")
+    if fixed and fixed["completed"]:
+        text += f"; {fixed['seconds']:.2f} with the proposed lock fix"
+    return text
+
+
+def report(result: dict) -> str:
+    def fmt(value) -> str:
+        if value is None:
+            return "not measured"
+        if isinstance(value, float):
+            return f"{value:,.2f}" if value < 1000 else f"{value:,.0f}"
+        if isinstance(value, int):
+            return f"{value:,}"
+        return str(value)
+
+    rows = [
+        ("book", f"{result['customers']:,} customers, {result['orders']:,} orders"),
+        ("instalments", fmt(result["installments"])),
+        ("database", result["database"]),
+        ("machine", "{nproc} CPUs, {ram_gib} GiB, {cpu_model}".format(**result["machine"])),
+        ("business date / chunk size", f"{result['business_date']} / {result['chunk_size']} customers"),
+        ("sweep_seconds", fmt(result["sweep_seconds"])),
+        ("sweep_rows_per_s", fmt(result["sweep_rows_per_s"])),
+        (
+            "sweep CPU seconds",
+            "python {python}, postgres {postgres}".format(**result["cpu_seconds"]["sweep"]),
+        ),
+        ("sweep_seconds_2_workers", _two_workers_text(result)),
+        ("sql_reference_seconds", fmt(result["sql_reference_seconds"])),
+        ("sweep_vs_sql_reference", fmt(result.get("sweep_vs_sql_reference"))),
+        ("naive_rows_per_s", fmt(result["naive_rows_per_s"])),
+        ("sweep_speedup", fmt(result["sweep_speedup"])),
+        ("rerun_seconds", fmt(result["rerun_seconds"])),
+        ("rerun_forced_seconds", fmt(result["rerun_forced_seconds"])),
+        ("reminders_per_s", fmt(result["reminders_per_s"])),
+        ("rows_changed", fmt(result["rows_changed"])),
+    ]
+    for size, figures in result["chunk_size_seconds"].items():
+        rows.append(
+            (f"sweep with chunks of {size}", f"{fmt(figures['seconds'])} s ({figures['chunks']} chunks)")
+        )
+    width = max(len(name) for name, _ in rows)
+    lines = [f"{name.ljust(width)}  {value}" for name, value in rows]
+    lines.append("")
+    lines.append("targets:")
+    for key, verdict in result["targets"].items():
+        mark = {True: "met", False: "MISSED", None: "not measured"}[verdict["met"]]
+        lines.append(
+            f"  {key.ljust(width - 2)}  {fmt(verdict['value'])} (target {verdict['target']}): {mark}"
+        )
+    lines.append("checks:")
+    for key, ok in result["checks"].items():
+        lines.append(f"  {key.ljust(width - 2)}  {'ok' if ok else 'FAILED'}")
+    return "\n".join(lines)
+
+
+def _arguments(argv: list[str] | None) -> Options:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="1.0 = 250k customers, 1M orders, 4M instalments"
+    )
+    parser.add_argument(
+        "--date", type=datetime.date.fromisoformat, help="business date to sweep (default today)"
+    )
+    parser.add_argument("--seed", type=int, default=Options.seed)
+    parser.add_argument("--chunk-size", type=int, help="customers per chunk (default: the sweep's default)")
+    parser.add_argument(
+        "--more-chunk-sizes",
+        default="",
+        help="comma-separated chunk sizes to time as well, each on a fresh copy of the book",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="time the one-process sweep this many times (best kept)"
+    )
+    parser.add_argument("--workers", choices=["auto", "celery", "processes", "none"], default="auto")
+    parser.add_argument("--broker", help="Redis URL for the Celery workers, e.g. redis://127.0.0.1:6379/13")
+    parser.add_argument("--no-naive", action="store_true", help="skip the naive per-instalment loop")
+    parser.add_argument("--reuse-book", action="store_true", help="restore the saved book if it matches")
+    parser.add_argument(
+        "--free-space",
+        type=int,
+        default=Options.free_space,
+        help="percent of instalment and case pages left free by the load, as after nightly updates",
+    )
+    parser.add_argument("--output", type=Path, default=Options.output)
+    args = parser.parse_args(argv)
+    return Options(
+        scale=args.scale,
+        on=args.date,
+        seed=args.seed,
+        chunk_size=args.chunk_size,
+        more_chunk_sizes=[int(s) for s in args.more_chunk_sizes.split(",") if s.strip()],
+        repeat=max(1, args.repeat),
+        workers=args.workers,
+        broker=args.broker,
+        naive=not args.no_naive,
+        reuse_book=args.reuse_book,
+        free_space=args.free_space,
+        output=args.output,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = _arguments(argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bnpl_admin.settings.local")
+    os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+    os.environ["DEBUG"] = "0"
+    if options.broker:
+        os.environ["CELERY_BROKER_URL"] = options.broker
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    options.output.parent.mkdir(parents=True, exist_ok=True)
+    result = run_benchmark(options, say=lambda text: print(text, flush=True))
+    text = report(result)
+    print()
+    print(text)
+    options.output.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    print(f"\nwritten to {options.output}")
+    return 0 if all(result["checks"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
