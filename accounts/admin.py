@@ -13,9 +13,10 @@ from axes.models import AccessAttempt
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -48,11 +49,23 @@ class AuditedAdmin(SimpleHistoryAdmin):
     def revert_disabled(self, request, obj=None) -> bool:
         return True
 
+    def history_view(self, request, object_id, extra_context=None):
+        _require_integer_ids(object_id)
+        return super().history_view(request, object_id, extra_context)
+
     def history_form_view(self, request, object_id, version_id, extra_context=None):
+        _require_integer_ids(object_id, version_id)
         # simple-history saves the old version on any POST, even for view-only users.
         if request.method == "POST":
             raise PermissionDenied
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+def _require_integer_ids(*ids) -> None:
+    """simple-history hands ids from the URL to the ORM unchecked; a malformed one is a 404."""
+    for value in ids:
+        if not str(unquote(str(value))).isdigit():
+            raise Http404("No such record.")
 
 
 class ReadOnlyAdminMixin:
