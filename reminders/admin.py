@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.admin import AuditedAdmin, ReadOnlyAdminMixin
-from accounts.masking import mask_phone
+from accounts.masking import can_see_pii, mask_phone
 
 from .models import Channel, OutboxMessage, Reminder, Stage, Status
 from .services import ReminderError, reminder_resend
@@ -61,6 +61,12 @@ class ReminderAdmin(AuditedAdmin):
     # Staff look reminders up by customer (platform id, name or exact phone) or by key.
     search_fields = ("customer__platform_user_id", "customer__name", "=customer__phone", "key")
     show_full_result_count = False
+
+    def get_search_fields(self, request):
+        # A search that answers yes or no reveals a number as surely as showing it.
+        fields = super().get_search_fields(request)
+        return fields if can_see_pii(request.user) else tuple(f for f in fields if "phone" not in f)
+
     actions = ("resend",)
     fieldsets = (
         (None, {"fields": ("key", "customer", "installment", "payment", "kind", "offset_days", "channel")}),

@@ -95,18 +95,8 @@ def test_no_changelist_shows_a_full_number(staff_without_reveal):
     assert not leaks, "full numbers in admin lists:\n" + "\n".join(leaks)
 
 
-# reminders.admin.ReminderAdmin searches "=customer__phone" for everyone; no role holds a
-# reminders permission yet, so only this hypothetical user finds the leak. Strict: when the
-# admin drops that search for users without accounts.reveal_pii, remove this mark.
-KNOWN_SEARCH_LEAK = pytest.mark.xfail(
-    strict=True, reason="ReminderAdmin lets staff without accounts.reveal_pii search by phone number"
-)
-
-
 def test_no_changelist_search_finds_a_row_by_a_full_number(request, staff_without_reveal):
     """A search that answers yes or no reveals a number as surely as showing it."""
-    if request.node.callspec.params["staff_without_reveal"] == EVERY_VIEW:
-        request.applymarker(KNOWN_SEARCH_LEAK)
     client = Client()
     login_verified(client, staff_without_reveal)
     phone = _customer().phone
