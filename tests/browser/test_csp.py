@@ -4,43 +4,20 @@ A policy violation is invisible to the test client: only a browser refuses the i
 and says so on its console. Each page here must load without a single refusal.
 """
 
-import os
-import shutil
-from pathlib import Path
-
 import pytest
 from django.urls import reverse
 
 from tests.conftest import login_verified
 from tests.factories import CustomerFactory
 
-CHROMIUM = os.environ.get("BNPL_CHROMIUM", "/usr/bin/chromium")
-
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls here stay
-    # synchronous. Lifted only while these tests run, since subprocesses inherit it.
-    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--headless=new", "--no-sandbox", "--disable-gpu"]
-        )
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
-def admin_page(chromium, live_server, client, superuser):
+def admin_page(browser, live_server, client, superuser):
     """A browser signed in as a superuser (both factors), recording every policy refusal."""
     login_verified(client, superuser)
-    context = chromium.new_context()
+    context = browser.new_context()
     context.add_cookies(
         [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
     )
