@@ -86,7 +86,9 @@ def sweep_chunk_run(*, chunk_id: int) -> dict | None:
     try:
         with transaction.atomic():
             chunk = (
-                SweepChunk.objects.select_for_update(skip_locked=True)
+                # Lock the chunk row only: locking the joined run and policy rows too would make
+                # every other worker skip its chunk while this one runs.
+                SweepChunk.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("run__policy")
                 .filter(pk=chunk_id, status__in=[ChunkStatus.PENDING, ChunkStatus.FAILED])
                 .first()
