@@ -5,7 +5,7 @@ import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from reminders.services import reminders_deliver_due, reminders_select
+from reminders.services import business_date, reminders_deliver_due, reminders_select
 
 
 def _date(value: str) -> datetime.date:
@@ -28,7 +28,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, date: str | None = None, **options):
         now = timezone.now()
-        on = _date(date) if date is not None else timezone.localdate(now)
+        on = _date(date) if date is not None else business_date(now)
         selection = reminders_select(on=on, now=now)
         self.stdout.write(
             f"{on:%Y-%m-%d}: {selection.queued} reminder(s) queued, "
