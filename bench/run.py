@@ -142,9 +142,7 @@ def postgresql_settings() -> dict[str, str]:
         "max_parallel_workers_per_gather",
     ]
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT name, setting || COALESCE(unit, '') FROM pg_settings WHERE name = ANY(%s)", [names]
-        )
+        cursor.execute("SELECT name, current_setting(name) FROM pg_settings WHERE name = ANY(%s)", [names])
         return dict(sorted(cursor.fetchall()))
 
 
@@ -310,15 +308,11 @@ def _pending(on: datetime.date) -> tuple[int, int]:
     return chunks.filter(status=ChunkStatus.PENDING).count(), chunks.count()
 
 
-def _chunk_worker(chunk_ids: list[int], lock_fix: bool) -> None:
+def _chunk_worker(chunk_ids: list[int]) -> None:
     from django.db import connections
 
     from sweep.services import sweep_chunk_run
 
-    if lock_fix:
-        from bench.lockfix import apply
-
-        apply()
     try:
         for chunk_id in chunk_ids:
             sweep_chunk_run(chunk_id=chunk_id)
@@ -326,9 +320,7 @@ def _chunk_worker(chunk_ids: list[int], lock_fix: bool) -> None:
         connections.close_all()
 
 
-def sweep_in_processes(
-    *, on: datetime.date, chunk_size: int, workers: int = 2, lock_fix: bool = False
-) -> None:
+def sweep_in_processes(*, on: datetime.date, chunk_size: int, workers: int = 2) -> None:
     """The run for `on` by `workers` OS processes, each running every workers-th chunk once
     with sweep.services.sweep_chunk_run; the parent plans and finishes the run."""
     from django.db import connections
@@ -340,9 +332,7 @@ def sweep_in_processes(
     ids = list(run.chunks.exclude(status=ChunkStatus.DONE).order_by("number").values_list("id", flat=True))
     connections.close_all()  # each child opens its own connection
     context = multiprocessing.get_context("fork")
-    children = [
-        context.Process(target=_chunk_worker, args=(ids[k::workers], lock_fix)) for k in range(workers)
-    ]
+    children = [context.Process(target=_chunk_worker, args=(ids[k::workers],)) for k in range(workers)]
     for child in children:
         child.start()
     for child in children:
@@ -474,52 +464,36 @@ class CeleryWorkers:
 def measure_two_workers(
     *, db: BenchDatabase, on: datetime.date, chunk_size: int, mode: str, broker: str | None, expected, say
 ) -> dict:
-    """The sweep by two workers on a fresh copy of the book, as the code is; when that leaves
-    chunks pending, once more with bench.lockfix, to measure the proposed fix."""
+    """The sweep by two workers on a fresh copy of the book. A run that leaves chunks pending
+    (before commit 73f823b the chunk claim locked the run row, and a second worker skipped
+    every chunk while the first ran one) is reported as not finished, then finished here."""
     from bench.reference import installments_checksum
     from sweep.services import sweep_run
 
-    def attempt(lock_fix: bool) -> dict:
-        db.restore_book()
-        try:
-            if mode == "celery":
-                module = "bench.celery_lockfix" if lock_fix else "bnpl_admin"
-                with CeleryWorkers(
-                    broker=broker, log_dir=ROOT / "var" / "bench", app_module=module
-                ) as workers:
-                    run = timed(workers.sweep, on=on, chunk_size=chunk_size)
-            else:
-                run = timed(sweep_in_processes, on=on, chunk_size=chunk_size, lock_fix=lock_fix)
-        except Incomplete as exc:
-            # Finish the run in this process (as `run_sweep` would) to check the result.
-            sweep_run(on=on, chunk_size=chunk_size)
-            return {
-                "seconds": None,
-                "completed": False,
-                "pending_chunks": exc.pending,
-                "chunks": exc.chunks,
-                "same_result_after_resume": installments_checksum() == expected,
-            }
+    db.restore_book()
+    try:
+        if mode == "celery":
+            with CeleryWorkers(broker=broker, log_dir=ROOT / "var" / "bench") as workers:
+                run = timed(workers.sweep, on=on, chunk_size=chunk_size)
+        else:
+            run = timed(sweep_in_processes, on=on, chunk_size=chunk_size)
+    except Incomplete as exc:
+        say(f"sweep: two workers left {exc.pending} of {exc.chunks} chunks pending")
+        sweep_run(on=on, chunk_size=chunk_size)  # as `run_sweep` would
         return {
-            "seconds": run.seconds,
-            "completed": True,
-            "same_result": installments_checksum() == expected,
-            "load": [run.load_before, run.load_after],
+            "seconds": None,
+            "completed": False,
+            "pending_chunks": exc.pending,
+            "chunks": exc.chunks,
+            "same_result_after_resume": installments_checksum() == expected,
         }
-
-    outcome = {"as_is": attempt(lock_fix=False)}
-    if outcome["as_is"]["completed"]:
-        say(f"sweep: {outcome['as_is']['seconds']:.2f} s with two workers")
-    else:
-        as_is = outcome["as_is"]
-        say(
-            f"sweep: two workers left {as_is['pending_chunks']} of {as_is['chunks']} chunks pending "
-            "(the chunk claim locks the run row); again with the proposed lock fix ..."
-        )
-        outcome["lock_fix"] = attempt(lock_fix=True)
-        if outcome["lock_fix"]["completed"]:
-            say(f"sweep: {outcome['lock_fix']['seconds']:.2f} s with two workers and the lock fix")
-    return outcome
+    say(f"sweep: {run.seconds:.2f} s with two workers")
+    return {
+        "seconds": run.seconds,
+        "completed": True,
+        "same_result": installments_checksum() == expected,
+        "load": [run.load_before, run.load_after],
+    }
 
 
 def measure_reminders(*, on: datetime.date) -> dict:
@@ -717,7 +691,11 @@ def run_benchmark(options: Options, say=print) -> dict:
         restore_seconds.append(round(db.restore_book(), 1))
         other, other_run = measure_sweep(on=on, chunk_size=size)
         checks[f"chunk_size_{size}_same_result"] = installments_checksum() == after
-        chunk_sizes[size] = {"seconds": round(other.seconds, 2), "chunks": other_run.chunk_count}
+        chunk_sizes[size] = {
+            "seconds": round(other.seconds, 2),
+            "chunks": other_run.chunk_count,
+            "cpu_seconds": other.cpu,
+        }
         say(f"sweep with chunks of {size}: {other.seconds:.2f} s")
 
     mode, broker = _worker_mode(options)
@@ -727,10 +705,8 @@ def run_benchmark(options: Options, say=print) -> dict:
         two = measure_two_workers(
             db=db, on=on, chunk_size=chunk_size, mode=mode, broker=broker, expected=after, say=say
         )
-        for variant, figures in two.items():
-            checks[f"two_workers_{variant}_same_result"] = figures.get(
-                "same_result", figures.get("same_result_after_resume")
-            )
+        checks["two_workers_same_result"] = two.get("same_result", two.get("same_result_after_resume"))
+        checks["two_workers_finished"] = two["completed"]
 
     reminders = measure_reminders(on=on)
     if reminders["measured"]:
@@ -738,17 +714,15 @@ def run_benchmark(options: Options, say=print) -> dict:
     else:
         say(f"reminders: not measured ({reminders['why']})")
 
-    best = min(r.seconds for r in sweep_runs)
+    best_run = min(sweep_runs, key=lambda r: r.seconds)
+    best = best_run.seconds
     naive_rate = naive["rows_per_s"] if naive else None
     result.update(
         {
             "sweep_seconds": round(best, 3),
             "sweep_rows_per_s": round(book.installments / best),
             "sweep_seconds_all": [round(r.seconds, 3) for r in sweep_runs],
-            "sweep_seconds_2_workers": _round(two["as_is"]["seconds"]) if two else None,
-            "sweep_seconds_2_workers_lock_fix": _round(two["lock_fix"]["seconds"])
-            if two and "lock_fix" in two
-            else None,
+            "sweep_seconds_2_workers": _round(two["seconds"]) if two else None,
             "two_workers": two,
             "two_workers_mode": (
                 "2 Celery workers (--pool=solo) on Redis running sweep.tasks.sweep_start"
@@ -773,15 +747,19 @@ def run_benchmark(options: Options, say=print) -> dict:
             "rows_changed": changed,
             "sweep_totals": run.totals,
             "chunk_size_seconds": {
-                chunk_size: {"seconds": round(best, 2), "chunks": run.chunk_count},
+                chunk_size: {
+                    "seconds": round(best, 2),
+                    "chunks": run.chunk_count,
+                    "cpu_seconds": best_run.cpu,
+                },
                 **chunk_sizes,
             },
             "restore_seconds": restore_seconds,
             "load_average": {
-                "sweep": [round(sweep.load_before, 2), round(sweep.load_after, 2)],
+                "sweep": [round(best_run.load_before, 2), round(best_run.load_after, 2)],
             },
             "cpu_seconds": {
-                "sweep": sweep.cpu,
+                "sweep": best_run.cpu,
                 "rerun_forced": forced.cpu,
                 "sql_reference": reference["cpu_seconds"] if reference else None,
                 "naive": naive["cpu_seconds"] if naive else None,
@@ -816,14 +794,9 @@ def _two_workers_text(result: dict) -> str:
     two = result.get("two_workers")
     if not two:
         return "not measured"
-    as_is = two["as_is"]
-    if as_is["completed"]:
-        return f"{as_is['seconds']:.2f} ({result['two_workers_mode']})"
-    text = f"did not finish: {as_is['pending_chunks']} of {as_is['chunks']} chunks left pending"
-    fixed = two.get("lock_fix")
-    if fixed and fixed["completed"]:
-        text += f"; {fixed['seconds']:.2f} with the proposed lock fix"
-    return text
+    if two["completed"]:
+        return f"{two['seconds']:.2f} ({result['two_workers_mode']})"
+    return f"did not finish: {two['pending_chunks']} of {two['chunks']} chunks left pending"
 
 
 def report(result: dict) -> str:
@@ -859,8 +832,13 @@ def report(result: dict) -> str:
         ("rows_changed", fmt(result["rows_changed"])),
     ]
     for size, figures in result["chunk_size_seconds"].items():
+        cpu = figures.get("cpu_seconds") or {"python": None, "postgres": None}
         rows.append(
-            (f"sweep with chunks of {size}", f"{fmt(figures['seconds'])} s ({figures['chunks']} chunks)")
+            (
+                f"sweep with chunks of {size}",
+                f"{fmt(figures['seconds'])} s, {figures['chunks']} chunks, "
+                f"CPU python {cpu['python']} + postgres {cpu['postgres']}",
+            )
         )
     width = max(len(name) for name, _ in rows)
     lines = [f"{name.ljust(width)}  {value}" for name, value in rows]
