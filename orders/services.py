@@ -19,6 +19,7 @@ from accounts.models import CreditLineStatus, Customer, CustomerStatus, Grade
 from bnpl_admin.errors import DomainError
 from bnpl_admin.money import CENT, ZERO, apply_rate, to_money
 from policy.selectors import policy_in_force
+from reminders.services import receipt_queue
 
 from . import selectors
 from .ledger import PAID_FIELD, allocate, allocation_order, prorate, schedule_lines, status_on
@@ -365,6 +366,9 @@ def payment_post(
     )
     payment.credit_created = left
     payment.save(update_fields=["credit_created"])
+    # The "payment received" receipt, written in this transaction (the outbox): it exists
+    # exactly when the payment does, and its delivery is published once they are committed.
+    receipt_queue(payment=payment)
     return payment
 
 

@@ -25,6 +25,10 @@ DEFAULTS = {
     # A queued reminder whose delivery task was published this long ago and that is still
     # queued is published again (the task was lost: broker restart, filesystem transport).
     "REMINDERS_REPUBLISH_AFTER_SECONDS": 30 * 60,
+    # A payment posted longer than this after it was received (a backfill, an import of
+    # the provider's statement) gets no "payment received" receipt: it would arrive as news
+    # of something the customer did days ago.
+    "REMINDERS_RECEIPT_MAX_AGE_HOURS": 72,
     # The Celery queue for delivery tasks; None is Celery's default queue.
     "REMINDERS_QUEUE": None,
 }

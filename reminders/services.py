@@ -260,6 +260,8 @@ def receipt_queue(*, payment: Payment, now: datetime.datetime | None = None) -> 
     now = now or timezone.now()
     if payment.status != PaymentStatus.POSTED:
         return []
+    if now - payment.received_at > datetime.timedelta(hours=conf.get("REMINDERS_RECEIPT_MAX_AGE_HOURS")):
+        return []
     customer = payment.customer
     policy = policy_in_force(on=business_date(now))
     zone = customer_zone(customer.timezone)

@@ -173,6 +173,19 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
+# --- Reminders ---------------------------------------------------------------
+# How reminders and receipts leave the building, one backend per channel, chosen like
+# Django's EMAIL_BACKEND: reminders.backends.OutboxBackend keeps what would be sent (the
+# default: nothing reaches a customer from a development machine),
+# reminders.backends.DjangoEmailBackend sends through EMAIL_BACKEND, and
+# reminders.backends.HttpSmsGatewayBackend posts to the SMS gateway below. The other
+# reminder settings (attempts, backoff, leases) have their defaults in reminders/conf.py.
+REMINDERS_SMS_BACKEND = env("REMINDERS_SMS_BACKEND", default="reminders.backends.OutboxBackend")
+REMINDERS_EMAIL_BACKEND = env("REMINDERS_EMAIL_BACKEND", default="reminders.backends.OutboxBackend")
+REMINDERS_SMS_GATEWAY_URL = env("REMINDERS_SMS_GATEWAY_URL", default="")
+REMINDERS_SMS_GATEWAY_USERNAME = env("REMINDERS_SMS_GATEWAY_USERNAME", default="")
+REMINDERS_SMS_GATEWAY_PASSWORD = env("REMINDERS_SMS_GATEWAY_PASSWORD", default="")
+
 # --- Business policy defaults ------------------------------------------------
 # The values in force live in policy.Policy rows with an effective date (edited in
 # the admin); these only seed the first row and the tests.

@@ -4,6 +4,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from orders.models import Payment
@@ -18,13 +19,19 @@ from .builders import NEW_YORK, D, at
 pytestmark = pytest.mark.django_db
 
 
-def _payment(customer=None, amount="350.00", received_at=None) -> Payment:
-    return payment_post(
-        customer=customer or CustomerFactory(email="pay@example.com"),
-        amount=Decimal(amount),
-        reference="ALIPAY-2026031000001234",
-        received_at=received_at or at(D, 14, 5),
-    )
+def _payment(
+    customer=None, amount="350.00", received_at=None, reference="ALIPAY-2026031000001234"
+) -> Payment:
+    """A payment posted the moment it is received (the clock stopped there): payment_post
+    queues its receipt as of that moment."""
+    received_at = received_at or at(D, 14, 5)
+    with time_machine.travel(received_at, tick=False):
+        return payment_post(
+            customer=customer or CustomerFactory(email="pay@example.com"),
+            amount=Decimal(amount),
+            reference=reference,
+            received_at=received_at,
+        )
 
 
 def test_receipt_is_queued_once_per_channel(monkeypatch, django_capture_on_commit_callbacks):
@@ -32,9 +39,9 @@ def test_receipt_is_queued_once_per_channel(monkeypatch, django_capture_on_commi
     monkeypatch.setattr(
         reminder_deliver_task, "apply_async", lambda args, **options: published.append(args[0])
     )
-    payment = _payment()
     with django_capture_on_commit_callbacks(execute=True):
-        first = receipt_queue(payment=payment, now=at(D, 14, 6))
+        payment = _payment()
+    first = list(Reminder.objects.filter(payment=payment).order_by("id"))
     with django_capture_on_commit_callbacks(execute=True):
         again = receipt_queue(payment=payment, now=at(D, 14, 7))
     assert [r.pk for r in again] == [r.pk for r in first]
@@ -43,7 +50,7 @@ def test_receipt_is_queued_once_per_channel(monkeypatch, django_capture_on_commi
         f"pay:{payment.pk}:receipt:sms",
     ]
     assert Reminder.objects.count() == 2
-    # Published once, on the first call only: the second found them already on their way.
+    # Published once, when the payment was committed: the second call found them on their way.
     assert sorted(published) == sorted(r.pk for r in first)
 
 
@@ -69,10 +76,7 @@ def test_receipt_at_night_waits_for_the_window():
 def test_receipts_are_outside_the_daily_cap():
     customer = CustomerFactory()
     for n in range(4):
-        payment = payment_post(
-            customer=customer, amount=Decimal("10.00"), reference=f"WX-{n}", received_at=at(D, 9 + n)
-        )
-        receipt_queue(payment=payment, now=at(D, 9 + n))
+        _payment(customer=customer, amount="10.00", reference=f"WX-{n}", received_at=at(D, 9 + n))
     assert Reminder.objects.filter(status=Status.QUEUED).count() == 4
 
 
@@ -85,17 +89,12 @@ def test_reversed_payment_gets_no_receipt(superuser):
 
 
 def test_business_date_is_the_consoles_whatever_zone_a_request_activated():
-    payment = _payment(received_at=at(D, 9))
     # The admin activates the staff member's own zone; 09:00 in Shanghai is D-1 in New York.
     with timezone.override(NEW_YORK):
-        receipts = receipt_queue(payment=payment, now=at(D, 9))
-    assert {r.business_date for r in receipts} == {D}
+        payment = _payment(received_at=at(D, 9))
+    assert {r.business_date for r in Reminder.objects.filter(payment=payment)} == {D}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="until orders.services.payment_post queues the receipt on commit; then remove this marker",
-)
 def test_posting_a_payment_queues_its_receipt(django_capture_on_commit_callbacks, monkeypatch):
     monkeypatch.setattr(reminder_deliver_task, "apply_async", lambda args, **options: None)
     with django_capture_on_commit_callbacks(execute=True):
@@ -104,3 +103,19 @@ def test_posting_a_payment_queues_its_receipt(django_capture_on_commit_callbacks
         (RECEIPT, "sms"),
         (RECEIPT, "email"),
     }
+
+
+def test_a_payment_posted_days_after_it_was_received_gets_no_receipt(settings):
+    settings.REMINDERS_RECEIPT_MAX_AGE_HOURS = 72
+    received = at(D, 14, 5)
+    with time_machine.travel(received + datetime.timedelta(hours=72, minutes=1), tick=False):
+        late = payment_post(
+            customer=CustomerFactory(email="late@example.com"),
+            amount=Decimal("80.00"),
+            reference="BANK-STATEMENT-0001",
+            received_at=received,
+        )
+    assert not Reminder.objects.filter(payment=late).exists()
+    # Within the limit the receipt goes out, however late in the limit.
+    on_time = _payment(reference="WX-ON-TIME", received_at=received)
+    assert receipt_queue(payment=on_time, now=received + datetime.timedelta(hours=71)) != []
