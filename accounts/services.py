@@ -6,8 +6,8 @@ import datetime
 
 from django.db import transaction
 from django.utils import timezone
-from simple_history.utils import bulk_update_with_history
 
+from bnpl_admin.bulk import bulk_update_rows
 from bnpl_admin.errors import DomainError
 
 from .models import CreditLine, CreditLineStatus
@@ -68,11 +68,9 @@ def credit_lines_freeze_overdue(
             f"Overdue: {dpd_by_customer[line.customer_id]} days past due (sweep {on:%Y-%m-%d})"
         )
         line.status_changed_at = now
-    bulk_update_with_history(
-        lines,
-        CreditLine,
-        ["status", "status_reason", "status_changed_at"],
-        batch_size=500,
-        default_change_reason="overdue sweep",
-    )
+    with transaction.atomic(savepoint=False):
+        bulk_update_rows(lines, ["status", "status_reason", "status_changed_at"])
+        CreditLine.history.bulk_history_create(
+            lines, update=True, default_change_reason="overdue sweep", batch_size=500
+        )
     return len(lines)

@@ -322,13 +322,22 @@ def _leaving_free_space(cursor, percent_by_table: dict[str, int]):
     free space makes the first sweep of the book cost what a nightly sweep costs; the table
     options are back to the migrations' afterwards (docs/performance.md shows both).
     """
+    cursor.execute(
+        "SELECT relname, option_value FROM pg_class, pg_options_to_table(reloptions) "
+        "WHERE relname = ANY(%s) AND option_name = 'fillfactor'",
+        [list(percent_by_table)],
+    )
+    migrated = dict(cursor.fetchall())
     for table, percent in percent_by_table.items():
         cursor.execute(f"ALTER TABLE {table} SET (fillfactor = {100 - int(percent)})")
     try:
         yield
     finally:
         for table in percent_by_table:
-            cursor.execute(f"ALTER TABLE {table} RESET (fillfactor)")
+            if table in migrated:
+                cursor.execute(f"ALTER TABLE {table} SET (fillfactor = {int(migrated[table])})")
+            else:
+                cursor.execute(f"ALTER TABLE {table} RESET (fillfactor)")
 
 
 _ABORT = object()

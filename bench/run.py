@@ -243,14 +243,14 @@ def sample_range(*, target: int = NAIVE_SAMPLE_INSTALLMENTS) -> tuple[int, int, 
     return lo, to, rows
 
 
-def measure_naive(*, on: datetime.date, sample: tuple[int, int, int]) -> dict:
+def measure_naive(*, on: datetime.date, sample: tuple[int, int, int], changed_only: bool = False) -> dict:
     """The per-instalment loop over the sample, rolled back; its result as a checksum."""
     from bench.naive import naive_sweep
     from bench.reference import installments_checksum
 
     lo, hi, rows = sample
     with rolled_back():
-        run = timed(naive_sweep, on=on, customer_from=lo, customer_to=hi)
+        run = timed(naive_sweep, on=on, customer_from=lo, customer_to=hi, changed_only=changed_only)
         checksum = installments_checksum(customers=(lo, hi), without_credit_customers=True)
     return {
         "seconds": run.seconds,
@@ -286,11 +286,18 @@ def measure_sql_reference(*, on: datetime.date) -> dict | None:
 def measure_sweep(*, on: datetime.date, chunk_size: int, again: bool = False) -> tuple[Timed, object]:
     from sweep.services import sweep_run
 
-    run = timed(sweep_run, on=on, chunk_size=chunk_size, triggered_by="bench", again=again)
+    # The snapshot is timed on its own (measure_snapshot): it is a task of its own after the run.
+    run = timed(sweep_run, on=on, chunk_size=chunk_size, triggered_by="bench", again=again, snapshot=False)
     if run.result.status != "done":
         errors = list(run.result.chunks.exclude(error="").values_list("error", flat=True)[:3])
         raise RuntimeError(f"bench: the sweep for {on} ended {run.result.status}: {errors}")
     return run, run.result
+
+
+def measure_snapshot(*, on: datetime.date) -> Timed:
+    from sweep.services import portfolio_snapshot
+
+    return timed(portfolio_snapshot, on=on)
 
 
 class Incomplete(Exception):
@@ -549,6 +556,7 @@ class Options:
     broker: str | None = None
     naive: bool = True
     reuse_book: bool = False
+    book_only: bool = False
     free_space: int = 10
     output: Path = ROOT / "var" / "bench" / "latest.json"
 
@@ -644,8 +652,13 @@ def run_benchmark(options: Options, say=print) -> dict:
         say(f"naive: per-instalment loop over customers {lo}–{hi - 1} ({rows:,} instalments) ...")
         naive = measure_naive(on=on, sample=sample)
         say(f"naive: {naive['seconds']:.1f} s, {naive['rows_per_s']:,.0f} instalments/s")
+        kinder = measure_naive(on=on, sample=sample, changed_only=True)
+        say(
+            f"naive, unpaid rows only and saving changes only: {kinder['seconds']:.1f} s, "
+            f"{kinder['rows_per_s']:,.0f} instalments/s"
+        )
     else:
-        naive = None
+        naive = kinder = None
     say("sql reference: one UPDATE, rolled back ...")
     reference = measure_sql_reference(on=on)
     if reference:
@@ -669,7 +682,11 @@ def run_benchmark(options: Options, say=print) -> dict:
         checks["sweep_matches_naive_loop"] = (
             installments_checksum(customers=(sample[0], sample[1]), without_credit_customers=True)
             == naive["checksum"]
+            == kinder["checksum"]
         )
+
+    snapshot_run = measure_snapshot(on=on)
+    say(f"portfolio snapshot (its own task after the sweep): {snapshot_run.seconds:.2f} s")
 
     rerun, _ = measure_sweep(on=on, chunk_size=chunk_size)
     checks["rerun_changes_nothing"] = installments_checksum() == after
@@ -734,12 +751,14 @@ def run_benchmark(options: Options, say=print) -> dict:
             "sql_reference_seconds": round(reference["seconds"], 3) if reference else None,
             "sql_reference_rows": reference["rows"] if reference else None,
             "naive_rows_per_s": round(naive_rate, 1) if naive_rate else None,
-            "naive": (
-                {k: (round(v, 3) if isinstance(v, float) else v) for k, v in naive.items() if k != "checksum"}
-                if naive
-                else None
-            ),
+            "naive": _figures(naive),
             "sweep_speedup": round(book.installments / best / naive_rate, 1) if naive_rate else None,
+            "naive_changed_only_rows_per_s": round(kinder["rows_per_s"], 1) if kinder else None,
+            "naive_changed_only": _figures(kinder),
+            "sweep_speedup_over_changed_only": (
+                round(book.installments / best / kinder["rows_per_s"], 1) if kinder else None
+            ),
+            "snapshot_seconds": round(snapshot_run.seconds, 3),
             "rerun_seconds": round(rerun.seconds, 3),
             "rerun_forced_seconds": round(forced.seconds, 3),
             "reminders_per_s": round(reminders["per_s"], 1) if reminders.get("per_s") else None,
@@ -771,6 +790,13 @@ def run_benchmark(options: Options, say=print) -> dict:
         result["sweep_vs_sql_reference"] = round(best / reference["seconds"], 2)
     result["targets"] = _targets(result)
     return result
+
+
+def _figures(measured: dict | None) -> dict | None:
+    """A measurement for latest.json: floats rounded, the checksum left out."""
+    if measured is None:
+        return None
+    return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in measured.items() if k != "checksum"}
 
 
 def _round(value: float | None, places: int = 3) -> float | None:
@@ -826,6 +852,9 @@ def report(result: dict) -> str:
         ("sweep_vs_sql_reference", fmt(result.get("sweep_vs_sql_reference"))),
         ("naive_rows_per_s", fmt(result["naive_rows_per_s"])),
         ("sweep_speedup", fmt(result["sweep_speedup"])),
+        ("naive_changed_only_rows_per_s", fmt(result["naive_changed_only_rows_per_s"])),
+        ("sweep_speedup_over_changed_only", fmt(result["sweep_speedup_over_changed_only"])),
+        ("snapshot_seconds", fmt(result["snapshot_seconds"])),
         ("rerun_seconds", fmt(result["rerun_seconds"])),
         ("rerun_forced_seconds", fmt(result["rerun_forced_seconds"])),
         ("reminders_per_s", fmt(result["reminders_per_s"])),
@@ -878,6 +907,9 @@ def _arguments(argv: list[str] | None) -> Options:
     parser.add_argument("--no-naive", action="store_true", help="skip the naive per-instalment loop")
     parser.add_argument("--reuse-book", action="store_true", help="restore the saved book if it matches")
     parser.add_argument(
+        "--book-only", action="store_true", help="build (or with --reuse-book restore) the book, then stop"
+    )
+    parser.add_argument(
         "--free-space",
         type=int,
         default=Options.free_space,
@@ -896,6 +928,7 @@ def _arguments(argv: list[str] | None) -> Options:
         broker=args.broker,
         naive=not args.no_naive,
         reuse_book=args.reuse_book,
+        book_only=args.book_only,
         free_space=args.free_space,
         output=args.output,
     )
@@ -913,6 +946,9 @@ def main(argv: list[str] | None = None) -> int:
 
     django.setup()
     options.output.parent.mkdir(parents=True, exist_ok=True)
+    if options.book_only:
+        _book(BenchDatabase(), options, say=lambda text: print(text, flush=True))
+        return 0
     result = run_benchmark(options, say=lambda text: print(text, flush=True))
     text = report(result)
     print()

@@ -7,6 +7,7 @@ import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from bnpl_admin.bulk import bulk_update_rows
 from bnpl_admin.errors import DomainError
 
 from .models import (
@@ -127,7 +128,7 @@ def cases_age(
         if case.days_past_due != dpd or case.bucket != bucket:
             case.days_past_due, case.bucket = dpd, bucket
             changed.append(case)
-    CollectionCase.objects.bulk_update(changed, ["days_past_due", "bucket"], batch_size=500)
+    bulk_update_rows(changed, ["days_past_due", "bucket"])
 
     resolved = [case for customer_id, case in open_cases.items() if customer_id not in still_owing]
     if resolved:

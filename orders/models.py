@@ -287,7 +287,14 @@ class Payment(models.Model):
             ("post_payment", "Can post a payment by hand"),
             ("reverse_payment", "Can reverse a payment"),
         ]
-        indexes = [models.Index(fields=["customer", "status", "received_at"])]
+        indexes = [
+            models.Index(fields=["customer", "status", "received_at"]),
+            # The sweep looks for credit balance in each range of customers every night: the
+            # few payments that ever left credit, found without reading the others.
+            models.Index(
+                fields=["customer"], condition=Q(credit_created__gt=0), name="payment_credit_customer_idx"
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
             models.CheckConstraint(
@@ -320,6 +327,12 @@ class PaymentAllocation(models.Model):
 
     class Meta:
         ordering = ["id"]
+        indexes = [
+            # Refunds return money to credit balance; the sweep finds their payments nightly.
+            models.Index(
+                fields=["payment"], condition=Q(kind="refund"), name="allocation_refund_payment_idx"
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="allocation_not_zero"),
             models.CheckConstraint(

@@ -114,3 +114,36 @@ def test_snapshot_counts_customers_by_bucket(late_order):
     second = Decimal("333.33") + Decimal("6.00") + Decimal("1.02")
     assert snap[Bucket.M2].overdue_amount == first + second
     assert snap[Bucket.CURRENT].principal_outstanding == Decimal("500.00")
+
+
+def test_a_run_finished_by_the_workers_publishes_its_snapshot_once_committed(
+    late_order, monkeypatch, django_capture_on_commit_callbacks
+):
+    from sweep import tasks
+    from sweep.services import sweep_chunk_run, sweep_finish, sweep_plan
+
+    published = []
+    monkeypatch.setattr(tasks.portfolio_snapshot, "delay", lambda on: published.append(on))
+    run = sweep_plan(on=at(40), chunk_size=3)
+    for chunk_id in run.chunks.values_list("id", flat=True):
+        sweep_chunk_run(chunk_id=chunk_id)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert sweep_finish(run_id=run.pk)
+    assert published == [at(40).isoformat()] and len(callbacks) == 1
+    # The snapshot is the task's work, not the run's; finishing again publishes nothing more.
+    assert not PortfolioSnapshot.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweep_finish(run_id=run.pk)
+    assert published == [at(40).isoformat()]
+    tasks.portfolio_snapshot(at(40).isoformat())
+    assert PortfolioSnapshot.objects.filter(business_date=at(40)).count() == len(Bucket)
+
+
+def test_run_sweep_takes_the_snapshot_itself_once(late_order):
+    sweep(at(40))
+    assert PortfolioSnapshot.objects.filter(business_date=at(40)).count() == len(Bucket)
+    PortfolioSnapshot.objects.all().delete()
+    sweep(at(40))  # the run is done: nothing runs, no snapshot is taken again
+    assert not PortfolioSnapshot.objects.exists()
+    sweep(at(40), again=True)
+    assert PortfolioSnapshot.objects.filter(business_date=at(40)).count() == len(Bucket)
