@@ -193,7 +193,10 @@ class Installment(models.Model):
         ordering = ["order_id", "sequence"]
         indexes = [
             models.Index(fields=["status", "due_date"]),
-            models.Index(fields=["customer", "status", "due_date"]),
+            # Status first: the sweep asks for one status (or the unpaid ones) over a range of
+            # customers, which this answers with one range scan per status; a customer's own
+            # rows by status are three short probes (a customer's whole list has the FK index).
+            models.Index(fields=["status", "customer", "due_date"], name="installment_status_cust_idx"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["order", "sequence"], name="installment_unique_seq"),

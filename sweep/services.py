@@ -136,7 +136,8 @@ def _tune_session() -> None:
 
 def sweep_range(*, on: datetime.date, customer_from: int, customer_to: int, policy: Policy) -> dict[str, int]:
     """The sweep's work for the customers with ids in [customer_from, customer_to), in order:
-    statuses, credit balances on due dates, late fees, ageing and cases, freezes."""
+    credit balances on due dates, statuses and late fees (one statement), ageing and cases,
+    freezes."""
     dialect = sql.Dialect(connection.vendor)
     params = sql.ChunkParams(
         on=on,
@@ -148,27 +149,28 @@ def sweep_range(*, on: datetime.date, customer_from: int, customer_to: int, poli
         cap_amount_fen=_fen(policy.late_fee_cap_amount),
     ).as_dict()
     stats: Counter[str] = Counter()
+    # Credit balance first: it pays what is due by D (whatever its status), and what it pays
+    # neither changes status nor accrues a fee below.
+    stats["credit_applied"] = _apply_credit_balances(on, customer_from, customer_to)
     with connection.cursor() as cursor:
-        for statement, key in zip(sql.status_updates(dialect), ("overdue", "due"), strict=True):
-            cursor.execute(statement, params)
-            stats[f"became_{key}"] += cursor.rowcount
-
-        stats["credit_applied"] = _apply_credit_balances(on, customer_from, customer_to)
-
-        cursor.execute(sql.late_fee_update(dialect), params)
-        stats["late_fees_accrued"] = cursor.rowcount
+        if not dialect.pg:
+            cursor.execute(sql.daily_changes_select(dialect), params)
+            changes = cursor.fetchall()
+        cursor.execute(sql.daily_update(dialect), params)
+        if dialect.pg:
+            changes = cursor.fetchall()
+        for old, new, fee_added in changes:
+            if old != new:
+                stats[f"became_{new}"] += 1
+            stats["late_fees_accrued"] += bool(fee_added)
 
         cursor.execute(sql.ageing_select(dialect), params)
-        dpd_by_customer = {customer_id: int(dpd) for customer_id, dpd in cursor.fetchall()}
+        owing = cursor.fetchall()
+    # Customers who owe overdue money, and the days past due of those not wholly on hold.
+    still_owing = {customer_id for customer_id, _ in owing}
+    dpd_by_customer = {customer_id: int(dpd) for customer_id, dpd in owing if dpd is not None}
     stats["overdue_customers"] = len(dpd_by_customer)
 
-    still_owing = set(
-        Installment.objects.filter(
-            customer_id__gte=customer_from,
-            customer_id__lt=customer_to,
-            status=InstallmentStatus.OVERDUE,
-        ).values_list("customer_id", flat=True)
-    )
     stats.update(
         cases_age(
             on=on,
