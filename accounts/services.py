@@ -61,7 +61,9 @@ def credit_lines_freeze_overdue(
     if not due:
         return 0
     now = timezone.now()
-    lines = list(CreditLine.objects.filter(customer_id__in=due, status=CreditLineStatus.ACTIVE))
+    # With the customer, which the audit trail names each line by.
+    active = CreditLine.objects.filter(customer_id__in=due, status=CreditLineStatus.ACTIVE)
+    lines = list(active.select_related("customer"))
     for line in lines:
         line.status = CreditLineStatus.FROZEN
         line.status_reason = (

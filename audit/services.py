@@ -245,12 +245,23 @@ def _object_names(history_model, records, instances) -> dict[int, str]:
     if len(records) == 1 and instances and instances[0] is not None:
         name = _str_of(instances[0], allow_queries=True)
         return {records[0].pk: _text(name, 200)} if name is not None else {}
+    names = {}
+    # The saved objects first, when their names need no query (the caller loaded what their
+    # __str__ follows); the others are loaded in one query.
+    given = {obj.pk: obj for obj in instances if obj is not None}
+    missing = []
+    for record in records:
+        obj = given.get(record.id)
+        name = _str_of(obj, allow_queries=False) if obj is not None else None
+        if name is not None:
+            names[record.pk] = _text(name, 200)
+        else:
+            missing.append(record)
     model = history_model.instance_type
     relations = [f.name for f in model._meta.concrete_fields if f.is_relation and f.many_to_one]
-    wanted = [r.id for r in records if r.history_type != "-"]
+    wanted = [r.id for r in missing if r.history_type != "-"]
     loaded = model._default_manager.select_related(*relations).in_bulk(wanted) if wanted else {}
-    names = {}
-    for record in records:
+    for record in missing:
         obj = loaded.get(record.id)
         name = _str_of(obj, allow_queries=False) if obj is not None else None
         if name is not None:

@@ -7,7 +7,7 @@ import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from bnpl_admin.bulk import bulk_update_rows
+from bnpl_admin.bulk import bulk_update_values
 from bnpl_admin.errors import DomainError
 
 from .models import (
@@ -63,11 +63,14 @@ def cases_age(
     a case on hold stays open). Writes an event for each opening, bucket change and closing.
     """
     now = timezone.now()
+    # Plain tuples, not model instances: every open case of the range is read every night.
     open_cases = {
         case.customer_id: case
         for case in CollectionCase.objects.filter(
             customer_id__gte=customer_from, customer_id__lt=customer_to, closed_at__isnull=True
-        ).only("id", "customer_id", "days_past_due", "bucket", "status")
+        )
+        .values_list("id", "customer_id", "days_past_due", "bucket", "status", named=True)
+        .order_by()
     }
     events: list[CaseEvent] = []
 
@@ -113,7 +116,7 @@ def cases_age(
         if case.bucket != bucket:
             events.append(
                 CaseEvent(
-                    case=case,
+                    case_id=case.id,
                     type=CaseEventType.AGEING,
                     created_at=now,
                     payload={
@@ -126,18 +129,17 @@ def cases_age(
                 )
             )
         if case.days_past_due != dpd or case.bucket != bucket:
-            case.days_past_due, case.bucket = dpd, bucket
-            changed.append(case)
-    bulk_update_rows(changed, ["days_past_due", "bucket"])
+            changed.append((case.id, dpd, bucket))
+    bulk_update_values(CollectionCase, ["days_past_due", "bucket"], changed)
 
     resolved = [case for customer_id, case in open_cases.items() if customer_id not in still_owing]
     if resolved:
-        CollectionCase.objects.filter(pk__in=[c.pk for c in resolved]).update(
+        CollectionCase.objects.filter(pk__in=[c.id for c in resolved]).update(
             status=CaseStatus.RESOLVED, closed_at=now
         )
         events += [
             CaseEvent(
-                case=case,
+                case_id=case.id,
                 type=CaseEventType.CLOSED,
                 created_at=now,
                 payload={

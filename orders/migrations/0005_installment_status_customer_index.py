@@ -4,19 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0004_roles_sign_in_unlock'),
-        ('orders', '0004_installment_fillfactor'),
+        ("accounts", "0004_roles_sign_in_unlock"),
+        ("orders", "0004_installment_fillfactor"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='installment',
-            name='orders_inst_custome_a0b762_idx',
+            model_name="installment",
+            name="orders_inst_custome_a0b762_idx",
         ),
         migrations.AddIndex(
-            model_name='installment',
-            index=models.Index(fields=['status', 'customer', 'due_date'], name='installment_status_cust_idx'),
+            model_name="installment",
+            index=models.Index(fields=["status", "customer", "due_date"], name="installment_status_cust_idx"),
         ),
     ]
