@@ -3,7 +3,13 @@
 import os
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import before_task_publish, task_postrun, task_prerun, worker_ready
+
+from bnpl_admin.logging import (
+    task_postrun_reset_request_id,
+    task_prerun_set_request_id,
+    task_publish_add_request_id,
+)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bnpl_admin.settings.local")
 
@@ -19,6 +25,12 @@ def _ensure_embedded_broker_folders(sender, **kwargs):
     for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if options.get(key):
             os.makedirs(options[key], exist_ok=True)
+
+
+# A task published during a request logs, on the worker, under that request's id.
+before_task_publish.connect(task_publish_add_request_id, dispatch_uid="bnpl_request_id_publish")
+task_prerun.connect(task_prerun_set_request_id, dispatch_uid="bnpl_request_id_prerun")
+task_postrun.connect(task_postrun_reset_request_id, dispatch_uid="bnpl_request_id_postrun")
 
 
 @worker_ready.connect

@@ -128,3 +128,33 @@ def logging_config(*, json: bool, level: str = "INFO") -> dict:
             "django.server": {"level": "WARNING"},
         },
     }
+
+
+# --- Celery: the id travels with the tasks a request publishes ----------------------------------
+
+TASK_HEADER = "request_id"
+
+
+def task_publish_add_request_id(headers: dict | None = None, **kwargs) -> None:
+    """celery before_task_publish: a task published while handling a request (or by a task that
+    was) carries that request's id in a message header."""
+    request_id = request_id_var.get()
+    if headers is not None and request_id != NO_REQUEST:
+        headers.setdefault(TASK_HEADER, request_id)
+
+
+_task_tokens: dict[str, object] = {}
+
+
+def task_prerun_set_request_id(task_id: str | None = None, task=None, **kwargs) -> None:
+    """celery task_prerun: the worker logs the task's lines under the id it was published with."""
+    incoming = getattr(getattr(task, "request", None), TASK_HEADER, None) or ""
+    if _ACCEPTABLE_ID.fullmatch(incoming) and task_id:
+        _task_tokens[task_id] = request_id_var.set(incoming)
+
+
+def task_postrun_reset_request_id(task_id: str | None = None, **kwargs) -> None:
+    """celery task_postrun: back to no id once the task is over."""
+    token = _task_tokens.pop(task_id, None) if task_id else None
+    if token is not None:
+        request_id_var.reset(token)
