@@ -3,11 +3,12 @@
 from django.apps import AppConfig
 from django.apps import apps as global_apps
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 class AccountsConfig(AppConfig):
     name = "accounts"
-    verbose_name = "Accounts and credit"
+    verbose_name = _("Accounts and credit")
 
     def ready(self) -> None:
         from .roles import roles_sync

@@ -23,16 +23,20 @@ national_id_validator = RegexValidator(
 class User(AbstractUser):
     """A member of staff. Customers never sign in to this console."""
 
-    timezone = models.CharField(max_length=64, default="Asia/Shanghai")
+    timezone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
     language = models.CharField(
-        max_length=8, choices=[("zh-hans", "简体中文"), ("en", "English")], default="zh-hans"
+        _("language"), max_length=8, choices=[("zh-hans", "简体中文"), ("en", "English")], default="zh-hans"
     )
 
     # Role changes are group changes: keep them in the history too.
     history = HistoricalRecords(
-        excluded_fields=["password", "last_login"], m2m_fields=["groups", "user_permissions"]
+        verbose_name=_("historical user"),
+        verbose_name_plural=_("historical users"),
+        excluded_fields=["password", "last_login"],
+        m2m_fields=["groups", "user_permissions"],
     )
 
+    # The names "user" and "users" come from AbstractUser.Meta, translated by Django itself.
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
         permissions = [("change_user_roles", "Can change the roles of staff users")]
@@ -59,23 +63,33 @@ class Language(models.TextChoices):
 class Customer(models.Model):
     """A shopper of the platform who buys now and pays later."""
 
-    platform_user_id = models.CharField(max_length=64, unique=True)
-    name = models.CharField(max_length=100)
-    phone = models.CharField(max_length=20, validators=[phone_validator])
-    email = models.EmailField(blank=True)
-    national_id = models.CharField(max_length=18, blank=True, validators=[national_id_validator])
-    province = models.CharField(max_length=50, blank=True)
-    city = models.CharField(max_length=50, blank=True)
-    district = models.CharField(max_length=50, blank=True)
-    street = models.CharField(max_length=200, blank=True)
-    timezone = models.CharField(max_length=64, default="Asia/Shanghai")
-    language = models.CharField(max_length=8, choices=Language.choices, default=Language.ZH_HANS)
-    status = models.CharField(max_length=12, choices=CustomerStatus.choices, default=CustomerStatus.ACTIVE)
-    created_at = models.DateTimeField(default=now, db_index=True)
+    platform_user_id = models.CharField(_("platform user id"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    phone = models.CharField(_("phone"), max_length=20, validators=[phone_validator])
+    email = models.EmailField(_("email"), blank=True)
+    national_id = models.CharField(
+        _("national id"), max_length=18, blank=True, validators=[national_id_validator]
+    )
+    province = models.CharField(_("province"), max_length=50, blank=True)
+    city = models.CharField(_("city"), max_length=50, blank=True)
+    district = models.CharField(_("district"), max_length=50, blank=True)
+    street = models.CharField(_("street address"), max_length=200, blank=True)
+    timezone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
+    language = models.CharField(
+        _("language"), max_length=8, choices=Language.choices, default=Language.ZH_HANS
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=CustomerStatus.choices, default=CustomerStatus.ACTIVE
+    )
+    created_at = models.DateTimeField(_("created at"), default=now, db_index=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(
+        verbose_name=_("historical customer"), verbose_name_plural=_("historical customers")
+    )
 
     class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
         ordering = ["-created_at", "-id"]
         permissions = [("reveal_pii", "Can reveal unmasked phone numbers and national ids")]
         indexes = [models.Index(fields=["phone"])]
@@ -91,14 +105,24 @@ class Customer(models.Model):
 class EmergencyContact(models.Model):
     """Someone who may be asked to pass a message on: never told of the debt (DESIGN.md)."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="emergency_contacts")
-    name = models.CharField(max_length=100)
-    relationship = models.CharField(max_length=50)
-    phone = models.CharField(max_length=20, validators=[phone_validator])
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        related_name="emergency_contacts",
+    )
+    name = models.CharField(_("name"), max_length=100)
+    relationship = models.CharField(_("relationship"), max_length=50)
+    phone = models.CharField(_("phone"), max_length=20, validators=[phone_validator])
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(
+        verbose_name=_("historical emergency contact"),
+        verbose_name_plural=_("historical emergency contacts"),
+    )
 
     class Meta:
+        verbose_name = _("emergency contact")
+        verbose_name_plural = _("emergency contacts")
         ordering = ["id"]
 
     def __str__(self) -> str:
@@ -122,18 +146,26 @@ class Grade(models.TextChoices):
 class CreditLine(models.Model):
     """A customer's one credit line. Available credit is computed, never stored (selectors)."""
 
-    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="credit_line")
-    limit = MoneyField()
-    status = models.CharField(max_length=8, choices=CreditLineStatus.choices, default=CreditLineStatus.ACTIVE)
-    status_reason = models.CharField(max_length=200, blank=True)
-    status_changed_at = models.DateTimeField(null=True, blank=True)
-    score = models.PositiveSmallIntegerField(null=True, blank=True)
-    grade = models.CharField(max_length=1, choices=Grade.choices, default=Grade.C)
-    updated_at = models.DateTimeField(auto_now=True)
+    customer = models.OneToOneField(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="credit_line"
+    )
+    limit = MoneyField(_("credit limit"))
+    status = models.CharField(
+        _("status"), max_length=8, choices=CreditLineStatus.choices, default=CreditLineStatus.ACTIVE
+    )
+    status_reason = models.CharField(_("status reason"), max_length=200, blank=True)
+    status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)
+    score = models.PositiveSmallIntegerField(_("credit score"), null=True, blank=True)
+    grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices, default=Grade.C)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(
+        verbose_name=_("historical credit line"), verbose_name_plural=_("historical credit lines")
+    )
 
     class Meta:
+        verbose_name = _("credit line")
+        verbose_name_plural = _("credit lines")
         permissions = [("freeze_creditline", "Can freeze and unfreeze credit lines")]
         constraints = [
             models.CheckConstraint(condition=Q(limit__gte=0), name="creditline_limit_not_negative"),

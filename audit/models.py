@@ -67,9 +67,9 @@ class AuditEvent(models.Model):
     # {"field": [old, new]}: values as JSON text, personal data masked.
     changes = models.JSONField(_("changes"), default=dict, blank=True)
     reason = models.CharField(_("reason"), max_length=500, blank=True)
-    payload = models.JSONField(default=dict, blank=True)
+    payload = models.JSONField(_("details"), default=dict, blank=True)
     # The django-simple-history row this event stands for, if any.
-    history_id = models.BigIntegerField(null=True, blank=True)
+    history_id = models.BigIntegerField(_("history record id"), null=True, blank=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("browser"), max_length=300, blank=True)
 

@@ -3,13 +3,15 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from accounts import auth_views as sign_in_views
 from accounts import views as account_views
 
-admin.site.site_header = "BNPL 先买后付 · Data admin"
-admin.site.site_title = "BNPL data admin"
-admin.site.index_title = "Data fixes (every change is audited)"
+admin.site.site_header = format_lazy("BNPL 先买后付 · {}", _("Data admin"))
+admin.site.site_title = _("BNPL data admin")
+admin.site.index_title = _("Data fixes (every change is audited)")
 
 urlpatterns = [
     path("", account_views.home, name="home"),

@@ -1,6 +1,7 @@
 """App config for collection cases and their events."""
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CollectionConfig(AppConfig):
@@ -8,4 +9,4 @@ class CollectionConfig(AppConfig):
     # name is imported first, so the label keeps admin URLs and permissions as collections.*.
     name = "collection"
     label = "collections"
-    verbose_name = "Collections"
+    verbose_name = _("Collections")

@@ -79,26 +79,33 @@ class CollectionCaseQuerySet(models.QuerySet):
 
 
 class CollectionCase(models.Model):
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="collection_cases")
-    status = models.CharField(
-        max_length=20, choices=CaseStatus.choices, default=CaseStatus.OPEN, db_index=True
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="collection_cases"
     )
-    days_past_due = models.PositiveIntegerField(default=0)
-    bucket = models.CharField(max_length=8, choices=Bucket.choices, default=Bucket.CURRENT)
+    status = models.CharField(
+        _("status"), max_length=20, choices=CaseStatus.choices, default=CaseStatus.OPEN, db_index=True
+    )
+    days_past_due = models.PositiveIntegerField(_("days past due"), default=0)
+    bucket = models.CharField(_("bucket"), max_length=8, choices=Bucket.choices, default=Bucket.CURRENT)
     assigned_agent = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned agent"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="assigned_cases",
     )
-    opened_at = models.DateTimeField(default=timezone.now, db_index=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(_("opened at"), default=timezone.now, db_index=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
 
     objects = CollectionCaseQuerySet.as_manager()
-    history = HistoricalRecords()
+    history = HistoricalRecords(
+        verbose_name=_("historical collection case"), verbose_name_plural=_("historical collection cases")
+    )
 
     class Meta:
+        verbose_name = _("collection case")
+        verbose_name_plural = _("collection cases")
         ordering = ["-days_past_due", "id"]
         permissions = [
             ("assign_collectioncase", "Can assign cases to agents"),
@@ -142,19 +149,24 @@ class CaseEventType(models.TextChoices):
 class CaseEvent(models.Model):
     """The case timeline, written by the services."""
 
-    case = models.ForeignKey(CollectionCase, on_delete=models.CASCADE, related_name="events")
-    type = models.CharField(max_length=20, choices=CaseEventType.choices)
+    case = models.ForeignKey(
+        CollectionCase, verbose_name=_("case"), on_delete=models.CASCADE, related_name="events"
+    )
+    type = models.CharField(_("event"), max_length=20, choices=CaseEventType.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    payload = models.JSONField(_("details"), default=dict, blank=True)
 
     class Meta:
+        verbose_name = _("case event")
+        verbose_name_plural = _("case events")
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:

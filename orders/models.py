@@ -20,14 +20,18 @@ from bnpl_admin.money import ZERO, MoneyField, RateField
 
 
 class Merchant(models.Model):
-    name = models.CharField(max_length=120, unique=True)
-    category = models.CharField(max_length=60, db_index=True)
+    name = models.CharField(_("merchant name"), max_length=120, unique=True)
+    category = models.CharField(_("category"), max_length=60, db_index=True)
     is_risky = models.BooleanField(_("risk flag"), default=False)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(
+        verbose_name=_("historical merchant"), verbose_name_plural=_("historical merchants")
+    )
 
     class Meta:
+        verbose_name = _("merchant")
+        verbose_name_plural = _("merchants")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -91,29 +95,39 @@ class Hold(models.TextChoices):
 class Order(models.Model):
     """A purchase paid later. The schedule is built at delivery, when the trial window starts."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="orders")
-    external_reference = models.CharField(_("platform order id"), max_length=64, unique=True)
-    channel = models.CharField(max_length=12, choices=Channel.choices)
-    item_summary = models.CharField(max_length=200)
-    amount = MoneyField(_("principal"))
-    plan = models.CharField(max_length=16, choices=Plan.choices)
-    fee_rate = RateField(help_text=_("The plan's fee rate in force when the order was placed."))
-    fee_amount = MoneyField(default=ZERO)
-    status = models.CharField(
-        max_length=12, choices=OrderStatus.choices, default=OrderStatus.APPROVED, db_index=True
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="orders"
     )
-    decline_reasons = models.JSONField(default=list, blank=True)
-    hold = models.CharField(max_length=8, choices=Hold.choices, default=Hold.NONE, blank=True)
-    hold_since = models.DateField(null=True, blank=True)
-    placed_at = models.DateTimeField(default=timezone.now, db_index=True)
-    shipped_at = models.DateTimeField(null=True, blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
+    merchant = models.ForeignKey(
+        Merchant, verbose_name=_("merchant"), on_delete=models.PROTECT, related_name="orders"
+    )
+    external_reference = models.CharField(_("platform order id"), max_length=64, unique=True)
+    channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices)
+    item_summary = models.CharField(_("items"), max_length=200)
+    amount = MoneyField(_("principal"))
+    plan = models.CharField(_("plan"), max_length=16, choices=Plan.choices)
+    fee_rate = RateField(
+        _("fee rate"), help_text=_("The plan's fee rate in force when the order was placed.")
+    )
+    fee_amount = MoneyField(_("fee"), default=ZERO)
+    status = models.CharField(
+        _("status"), max_length=12, choices=OrderStatus.choices, default=OrderStatus.APPROVED, db_index=True
+    )
+    decline_reasons = models.JSONField(_("decline reasons"), default=list, blank=True)
+    hold = models.CharField(_("hold"), max_length=8, choices=Hold.choices, default=Hold.NONE, blank=True)
+    hold_since = models.DateField(_("on hold since"), null=True, blank=True)
+    placed_at = models.DateTimeField(_("placed at"), default=timezone.now, db_index=True)
+    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(
+        verbose_name=_("historical order"), verbose_name_plural=_("historical orders")
+    )
 
     class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
         ordering = ["-placed_at", "-id"]
         indexes = [models.Index(fields=["customer", "status"])]
         constraints = [
@@ -158,21 +172,26 @@ class Component(models.TextChoices):
 
 
 class Installment(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="installments")
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="installments"
+    )
     # Denormalised from the order (never changes): the sweep and payment posting work per
     # customer over millions of rows and should not need a join to find them.
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="installments")
-    sequence = models.PositiveSmallIntegerField()
-    due_date = models.DateField()
-    principal_due = MoneyField()
-    fee_due = MoneyField(default=ZERO)
-    late_fee_due = MoneyField(default=ZERO)
-    principal_paid = MoneyField(default=ZERO)
-    fee_paid = MoneyField(default=ZERO)
-    late_fee_paid = MoneyField(default=ZERO)
-    fee_waived = MoneyField(default=ZERO)
-    late_fee_waived = MoneyField(default=ZERO)
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="installments"
+    )
+    sequence = models.PositiveSmallIntegerField(_("instalment number"))
+    due_date = models.DateField(_("due date"))
+    principal_due = MoneyField(_("principal due"))
+    fee_due = MoneyField(_("fee due"), default=ZERO)
+    late_fee_due = MoneyField(_("late fee due"), default=ZERO)
+    principal_paid = MoneyField(_("principal paid"), default=ZERO)
+    fee_paid = MoneyField(_("fee paid"), default=ZERO)
+    late_fee_paid = MoneyField(_("late fee paid"), default=ZERO)
+    fee_waived = MoneyField(_("fee waived"), default=ZERO)
+    late_fee_waived = MoneyField(_("late fee waived"), default=ZERO)
     hold_days = models.PositiveIntegerField(
+        _("days on hold"),
         default=0,
         help_text=_(
             "Days its order spent on hold (return or dispute) after this fell due: "
@@ -180,16 +199,23 @@ class Installment(models.Model):
         ),
     )
     late_fee_through = models.DateField(
-        null=True, blank=True, help_text=_("Late fees have been accrued through this date.")
+        _("late fees accrued through"),
+        null=True,
+        blank=True,
+        help_text=_("Late fees have been accrued through this date."),
     )
     status = models.CharField(
-        max_length=12, choices=InstallmentStatus.choices, default=InstallmentStatus.SCHEDULED
+        _("status"), max_length=12, choices=InstallmentStatus.choices, default=InstallmentStatus.SCHEDULED
     )
-    paid_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(
+        verbose_name=_("historical instalment"), verbose_name_plural=_("historical instalments")
+    )
 
     class Meta:
+        verbose_name = _("instalment")
+        verbose_name_plural = _("instalments")
         ordering = ["order_id", "sequence"]
         indexes = [
             models.Index(fields=["status", "due_date"]),
@@ -255,36 +281,48 @@ class Payment(models.Model):
     balance waiting for the next due instalment: amount = net allocations + unapplied credit.
     """
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="payments")
-    amount = MoneyField()
-    received_at = models.DateTimeField(db_index=True)
-    method = models.CharField(max_length=12, choices=PaymentMethod.choices)
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="payments"
+    )
+    amount = MoneyField(_("amount"))
+    received_at = models.DateTimeField(_("received at"), db_index=True)
+    method = models.CharField(_("payment method"), max_length=12, choices=PaymentMethod.choices)
     external_reference = models.CharField(_("provider reference"), max_length=64, unique=True)
-    status = models.CharField(max_length=8, choices=PaymentStatus.choices, default=PaymentStatus.POSTED)
+    status = models.CharField(
+        _("status"), max_length=8, choices=PaymentStatus.choices, default=PaymentStatus.POSTED
+    )
     credit_created = MoneyField(
-        default=ZERO, help_text=_("What was left after allocation when the payment was posted.")
+        _("credit balance created"),
+        default=ZERO,
+        help_text=_("What was left after allocation when the payment was posted."),
     )
     posted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("posted by"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    reversed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    reversed_at = models.DateTimeField(_("reversed at"), null=True, blank=True)
     reversed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("reversed by"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
     )
-    reversal_reason = models.CharField(max_length=200, blank=True)
+    reversal_reason = models.CharField(_("reversal reason"), max_length=200, blank=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(
+        verbose_name=_("historical payment"), verbose_name_plural=_("historical payments")
+    )
 
     class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
         ordering = ["-received_at", "-id"]
         permissions = [
             ("post_payment", "Can post a payment by hand"),
@@ -320,15 +358,21 @@ class AllocationKind(models.TextChoices):
 class PaymentAllocation(models.Model):
     """Which component of which instalment a part of a payment went to (negative to undo)."""
 
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")
-    installment = models.ForeignKey(Installment, on_delete=models.PROTECT, related_name="allocations")
-    component = models.CharField(max_length=10, choices=Component.choices)
-    amount = MoneyField()
-    kind = models.CharField(max_length=8, choices=AllocationKind.choices)
-    business_date = models.DateField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    payment = models.ForeignKey(
+        Payment, verbose_name=_("payment"), on_delete=models.PROTECT, related_name="allocations"
+    )
+    installment = models.ForeignKey(
+        Installment, verbose_name=_("instalment"), on_delete=models.PROTECT, related_name="allocations"
+    )
+    component = models.CharField(_("component"), max_length=10, choices=Component.choices)
+    amount = MoneyField(_("amount"))
+    kind = models.CharField(_("kind"), max_length=8, choices=AllocationKind.choices)
+    business_date = models.DateField(_("business date"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("payment allocation")
+        verbose_name_plural = _("payment allocations")
         ordering = ["id"]
         indexes = [
             # Refunds return money to credit balance; the sweep finds their payments nightly.
@@ -354,27 +398,42 @@ class PaymentAllocation(models.Model):
 class Waiver(models.Model):
     """A fee or late fee forgiven: an entry with a reason and an approver, never an edit."""
 
-    installment = models.ForeignKey(Installment, on_delete=models.PROTECT, related_name="waivers")
+    installment = models.ForeignKey(
+        Installment, verbose_name=_("instalment"), on_delete=models.PROTECT, related_name="waivers"
+    )
     component = models.CharField(
+        _("component"),
         max_length=10,
         choices=[
             (Component.LATE_FEE, Component.LATE_FEE.label),
             (Component.FEE, Component.FEE.label),
         ],
     )
-    amount = MoneyField()
-    reason = models.CharField(max_length=200)
+    amount = MoneyField(_("amount"))
+    reason = models.CharField(_("reason"), max_length=200)
     # Empty only on a system adjustment (a return that cut a waived fee); a person's waiver
     # always names who asked and who approved (orders.services.fee_waive).
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approved by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("waiver")
+        verbose_name_plural = _("waivers")
         ordering = ["-created_at"]
         permissions = [("waive_fee", "Can waive fees and late fees")]
         constraints = [
@@ -405,19 +464,22 @@ class OrderEventType(models.TextChoices):
 class OrderEvent(models.Model):
     """The order's timeline, written by the services (Saleor's events pattern)."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
-    type = models.CharField(max_length=20, choices=OrderEventType.choices)
+    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(_("event"), max_length=20, choices=OrderEventType.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    payload = models.JSONField(_("details"), default=dict, blank=True)
 
     class Meta:
+        verbose_name = _("order event")
+        verbose_name_plural = _("order events")
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:

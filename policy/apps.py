@@ -3,11 +3,12 @@
 from django.apps import AppConfig
 from django.apps import apps as global_apps
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 class PolicyConfig(AppConfig):
     name = "policy"
-    verbose_name = "Policy settings"
+    verbose_name = _("Policy settings")
 
     def ready(self) -> None:
         from .defaults import default_policy_ensure

@@ -22,36 +22,42 @@ class ConductProfile(models.TextChoices):
 class Policy(models.Model):
     """One version of every policy value; the version in force on D has the latest effective_from <= D."""
 
-    effective_from = models.DateField(unique=True)
-    note = models.CharField(max_length=200, blank=True)
+    effective_from = models.DateField(_("effective from"), unique=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
 
-    pay_later_trial_days = models.PositiveSmallIntegerField(default=14)
-    fee_rate_pay_later = RateField(default=0)
-    fee_rate_3 = RateField()
-    fee_rate_6 = RateField()
-    fee_rate_12 = RateField()
+    pay_later_trial_days = models.PositiveSmallIntegerField(_("pay-later trial days"), default=14)
+    fee_rate_pay_later = RateField(_("fee rate, pay later"), default=0)
+    fee_rate_3 = RateField(_("fee rate, 3 instalments"))
+    fee_rate_6 = RateField(_("fee rate, 6 instalments"))
+    fee_rate_12 = RateField(_("fee rate, 12 instalments"))
 
-    late_fee_grace_days = models.PositiveSmallIntegerField(default=3)
-    late_fee_daily_rate = RateField()
-    late_fee_cap_rate = RateField()
-    late_fee_cap_amount = MoneyField()
+    late_fee_grace_days = models.PositiveSmallIntegerField(_("late fee grace days"), default=3)
+    late_fee_daily_rate = RateField(_("late fee daily rate"))
+    late_fee_cap_rate = RateField(_("late fee cap (share of principal)"))
+    late_fee_cap_amount = MoneyField(_("late fee cap amount"))
 
-    freeze_at_dpd = models.PositiveSmallIntegerField(default=1)
-    write_off_proposal_dpd = models.PositiveSmallIntegerField(default=180)
+    freeze_at_dpd = models.PositiveSmallIntegerField(_("freeze credit line at days past due"), default=1)
+    write_off_proposal_dpd = models.PositiveSmallIntegerField(
+        _("propose write-off at days past due"), default=180
+    )
     conduct_profile = models.CharField(
-        max_length=2, choices=ConductProfile.choices, default=ConductProfile.CN
+        _("conduct profile"), max_length=2, choices=ConductProfile.choices, default=ConductProfile.CN
     )
 
     # Reminders to customers (the reminders app). Offsets are whole days from the due date.
     reminder_days_before = models.CharField(
+        _("reminder days before due date"),
         max_length=40,
         blank=True,
         default="3,1",
         validators=[validate_comma_separated_integer_list],
         help_text=_("Days before the due date to remind, e.g. 3,1; empty for none."),
     )
-    reminder_on_due_date = models.BooleanField(default=True, help_text=_("Remind on the due date itself."))
+    reminder_on_due_date = models.BooleanField(
+        _("remind on due date"), default=True, help_text=_("Remind on the due date itself.")
+    )
     reminder_days_after = models.CharField(
+        _("reminder days past due"),
         max_length=40,
         blank=True,
         default="1,3,7",
@@ -59,24 +65,32 @@ class Policy(models.Model):
         help_text=_("Days past due to remind, e.g. 1,3,7; empty for none."),
     )
     reminder_weekly_after = models.BooleanField(
-        default=True, help_text=_("Then remind every 7 days after the last of those days.")
+        _("weekly reminders"),
+        default=True,
+        help_text=_("Then remind every 7 days after the last of those days."),
     )
     reminder_weekly_until_dpd = models.PositiveSmallIntegerField(
-        default=180, help_text=_("No weekly reminder later than this many days past due.")
+        _("weekly reminders until days past due"),
+        default=180,
+        help_text=_("No weekly reminder later than this many days past due."),
     )
-    reminder_by_sms = models.BooleanField(default=True)
-    reminder_by_email = models.BooleanField(default=True)
+    reminder_by_sms = models.BooleanField(_("remind by SMS"), default=True)
+    reminder_by_email = models.BooleanField(_("remind by email"), default=True)
     reminder_daily_cap = models.PositiveSmallIntegerField(
+        _("daily reminder cap"),
         default=3,
         help_text=_("At most this many reminders (all channels) per customer per day in their time zone."),
     )
 
-    created_at = models.DateTimeField(auto_now_add=True)
-    history = HistoricalRecords()
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    history = HistoricalRecords(
+        verbose_name=_("historical policy"), verbose_name_plural=_("historical policies")
+    )
 
     class Meta:
+        verbose_name = _("policy")
+        verbose_name_plural = _("policies")
         ordering = ["-effective_from"]
-        verbose_name_plural = "policies"
         constraints = [
             models.CheckConstraint(
                 condition=Q(late_fee_cap_rate__gte=0) & Q(late_fee_cap_rate__lte=1),

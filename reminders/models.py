@@ -88,45 +88,77 @@ def payment_key(payment_id: int, kind: str, channel: str) -> str:
 class Reminder(models.Model):
     # (instalment, kind, channel) or (payment, kind, channel), spelled out: unique, and the
     # idempotency key every backend receives.
-    key = models.CharField(max_length=64, unique=True)
-    kind = models.CharField(max_length=10, help_text=_("T-3 … T+n days from the due date, or receipt."))
-    offset_days = models.SmallIntegerField(
-        null=True, blank=True, help_text=_("Days from the due date (negative: before); empty for receipts.")
+    key = models.CharField(_("key"), max_length=64, unique=True)
+    kind = models.CharField(
+        _("kind"), max_length=10, help_text=_("T-3 … T+n days from the due date, or receipt.")
     )
-    channel = models.CharField(max_length=8, choices=Channel.choices)
-    customer = models.ForeignKey("accounts.Customer", on_delete=models.PROTECT, related_name="reminders")
+    offset_days = models.SmallIntegerField(
+        _("days from due date"),
+        null=True,
+        blank=True,
+        help_text=_("Days from the due date (negative: before); empty for receipts."),
+    )
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    customer = models.ForeignKey(
+        "accounts.Customer", verbose_name=_("customer"), on_delete=models.PROTECT, related_name="reminders"
+    )
     installment = models.ForeignKey(
-        "orders.Installment", null=True, blank=True, on_delete=models.PROTECT, related_name="reminders"
+        "orders.Installment",
+        verbose_name=_("instalment"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reminders",
     )
     payment = models.ForeignKey(
-        "orders.Payment", null=True, blank=True, on_delete=models.PROTECT, related_name="reminders"
+        "orders.Payment",
+        verbose_name=_("payment"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reminders",
     )
-    business_date = models.DateField(help_text=_("The business date whose selection created it."))
-    send_on = models.DateField(help_text=_("The customer's local day it is planned for (the daily cap)."))
+    business_date = models.DateField(
+        _("business date"), help_text=_("The business date whose selection created it.")
+    )
+    send_on = models.DateField(
+        _("send on"), help_text=_("The customer's local day it is planned for (the daily cap).")
+    )
     not_before = models.DateTimeField(
-        help_text=_("Not sent before: the contact window in the customer's zone.")
+        _("not before"), help_text=_("Not sent before: the contact window in the customer's zone.")
     )
-    next_attempt_at = models.DateTimeField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    cancel_reason = models.CharField(max_length=12, choices=CancelReason.choices, default="", blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    claim_token = models.CharField(max_length=32, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt at"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    cancel_reason = models.CharField(
+        _("cancel reason"), max_length=12, choices=CancelReason.choices, default="", blank=True
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    claim_token = models.CharField(_("claim token"), max_length=32, blank=True)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     published_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("When a delivery task for it was last published.")
+        _("published at"),
+        null=True,
+        blank=True,
+        help_text=_("When a delivery task for it was last published."),
     )
-    sent_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
     # What was (last) handed to the backend; filled at delivery, with the amount then due.
-    recipient = models.CharField(max_length=254, blank=True)
-    subject = models.CharField(max_length=200, blank=True)
-    body = models.TextField(blank=True)
-    provider_message_id = models.CharField(max_length=100, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    recipient = models.CharField(_("recipient"), max_length=254, blank=True)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("message text"), blank=True)
+    provider_message_id = models.CharField(_("provider message id"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
-    history = HistoricalRecords(excluded_fields=["claim_token", "published_at"])
+    history = HistoricalRecords(
+        verbose_name=_("historical reminder"),
+        verbose_name_plural=_("historical reminders"),
+        excluded_fields=["claim_token", "published_at"],
+    )
 
     class Meta:
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["business_date"]),
@@ -157,14 +189,16 @@ class Reminder(models.Model):
 class OutboxMessage(models.Model):
     """What the outbox backend 'sent': stored once per reminder key (local runs and tests)."""
 
-    key = models.CharField(max_length=64, unique=True)
-    channel = models.CharField(max_length=8, choices=Channel.choices)
-    recipient = models.CharField(max_length=254)
-    subject = models.CharField(max_length=200, blank=True)
-    body = models.TextField()
-    created_at = models.DateTimeField(default=timezone.now)
+    key = models.CharField(_("key"), max_length=64, unique=True)
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    recipient = models.CharField(_("recipient"), max_length=254)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("message text"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox messages")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:

@@ -1,6 +1,7 @@
 """Admin for sweep runs (with per-chunk progress) and portfolio snapshots: read-only records."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from .models import PortfolioSnapshot, SweepChunk, SweepRun
 
@@ -65,7 +66,7 @@ class SweepRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("chunks")
 
-    @admin.display(description="chunks done")
+    @admin.display(description=_("chunks done"))
     def progress(self, run):
         return run.progress
 

@@ -3,11 +3,12 @@
 from django.apps import AppConfig
 from django.apps import apps as global_apps
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 class SweepConfig(AppConfig):
     name = "sweep"
-    verbose_name = "Overdue sweep"
+    verbose_name = _("Overdue sweep")
 
     def ready(self) -> None:
         from .schedules import schedules_ensure

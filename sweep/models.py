@@ -24,17 +24,21 @@ class ChunkStatus(models.TextChoices):
 class SweepRun(models.Model):
     """One sweep per business date: the row is the lock, its chunks are the work."""
 
-    business_date = models.DateField(unique=True)
-    status = models.CharField(max_length=8, choices=RunStatus.choices, default=RunStatus.RUNNING)
-    policy = models.ForeignKey("policy.Policy", on_delete=models.PROTECT, related_name="+")
-    chunk_size = models.PositiveIntegerField(help_text=_("Customers per chunk."))
-    chunk_count = models.PositiveIntegerField(default=0)
-    triggered_by = models.CharField(max_length=40, blank=True)
-    started_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    totals = models.JSONField(default=dict, blank=True)
+    business_date = models.DateField(_("business date"), unique=True)
+    status = models.CharField(_("status"), max_length=8, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    policy = models.ForeignKey(
+        "policy.Policy", verbose_name=_("policy"), on_delete=models.PROTECT, related_name="+"
+    )
+    chunk_size = models.PositiveIntegerField(_("chunk size"), help_text=_("Customers per chunk."))
+    chunk_count = models.PositiveIntegerField(_("chunks"), default=0)
+    triggered_by = models.CharField(_("triggered by"), max_length=40, blank=True)
+    started_at = models.DateTimeField(_("started at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    totals = models.JSONField(_("totals"), default=dict, blank=True)
 
     class Meta:
+        verbose_name = _("sweep run")
+        verbose_name_plural = _("sweep runs")
         ordering = ["-business_date"]
 
     def __str__(self) -> str:
@@ -49,20 +53,24 @@ class SweepRun(models.Model):
 class SweepChunk(models.Model):
     """The customers with ids in [customer_from, customer_to): done in one transaction, or not at all."""
 
-    run = models.ForeignKey(SweepRun, on_delete=models.CASCADE, related_name="chunks")
-    number = models.PositiveIntegerField()
-    customer_from = models.BigIntegerField()
-    customer_to = models.BigIntegerField()
-    status = models.CharField(
-        max_length=8, choices=ChunkStatus.choices, default=ChunkStatus.PENDING, db_index=True
+    run = models.ForeignKey(
+        SweepRun, verbose_name=_("sweep run"), on_delete=models.CASCADE, related_name="chunks"
     )
-    attempts = models.PositiveSmallIntegerField(default=0)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    milliseconds = models.PositiveIntegerField(null=True, blank=True)
-    stats = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
+    number = models.PositiveIntegerField(_("chunk number"))
+    customer_from = models.BigIntegerField(_("from customer id"))
+    customer_to = models.BigIntegerField(_("to customer id (not included)"))
+    status = models.CharField(
+        _("status"), max_length=8, choices=ChunkStatus.choices, default=ChunkStatus.PENDING, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    milliseconds = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
+    stats = models.JSONField(_("statistics"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
 
     class Meta:
+        verbose_name = _("sweep chunk")
+        verbose_name_plural = _("sweep chunks")
         ordering = ["run", "number"]
         constraints = [
             models.UniqueConstraint(fields=["run", "number"], name="sweepchunk_unique_number"),
@@ -79,14 +87,17 @@ class SweepChunk(models.Model):
 class PortfolioSnapshot(models.Model):
     """The book by ageing bucket at the end of a business date's sweep (the dashboards read it)."""
 
-    business_date = models.DateField()
-    bucket = models.CharField(max_length=8)
-    customers = models.PositiveIntegerField(default=0)
-    principal_outstanding = MoneyField(default=ZERO)
-    overdue_amount = MoneyField(default=ZERO)
-    created_at = models.DateTimeField(auto_now=True)
+    business_date = models.DateField(_("business date"))
+    bucket = models.CharField(_("bucket"), max_length=8)
+    customers = models.PositiveIntegerField(_("number of customers"), default=0)
+    principal_outstanding = MoneyField(_("principal outstanding"), default=ZERO)
+    overdue_amount = MoneyField(_("overdue amount"), default=ZERO)
+    # auto_now: when the row was last written (update_or_create), not when it was first made.
+    created_at = models.DateTimeField(_("written at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("portfolio snapshot")
+        verbose_name_plural = _("portfolio snapshots")
         ordering = ["-business_date", "bucket"]
         constraints = [
             models.UniqueConstraint(fields=["business_date", "bucket"], name="snapshot_unique_date_bucket")

@@ -6,6 +6,7 @@ import polib
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import translation
 
 from bnpl_admin.translations import catalog_path, catalog_problems, project_messages
@@ -81,3 +82,40 @@ def test_model_choices_show_in_chinese():
         assert str(Channel.LIVESTREAM.label) == "直播"
         assert str(CaseStatus.PROMISED.label) == "承诺还款"
         assert str(Bucket.CURRENT.label) == "正常（未逾期）"
+
+
+@pytest.mark.django_db
+def test_model_and_field_names_show_in_chinese():
+    from accounts.models import CreditLine
+    from orders.models import Installment
+
+    with translation.override("zh-hans"):
+        assert str(CreditLine._meta.verbose_name_plural) == "授信额度"
+        assert str(Installment._meta.get_field("due_date").verbose_name) == "到期日"
+        assert str(CreditLine._meta.app_config.verbose_name) == "账户与授信"
+        # django-simple-history names the history model from ours unless told otherwise.
+        assert str(CreditLine.history.model._meta.verbose_name) == "授信额度历史记录"
+    with translation.override("en"):
+        assert str(CreditLine._meta.verbose_name_plural) == "credit lines"
+        assert str(Installment._meta.get_field("due_date").verbose_name) == "due date"
+
+
+@pytest.mark.django_db
+def test_the_admin_names_models_apps_and_fields_in_the_staff_members_language(sign_in, superuser):
+    from policy.models import Policy
+
+    policy_page = reverse("admin:policy_policy_change", args=[Policy.objects.first().pk])
+    client = sign_in(superuser)  # a new user reads the console in Chinese
+    index = client.get(reverse("admin:index")).content.decode()
+    for text in ("授信额度", "账户与授信", "催收案件", "日终批处理", "待发消息"):
+        assert text in index
+    assert "Credit lines" not in index and "Accounts and credit" not in index
+    form = client.get(policy_page).content.decode()
+    assert "滞纳金日费率" in form and "Late fee daily rate" not in form
+
+    superuser.language = "en"
+    superuser.save(update_fields=["language"])
+    index = client.get(reverse("admin:index")).content.decode()
+    assert "Credit lines" in index and "Accounts and credit" in index
+    assert "授信额度" not in index
+    assert "Late fee daily rate" in client.get(policy_page).content.decode()
