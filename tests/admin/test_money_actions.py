@@ -109,6 +109,22 @@ def test_post_a_payment_allocates_the_worked_example(client, ops_admin, worked_e
     assert second.principal_paid == D("0.00")
 
 
+def test_a_payment_posted_in_the_admin_is_recorded_in_history_and_audit_under_its_poster(
+    client, ops_admin, worked_example
+):
+    from audit.models import AuditEvent
+
+    customer, first, _ = worked_example  # the payment settles the first; the rest is credit
+    login_verified(client, ops_admin)
+    assert _post_payment(client, customer).status_code == 302
+    latest = first.history.latest()
+    assert latest.history_user == ops_admin
+    assert latest.status == InstallmentStatus.PAID
+    event = AuditEvent.objects.get(history_id=latest.pk, content_type__model="installment")
+    assert event.actor == ops_admin
+    assert set(event.changes) >= {"principal_paid", "fee_paid", "late_fee_paid", "status"}
+
+
 def test_the_customer_page_links_to_post_a_payment_only_with_the_permission(
     client, ops_admin, risk_analyst, worked_example
 ):
