@@ -8,6 +8,8 @@ import django_tables2 as tables
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from bnpl_admin.labels import field_label
+
 from .models import AuditEvent
 
 
@@ -20,10 +22,15 @@ def value_text(value) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def changes_text(event: AuditEvent) -> list[str]:
-    """field: old → new, one line per changed field, then the act's details (payload)."""
+def changes_text(event: AuditEvent, *, labelled: bool = False) -> list[str]:
+    """field: old → new, one line per changed field, then the act's details (payload).
+
+    The trail stores field names; `labelled` shows each by its verbose name in the active
+    language instead, from the model of the event's content type (cached, so no query).
+    """
+    model = event.content_type.model_class() if labelled and event.content_type else None
     lines = [
-        f"{field}: {value_text(old)} → {value_text(new)}"
+        f"{field_label(model, field) if labelled else field}: {value_text(old)} → {value_text(new)}"
         for field, (old, new) in sorted((event.changes or {}).items())
     ]
     lines += [f"{key}: {value_text(value)}" for key, value in sorted((event.payload or {}).items())]
@@ -71,7 +78,7 @@ class AuditEventTable(tables.Table):
         return value.model_class()._meta.verbose_name if value.model_class() else value.model
 
     def render_changes(self, record):
-        lines = changes_text(record)
+        lines = changes_text(record, labelled=True)
         if not lines:
             return "—"
         return format_html(

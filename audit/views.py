@@ -114,6 +114,9 @@ def audit_event_export(request):
                 timezone.localtime(event.created_at).strftime("%Y-%m-%d %H:%M:%S"),
                 event.actor_username,
                 event.get_action_display(),
+                # The object type and the changed fields by their stored names, not the
+                # page's labels: they are what an analysis of the file filters and joins
+                # on, and they do not vary with the exporter's language or a reworded label.
                 event.content_type.model if event.content_type else "",
                 event.object_id,
                 event.object_repr,

@@ -266,3 +266,35 @@ def test_an_agent_sees_only_the_own_cases(client, db):
     assert [c.pk for c in cases] == [mine.pk]
     assert [e.case_id for e in events] == [mine.pk]
     assert client.get(reverse("admin:collections_collectioncase_change", args=[other.pk])).status_code == 302
+
+
+# --- History pages in the reader's language --------------------------------------------------
+
+
+def _history_headings(page: str) -> list[str]:
+    head = page.split('<table id="change-history"', 1)[1].split("</thead>", 1)[0]
+    return [cell.split(">", 1)[1].strip() for cell in head.split("</th>")[:-1]]
+
+
+@pytest.mark.parametrize(
+    ("language", "labels", "raw"),
+    [
+        ("zh-hans", ["额度金额", "信用等级", "状态", "状态原因"], "Credit limit"),
+        ("en", ["Credit limit", "Grade", "Status", "Status reason"], "额度金额"),
+    ],
+)
+def test_a_credit_line_history_names_its_fields_in_the_readers_language(client, db, language, labels, raw):
+    reader = UserFactory(roles=[Role.OPERATIONS_ADMIN], is_staff=True, language=language)
+    line = CustomerFactory().credit_line
+    line.limit = D("5000.00")
+    line.save()
+    login_verified(client, reader)
+
+    page = client.get(reverse("admin:accounts_creditline_history", args=[line.pk])).text
+
+    # The columns of history_list_display (limit, grade, status, status_reason)...
+    assert _history_headings(page)[1:5] == labels
+    # ...and the changes, which simple-history already labels: both in one language.
+    assert f"<strong>{labels[0]}:</strong>" in page
+    assert raw not in page
+    assert ">limit<" not in page and ">status_reason<" not in page

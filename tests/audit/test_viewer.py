@@ -3,6 +3,7 @@
 import csv
 import datetime
 import io
+from decimal import Decimal
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
@@ -12,7 +13,8 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from accounts.models import Customer
+from accounts.models import CreditLine, Customer
+from accounts.roles import Role
 from audit.filters import AuditEventFilterSet
 from audit.models import AuditAction, AuditEvent
 from audit.selectors import audit_events_visible_to
@@ -221,6 +223,68 @@ def test_the_export_refuses_bad_filters(verified_client, manager, db):
     response = verified_client(manager).get(EXPORT, {"date_after": "tomorrow-ish"})
     assert response.status_code == 400
     assert not AuditEvent.objects.filter(action=AuditAction.EXPORT).exists()
+
+
+# --- Field names in the reader's language ----------------------------------------------------
+
+
+@pytest.fixture
+def limit_cut(db):
+    """A credit line whose limit was cut from 20000.00 to 5000.00."""
+    line = CustomerFactory().credit_line
+    line.limit = Decimal("5000.00")
+    line.save()
+    return line
+
+
+def _changes_cells(response) -> list[str]:
+    return [str(row.get_cell("changes")) for row in response.context["table"].page.object_list]
+
+
+@pytest.mark.parametrize(("language", "label"), [("zh-hans", "额度金额"), ("en", "Credit limit")])
+def test_a_change_names_the_field_by_its_label_in_the_readers_language(
+    verified_client, limit_cut, language, label
+):
+    reader = UserFactory(roles=[Role.COLLECTIONS_MANAGER], language=language)
+
+    response = verified_client(reader).get(
+        LIST, {"object_type": _type_id(CreditLine), "object_id": str(limit_cut.pk), "action": "changed"}
+    )
+
+    assert _changes_cells(response) == [f"<ul class='changes'><li>{label}: 20000.00 → 5000.00</li></ul>"]
+    # What is stored stays the field's name.
+    assert AuditEvent.objects.get(pk=_ids(response)[0]).changes == {"limit": ["20000.00", "5000.00"]}
+
+
+def test_a_field_or_model_that_is_gone_shows_by_its_stored_name(verified_client, manager, limit_cut):
+    retired = ContentType.objects.create(app_label="retired", model="scorecard")
+    AuditEvent.objects.create(
+        action=AuditAction.CHANGED,
+        content_type=ContentType.objects.get_for_model(CreditLine),
+        object_id=str(limit_cut.pk),
+        changes={"risk_band": ["B", "C"], "status_reason": ["", "fraud report"]},
+    )
+    AuditEvent.objects.create(
+        action=AuditAction.CHANGED, content_type=retired, object_id="7", changes={"cutoff": [600, 620]}
+    )
+
+    cells = _changes_cells(verified_client(manager).get(LIST, {"action": "changed"}))
+
+    assert cells[:2] == [
+        "<ul class='changes'><li>cutoff: 600 → 620</li></ul>",
+        "<ul class='changes'><li>risk_band: B → C</li><li>状态原因: — → fraud report</li></ul>",
+    ]
+
+
+def test_the_export_keeps_the_stored_field_names_for_analysis(verified_client, manager, limit_cut):
+    assert manager.language == "zh-hans"
+
+    response = verified_client(manager).get(
+        EXPORT, {"object_type": _type_id(CreditLine), "object_id": str(limit_cut.pk), "action": "changed"}
+    )
+
+    [row] = _csv(response)[1:]
+    assert (row[3], row[6]) == ("creditline", "limit: 20000.00 → 5000.00")
 
 
 # --- Any input to the filters ----------------------------------------------------------------------
