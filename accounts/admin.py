@@ -53,12 +53,34 @@ class AuditedAdmin(SimpleHistoryAdmin):
         _require_integer_ids(object_id)
         return super().history_view(request, object_id, extra_context)
 
+    def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
+        # Called once with the page's versions: the place to name them without a query each.
+        super().set_history_delta_changes(request, historical_records, foreign_keys_are_objs)
+        _name_versions(list(historical_records))
+
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         _require_integer_ids(object_id, version_id)
         # simple-history saves the old version on any POST, even for view-only users.
         if request.method == "POST":
             raise PermissionDenied
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+def _name_versions(records) -> None:
+    """Set `object_name` on each history row: str() of the object as it was then.
+
+    A version's object is built from the history row without its relations, so a __str__
+    that follows a foreign key (a credit line names its customer) would query once per
+    version. simple-history already loaded each tracked relation with the history rows
+    (select_related); hand those to the rebuilt objects instead.
+    """
+    for record in records:
+        obj = record.history_object
+        for field in obj._meta.concrete_fields:
+            forward = field.many_to_one or field.one_to_one  # a OneToOneField is not many_to_one
+            if forward and record._meta.get_field(field.name).is_cached(record):
+                field.set_cached_value(obj, getattr(record, field.name))
+        record.object_name = str(obj)
 
 
 def _require_integer_ids(*ids) -> None:

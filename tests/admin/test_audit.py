@@ -298,3 +298,27 @@ def test_a_credit_line_history_names_its_fields_in_the_readers_language(client, 
     assert f"<strong>{labels[0]}:</strong>" in page
     assert raw not in page
     assert ">limit<" not in page and ">status_reason<" not in page
+
+
+def test_a_history_page_costs_the_same_queries_for_three_versions_or_twelve(
+    client, db, django_assert_max_num_queries
+):
+    """Each version is named without a query of its own (a credit line's name follows its
+    customer), and an empty change reason shows as a dash, not "None"."""
+    reader = UserFactory(roles=[Role.OPERATIONS_ADMIN], is_staff=True, language="en")
+    few, many = CustomerFactory(platform_user_id="dy-few").credit_line, CustomerFactory().credit_line
+    for line, versions in ((few, 3), (many, 12)):
+        for n in range(versions):
+            line.limit = D("1000.00") + n
+            line.save()
+    login_verified(client, reader)
+    client.get(reverse("admin:accounts_creditline_history", args=[few.pk]))  # warm the caches
+
+    with django_assert_max_num_queries(40) as small:
+        page = client.get(reverse("admin:accounts_creditline_history", args=[few.pk])).text
+    with django_assert_max_num_queries(40) as large:
+        client.get(reverse("admin:accounts_creditline_history", args=[many.pk]))
+    assert len(large.captured_queries) == len(small.captured_queries)
+    assert "dy-few: ¥1002.00" in page
+    # Saved outside a request: nobody in "Changed by", and a dash for the missing reason.
+    assert "<td>None</td><td>—</td>" in page.replace(" ", "").replace("\n", "")
