@@ -200,15 +200,16 @@ def _apply_credit_balances(on: datetime.date, customer_from: int, customer_to: i
         .values_list("id", flat=True)
         .union(in_range.filter(allocations__kind=AllocationKind.REFUND).values_list("id", flat=True))
     )
-    with_credit = list(Payment.objects.filter(pk__in=list(source_ids)).values("id", "customer_id", "amount"))
-    if not with_credit:
+    ids = list(source_ids)
+    if not ids:
         return 0
-    allocated = dict(
-        Payment.objects.filter(pk__in=[p["id"] for p in with_credit])
+    # Each source with what its allocations took (net of reversals and refunds), in one query.
+    with_credit = (
+        Payment.objects.filter(pk__in=ids)
         .annotate(net=Sum("allocations__amount"))
-        .values_list("id", "net")
+        .values_list("customer_id", "amount", "net")
     )
-    customers = {p["customer_id"] for p in with_credit if p["amount"] - (allocated.get(p["id"]) or ZERO) > 0}
+    customers = {customer_id for customer_id, amount, net in with_credit if amount - (net or ZERO) > 0}
     if not customers:
         return 0
     payable = set(
