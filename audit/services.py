@@ -245,27 +245,35 @@ def _object_names(history_model, records, instances) -> dict[int, str]:
     if len(records) == 1 and instances and instances[0] is not None:
         name = _str_of(instances[0], allow_queries=True)
         return {records[0].pk: _text(name, 200)} if name is not None else {}
-    names = {}
-    # The saved objects first, when their names need no query (the caller loaded what their
-    # __str__ follows); the others are loaded in one query.
-    given = {obj.pk: obj for obj in instances if obj is not None}
-    missing = []
-    for record in records:
-        obj = given.get(record.id)
-        name = _str_of(obj, allow_queries=False) if obj is not None else None
-        if name is not None:
-            names[record.pk] = _text(name, 200)
-        else:
-            missing.append(record)
+    names: dict[int, str] = {}
+
+    def name_from(objects: dict, batch: list) -> list:
+        """Name each record of `batch` from its object in `objects`; the records left unnamed."""
+        unnamed = []
+        for record in batch:
+            obj = objects.get(record.id)
+            name = _str_of(obj, allow_queries=False) if obj is not None else None
+            if name is None:
+                unnamed.append(record)
+            else:
+                names[record.pk] = _text(name, 200)
+        return unnamed
+
     model = history_model.instance_type
-    relations = [f.name for f in model._meta.concrete_fields if f.is_relation and f.many_to_one]
+    # Forward relations, one-to-one ones included (a credit line is named by its customer).
+    relations = [f for f in model._meta.concrete_fields if f.many_to_one or f.one_to_one]
+
+    def loaded(obj) -> bool:
+        return all(f.is_cached(obj) or getattr(obj, f.attname) is None for f in relations)
+
+    # The saved objects first, when the caller loaded their relations; the others are loaded
+    # again in one query with them.
+    given = {obj.pk: obj for obj in instances if obj is not None and loaded(obj)}
+    missing = name_from(given, list(records))
     wanted = [r.id for r in missing if r.history_type != "-"]
-    loaded = model._default_manager.select_related(*relations).in_bulk(wanted) if wanted else {}
-    for record in missing:
-        obj = loaded.get(record.id)
-        name = _str_of(obj, allow_queries=False) if obj is not None else None
-        if name is not None:
-            names[record.pk] = _text(name, 200)
+    if wanted:
+        reloaded = model._default_manager.select_related(*(f.name for f in relations)).in_bulk(wanted)
+        name_from(reloaded, missing)
     return names
 
 

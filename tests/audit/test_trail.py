@@ -146,7 +146,7 @@ def test_a_change_rolled_back_leaves_no_event(db):
 
 
 def test_rows_written_in_bulk_with_history_are_recorded_in_few_queries(db, django_assert_max_num_queries):
-    """The sweep freezes lines with bulk_update_with_history: one event per line, not per query."""
+    """The sweep freezes lines in bulk with their history rows: one event per line, not per query."""
     customers = CustomerFactory.create_batch(20)
 
     with django_assert_max_num_queries(8):
@@ -166,6 +166,23 @@ def test_rows_written_in_bulk_with_history_are_recorded_in_few_queries(db, djang
     assert event.changes["status"] == [CreditLineStatus.ACTIVE, CreditLineStatus.FROZEN]
     assert event.reason == "overdue sweep"
     assert event.actor is None
+
+
+def test_a_batch_is_named_through_one_to_one_relations_too(db, django_assert_max_num_queries):
+    """A credit line's name follows its customer (a one-to-one field): a batch written without
+    the customers loaded is still named by them, from one query for the whole batch."""
+    from simple_history.utils import bulk_update_with_history
+
+    CustomerFactory.create_batch(5)
+    lines = list(CreditLine.objects.order_by("pk"))  # without their customers
+    for line in lines:
+        line.grade = "B"
+
+    with django_assert_max_num_queries(8):
+        bulk_update_with_history(lines, CreditLine, ["grade"], default_change_reason="regrade")
+
+    names = dict(AuditEvent.objects.filter(reason="regrade").values_list("object_id", "object_repr"))
+    assert names == {str(line.pk): str(CreditLine.objects.get(pk=line.pk)) for line in lines}
 
 
 def test_a_schedule_built_at_delivery_is_recorded_per_instalment(db):
