@@ -7,6 +7,7 @@ reminder's unique key and must make a second send of the same key harmless.
 
 from __future__ import annotations
 
+import abc
 import base64
 import json
 import smtplib
@@ -43,9 +44,13 @@ class DeliveryError(Exception):
         self.retryable = retryable
 
 
-class BaseBackend:
+class BaseBackend(abc.ABC):
+    """How one channel's messages leave: chosen per channel in settings (REMINDERS_*_BACKEND)."""
+
+    @abc.abstractmethod
     def send(self, message: Message) -> str:
-        raise NotImplementedError
+        """Deliver `message` once (its key makes a repeat harmless); the provider's id for it.
+        Raise DeliveryError, retryable or not, when it could not be delivered."""
 
 
 class OutboxBackend(BaseBackend):
