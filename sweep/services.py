@@ -271,14 +271,14 @@ def sweep_run(
     since no worker may be running to take it.
     """
     run = sweep_plan(on=on, chunk_size=chunk_size, triggered_by=triggered_by)
+    finished_before = run.status == RunStatus.DONE and not again
     if again:
         run.chunks.update(status=ChunkStatus.PENDING)
         SweepRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING)
     for chunk_id in run.chunks.exclude(status=ChunkStatus.DONE).values_list("id", flat=True):
         sweep_chunk_run(chunk_id=chunk_id)
-    finished_before = run.status == RunStatus.DONE
     done = sweep_finish(run_id=run.pk, publish_snapshot=False)
-    if done and snapshot and (again or not finished_before):
+    if done and snapshot and not finished_before:
         portfolio_snapshot(on=on)
     run.refresh_from_db()
     return run

@@ -98,10 +98,11 @@ class ChunkParams:
 # looked up per candidate by a scalar subquery (a primary-key lookup, never a join it could
 # turn into a scan), and the UPDATE repeats this condition on its target, so the target
 # side is the chunk's own index scan rather than the table.
-_CANDIDATE = (
-    "{t}.customer_id >= %(lo)s AND {t}.customer_id < %(hi)s "
-    f"AND {{t}}.status IN {UNPAID} AND {{t}}.due_date <= {{on}}"
-)
+def _candidate(t: str, on: str) -> str:
+    return (
+        f"{t}.customer_id >= %(lo)s AND {t}.customer_id < %(hi)s "
+        f"AND {t}.status IN {UNPAID} AND {t}.due_date <= {on}"
+    )
 
 
 def _daily_changes(d: Dialect) -> str:
@@ -131,7 +132,7 @@ def _daily_changes(d: Dialect) -> str:
                     ELSE 0 END AS fee_days,
                ({fen("i.principal_due")} - {fen("i.principal_paid")}) AS unpaid_fen
         FROM orders_installment i
-        WHERE {_CANDIDATE.format(t="i", on=on)}
+        WHERE {_candidate("i", on)}
     ),
     proposed AS (
         SELECT id, order_id, due_date, sequence, status, new_status,
@@ -185,7 +186,7 @@ def daily_update(d: Dialect) -> str:
       FROM changes
      WHERE orders_installment.id = changes.id
        AND (changes.status <> changes.new_status OR changes.add_fen > 0)
-       AND {_CANDIDATE.format(t="orders_installment", on=on)}
+       AND {_candidate("orders_installment", on)}
     """
         + returning
     )
