@@ -143,18 +143,17 @@ def task_publish_add_request_id(headers: dict | None = None, **kwargs) -> None:
         headers.setdefault(TASK_HEADER, request_id)
 
 
-_task_tokens: dict[str, object] = {}
-
-
-def task_prerun_set_request_id(task_id: str | None = None, task=None, **kwargs) -> None:
+def task_prerun_set_request_id(task=None, **kwargs) -> None:
     """celery task_prerun: the worker logs the task's lines under the id it was published with."""
-    incoming = getattr(getattr(task, "request", None), TASK_HEADER, None) or ""
-    if _ACCEPTABLE_ID.fullmatch(incoming) and task_id:
-        _task_tokens[task_id] = request_id_var.set(incoming)
+    request = getattr(task, "request", None)
+    incoming = getattr(request, TASK_HEADER, None) or ""
+    if request is not None and _ACCEPTABLE_ID.fullmatch(incoming):
+        # Kept on the task's own request context, which lives exactly as long as this run.
+        request.bnpl_request_id_token = request_id_var.set(incoming)
 
 
-def task_postrun_reset_request_id(task_id: str | None = None, **kwargs) -> None:
+def task_postrun_reset_request_id(task=None, **kwargs) -> None:
     """celery task_postrun: back to no id once the task is over."""
-    token = _task_tokens.pop(task_id, None) if task_id else None
+    token = getattr(getattr(task, "request", None), "bnpl_request_id_token", None)
     if token is not None:
         request_id_var.reset(token)
