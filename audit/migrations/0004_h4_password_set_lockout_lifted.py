@@ -4,15 +4,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0003_verbose_names'),
+        ("audit", "0003_verbose_names"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditevent',
-            name='action',
-            field=models.CharField(choices=[('login', 'Signed in'), ('login_failed', 'Sign-in failed'), ('logout', 'Signed out'), ('created', 'Created'), ('changed', 'Changed'), ('deleted', 'Deleted'), ('pii_reveal', 'Personal data revealed'), ('export', 'Exported'), ('second_factor_reset', 'Second factor reset'), ('password_set', 'Password set by someone else'), ('lockout_lifted', 'Sign-in lockout lifted')], max_length=24, verbose_name='action'),
+            model_name="auditevent",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("login", "Signed in"),
+                    ("login_failed", "Sign-in failed"),
+                    ("logout", "Signed out"),
+                    ("created", "Created"),
+                    ("changed", "Changed"),
+                    ("deleted", "Deleted"),
+                    ("pii_reveal", "Personal data revealed"),
+                    ("export", "Exported"),
+                    ("second_factor_reset", "Second factor reset"),
+                    ("password_set", "Password set by someone else"),
+                    ("lockout_lifted", "Sign-in lockout lifted"),
+                ],
+                max_length=24,
+                verbose_name="action",
+            ),
         ),
     ]
