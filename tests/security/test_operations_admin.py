@@ -546,3 +546,38 @@ def test_the_services_refuse_an_operations_admins_task_edit(ops, sweep_task):
         schedules.beat_entry_save(obj=sweep_task, by=ops)
 
     assert PeriodicTask.objects.get(pk=sweep_task.pk).args == "[]"
+
+
+def test_disabling_someone_elses_password_sign_in_is_audited_too(ops_client, ops, agent):
+    response = ops_client.post(
+        reverse("admin:auth_user_password_change", args=[agent.pk]),
+        {"usable_password": "false", "unset-password": "1"},
+    )
+
+    assert response.status_code == 302
+    agent.refresh_from_db()
+    assert not agent.has_usable_password()
+    event = AuditEvent.objects.get(action=AuditAction.PASSWORD_SET)
+    assert (event.actor, event.reason) == (ops, "password sign-in disabled")
+
+
+def test_a_superuser_adding_a_task_in_the_admin_is_audited(root_client, root, sweep_task):
+    response = root_client.post(
+        reverse("admin:django_celery_beat_periodictask_add"),
+        {
+            "name": "Extra snapshot",
+            "regtask": "sweep.snapshot",
+            "enabled": "on",
+            "crontab": sweep_task.crontab_id,
+            "args": "[]",
+            "kwargs": "{}",
+            "priority": "",
+            "headers": "{}",
+        },
+    )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    task = PeriodicTask.objects.get(name="Extra snapshot")
+    event = AuditEvent.objects.get(object_id=str(task.pk), action=AuditAction.CREATED)
+    assert event.actor == root
+    assert event.changes["task"] == [None, "sweep.snapshot"]
