@@ -9,18 +9,23 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+# Imported for its registrations, so they exist to be replaced below whatever the app order.
+import axes.admin
 from axes.models import AccessAttempt
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
@@ -31,9 +36,10 @@ from orders import services as order_services
 from orders.forms import PaymentPostForm
 from orders.models import Order, Payment
 
-from . import otp
+from . import otp, services
 from .masking import can_see_pii, mask_national_id, mask_phone
 from .models import CreditLine, Customer, EmergencyContact, User
+from .roles import Role
 
 # --- Shared building blocks ------------------------------------------------------------------
 
@@ -188,11 +194,39 @@ class PiiMaskingMixin:
         return mask_national_id(obj.national_id)
 
 
-# --- Staff users -----------------------------------------------------------------------------
+# --- Staff users, roles and sign-in lockouts --------------------------------------------------
+
+
+class RefuseUnformedFieldsMixin:
+    """A POST naming a model field its form does not have is refused (403), not ignored.
+
+    The admin leaves out of the form what the user may not change (read-only fields), so a
+    browser never sends those names: a request that does was crafted, and saying so beats
+    answering "changed successfully" while keeping the old value.
+    """
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method == "POST":
+            obj = self.get_object(request, unquote(object_id)) if object_id else None
+            form_fields = set(self.get_form(request, obj, change=obj is not None).base_fields)
+            model_fields = {f.name for f in self.model._meta.get_fields() if f.concrete or f.many_to_many} - {
+                f.name for f in self.model._meta.get_fields() if f.auto_created
+            }
+            if (set(request.POST) & model_fields) - form_fields:
+                raise PermissionDenied
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+
+def _refused(exc: DomainError) -> PermissionDenied:
+    return PermissionDenied(exc.message)
 
 
 @admin.register(User)
-class UserAdmin(AuditedAdmin, DjangoUserAdmin):
+class UserAdmin(RefuseUnformedFieldsMixin, AuditedAdmin, DjangoUserAdmin):
+    """Staff accounts. Roles, flags, passwords and second factors change through
+    accounts.services, which decide who may change whom; the form only shows what the
+    signed-in user may change."""
+
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
         (_("Preferences"), {"fields": ("timezone", "language")}),
@@ -212,17 +246,169 @@ class UserAdmin(AuditedAdmin, DjangoUserAdmin):
     )
     list_filter = ("is_staff", "is_superuser", "is_active", "groups", "language")
     history_list_display = ("is_active", "is_staff", "is_superuser")
-    # Who may hand out roles and admin access is itself a permission (accounts.roles).
     role_fields = ("is_staff", "is_superuser", "groups", "user_permissions")
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
 
+    def _may_manage(self, request, obj) -> bool:
+        try:
+            services.user_manage_check(user=obj, by=request.user)
+        except DomainError:
+            return False
+        return True
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # A superuser's or an operations admin's account is view only for everyone else.
+        if obj is not None and not request.user.is_superuser and services.user_is_protected(obj):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and not self._may_manage(request, obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))
-        if obj is not None and not request.user.has_perm("accounts.change_user_roles"):
-            readonly += self.role_fields
+        if obj is None:
+            return readonly
+        if not self._may_manage(request, obj):
+            # Nobody changes their own roles or flags.
+            return [*readonly, "is_active", *self.role_fields]
+        if not request.user.is_superuser:
+            readonly += [name for name in self.role_fields if name not in ("groups",)]
+        if not (request.user.is_superuser or request.user.has_perm("accounts.change_user_roles")):
+            readonly.append("groups")
         return readonly
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is None:
+            return form
+        actor = request.user
+
+        class ActorUserForm(form):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                groups = self.fields.get("groups")
+                if groups is not None:
+                    # Only the declared roles; the Operations admin role only from a superuser.
+                    names = set(Role.values)
+                    if not actor.is_superuser:
+                        names -= services.SUPERUSER_ONLY_ROLES
+                    groups.queryset = Group.objects.filter(name__in=names).order_by("name")
+
+            def clean(self):
+                cleaned = super().clean()
+                user = self.instance  # as stored: the form's values are put on it after clean()
+                try:
+                    flags = [name for name in services.USER_FLAGS if name in self.changed_data]
+                    if flags:
+                        services.user_flags_check(user=user, by=actor, changed=flags)
+                    if {"groups", "user_permissions"} & set(self.changed_data):
+                        new = {g.name for g in cleaned.get("groups", user.groups.all())}
+                        services.user_roles_check(
+                            user=user,
+                            by=actor,
+                            old=set(user.groups.values_list("name", flat=True)),
+                            new=new,
+                            permissions_changed="user_permissions" in self.changed_data,
+                        )
+                except DomainError as exc:
+                    raise forms.ValidationError(exc.message, code=exc.code) from exc
+                return cleaned
+
+        return ActorUserForm
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        # The flags go through the service (checked again there, with the row locked); the
+        # other fields are saved here.
+        stored = User.objects.get(pk=obj.pk)
+        flags = {name: getattr(obj, name) for name in services.USER_FLAGS if name in form.changed_data}
+        for name in services.USER_FLAGS:
+            setattr(obj, name, getattr(stored, name))
+        super().save_model(request, obj, form, change)
+        if flags:
+            try:
+                services.user_set_flags(user=obj, by=request.user, **flags)
+            except DomainError as exc:
+                raise _refused(exc) from exc
+            obj.refresh_from_db(fields=list(flags))
+
+    def save_related(self, request, form, formsets, change):
+        # A user's only many-to-many fields are the roles: they are set by the service, never
+        # by form.save_m2m().
+        if change and {"groups", "user_permissions"} & set(form.changed_data):
+            permissions = form.cleaned_data.get("user_permissions")
+            try:
+                services.user_set_roles(
+                    user=form.instance,
+                    roles=form.cleaned_data.get("groups", form.instance.groups.all()),
+                    by=request.user,
+                    permissions=permissions if "user_permissions" in form.changed_data else None,
+                )
+            except DomainError as exc:
+                raise _refused(exc) from exc
+        elif not change:
+            form.save_m2m()
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def user_change_password(self, request, id, form_url=""):
+        """Setting someone else's password goes through user_set_password_by: checked, audited,
+        their sessions ended and their second factor removed. Their own is changed on the
+        password change page, which asks for the old one."""
+        user = self.get_object(request, unquote(id))
+        if user is None:
+            return super().user_change_password(request, id, form_url)
+        try:
+            services.user_manage_check(user=user, by=request.user)
+        except DomainError as exc:
+            raise _refused(exc) from exc
+        if request.method == "POST":
+            form = self.change_password_form(user, request.POST)
+            if form.is_valid() and (
+                form.cleaned_data["set_usable_password"] or "unset-password" in request.POST
+            ):
+                usable = form.cleaned_data["set_usable_password"]
+                try:
+                    services.user_set_password_by(
+                        user=user,
+                        password=form.cleaned_data["password1"] if usable else None,
+                        by=request.user,
+                        request=request,
+                    )
+                except DomainError as exc:
+                    raise _refused(exc) from exc
+                self.log_change(request, user, self.construct_change_message(request, form, None))
+                self.message_user(
+                    request,
+                    _(
+                        "Password set. Their sessions have ended and they set up their second factor "
+                        "again at their next sign-in."
+                    ),
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[user.pk]))
+        return super().user_change_password(request, id, form_url)
+
+    def delete_model(self, request, obj):
+        try:
+            services.user_delete(user=obj, by=request.user)
+        except DomainError as exc:
+            raise _refused(exc) from exc
+
+    def delete_queryset(self, request, queryset):
+        users = list(queryset)
+        refused = [u for u in users if not self._may_manage(request, u)]
+        if refused:
+            raise PermissionDenied
+        for user in users:
+            self.delete_model(request, user)
 
     @admin.display(description=_("roles"))
     def roles(self, obj: User) -> str:
@@ -252,12 +438,12 @@ class UserAdmin(AuditedAdmin, DjangoUserAdmin):
     def reset_second_factor(self, request, queryset):
         done, refused = [], []
         for user in queryset:
-            # Only a superuser resets a superuser's factor: it guards the widest access.
-            if user.is_superuser and not request.user.is_superuser:
+            try:
+                otp.second_factor_reset(user=user, by=request.user, request=request)
+            except DomainError:
                 refused.append(user.get_username())
-                continue
-            otp.second_factor_reset(user=user, by=request.user, request=request)
-            done.append(user.get_username())
+            else:
+                done.append(user.get_username())
         if done:
             self.message_user(
                 request,
@@ -268,22 +454,64 @@ class UserAdmin(AuditedAdmin, DjangoUserAdmin):
         if refused:
             self.message_user(
                 request,
-                _("Not reset, only a superuser may reset a superuser's second factor: %(users)s.")
+                _(
+                    "Not reset: nobody resets their own second factor, and only a superuser resets "
+                    "a superuser's or an operations admin's: %(users)s."
+                )
                 % {"users": ", ".join(refused)},
                 messages.ERROR,
             )
 
-    def save_model(self, request, obj, form, change):
-        # The history table does not track many-to-many fields, so a role change is written
-        # into the change reason of the history row this save creates: who, when, old, new.
-        if change and {"groups", "user_permissions"} & set(form.changed_data):
-            old = sorted(obj.groups.values_list("name", flat=True))
-            new = sorted(g.name for g in form.cleaned_data.get("groups", obj.groups.all()))
-            reason = f"roles: {', '.join(old) or '-'} → {', '.join(new) or '-'}"
-            if "user_permissions" in form.changed_data:
-                reason += " (+ direct permissions changed)"
-            obj._change_reason = reason[:100]
-        super().save_model(request, obj, form, change)
+
+# The roles are declared in accounts.roles and applied by migrate (roles_sync): the admin
+# shows them and what each one may do, and changes none of them, for superusers neither.
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class RoleAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("name", "member_count")
+    fields = ("name", "permission_list")
+    readonly_fields = fields
+    search_fields = ("name",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(members=Count("user"))
+
+    @admin.display(description=_("members"), ordering="members")
+    def member_count(self, obj) -> int:
+        return obj.members
+
+    @admin.display(description=_("permissions (declared in accounts/roles.py)"))
+    def permission_list(self, obj) -> str:
+        permissions = obj.permissions.select_related("content_type").order_by(
+            "content_type__app_label", "codename"
+        )
+        return format_html_join(
+            mark_safe("<br>"),
+            "{}.{}: {}",
+            ((p.content_type.app_label, p.codename, p.name) for p in permissions),
+        )
+
+
+# django-axes' list of failed sign-ins, where a lockout is lifted by deleting its attempts:
+# through accounts.services.sign_in_lockout_lift, so each lift is in the audit trail.
+admin.site.unregister(AccessAttempt)
+
+
+@admin.register(AccessAttempt)
+class AccessAttemptAdmin(axes.admin.AccessAttemptAdmin):
+    def delete_model(self, request, obj):
+        self._lift(request, AccessAttempt.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        self._lift(request, queryset)
+
+    def _lift(self, request, queryset) -> None:
+        try:
+            services.sign_in_lockout_lift(attempts=queryset, by=request.user, request=request)
+        except DomainError as exc:
+            raise _refused(exc) from exc
 
 
 # --- Customers -------------------------------------------------------------------------------

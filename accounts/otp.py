@@ -150,12 +150,15 @@ def second_factor_verify(*, user, code: str) -> Device:
 def second_factor_reset(*, user, by, reason: str = "", request=None) -> int:
     """Remove the user's authenticators and backup codes; they enrol again at their next step.
 
+    Refused (DomainError) unless `by` may change `user`'s account (accounts.services): nobody
+    resets their own factor or, unless a superuser, a superuser's or an operations admin's.
     Recorded on the user's history (who reset whose factor, and when) and announced with
     accounts.signals.second_factor_reset for the audit trail. Returns the devices removed.
     """
-    removed = TOTPDevice.objects.filter(user=user).count() + StaticDevice.objects.filter(user=user).count()
-    TOTPDevice.objects.filter(user=user).delete()
-    StaticDevice.objects.filter(user=user).delete()
+    from .services import user_manage_check
+
+    user_manage_check(user=user, by=by)
+    removed = second_factor_devices_delete(user=user)
 
     # The history table records a row on save: write one column with the value it already has,
     # so the row carries who and why without undoing anyone's concurrent change to the user.
@@ -166,6 +169,14 @@ def second_factor_reset(*, user, by, reason: str = "", request=None) -> int:
     signals.second_factor_reset.send(
         sender=type(user), user=user, by=by, reason=reason or user._change_reason, request=request
     )
+    return removed
+
+
+def second_factor_devices_delete(*, user) -> int:
+    """Delete every authenticator and set of backup codes of `user`; the caller checks who asks."""
+    removed = TOTPDevice.objects.filter(user=user).count() + StaticDevice.objects.filter(user=user).count()
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
     return removed
 
 

@@ -98,7 +98,6 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "collections.caseevent",
     )
     | {
-        "auth.change_group",
         "collections.view_all_collectioncase",
         "orders.change_installment",
         "orders.change_payment",
@@ -107,6 +106,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "orders.waive_fee",
         "accounts.reveal_pii",
         "accounts.freeze_creditline",
+        # The roles other than this one, for accounts that are not an operations admin's or a
+        # superuser's (accounts.services.user_roles_check); role permissions live in this file.
         "accounts.change_user_roles",
         "audit.view_auditevent",
         # Lift a sign-in lockout: see django-axes' failed attempts and delete them.
@@ -117,6 +118,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "sweep.view_sweepchunk",
         "sweep.view_portfoliosnapshot",
         "django_celery_beat.view_periodictask",
+        # Switch a schedule on or off, nothing else (sweep.schedules.beat_change_check).
         "django_celery_beat.change_periodictask",
         "django_celery_beat.view_crontabschedule",
         "django_celery_beat.view_intervalschedule",

@@ -24,6 +24,8 @@ class AuditAction(models.TextChoices):
     PII_REVEAL = "pii_reveal", _("Personal data revealed")
     EXPORT = "export", _("Exported")
     SECOND_FACTOR_RESET = "second_factor_reset", _("Second factor reset")
+    PASSWORD_SET = "password_set", _("Password set by someone else")
+    LOCKOUT_LIFTED = "lockout_lifted", _("Sign-in lockout lifted")
 
 
 # django-simple-history's history_type to our action.

@@ -37,17 +37,25 @@ def audit_record(
     actor,
     action: str,
     obj: models.Model | None = None,
+    changes: dict[str, list] | None = None,
     reason: str = "",
     payload: dict | None = None,
     request=None,
 ) -> AuditEvent:
-    """Record one act of a person (or of the system, with actor=None) in the audit trail."""
+    """Record one act of a person (or of the system, with actor=None) in the audit trail.
+
+    `changes` is {"field": [old, new]} for a change to a model without a history table (a
+    beat schedule, say); personal data in it is masked and secrets dropped, as for history rows.
+    """
     if action not in AuditAction.values:
         raise ValueError(f"unknown audit action {action!r}")
     event = AuditEvent(
         action=action,
         actor=actor if _is_user(actor) else None,
         actor_username=_username(actor),
+        changes={
+            name: [_value(name, old), _value(name, new)] for name, (old, new) in (changes or {}).items()
+        },
         reason=_text(reason, 500),
         payload=_json_safe(payload or {}),
         **_object_fields(obj),

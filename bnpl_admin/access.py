@@ -120,9 +120,9 @@ URL_ACCESS: dict[str, Access] = {
     # Staff users, customers, contacts, credit lines; roles are a permission of their own.
     "admin:accounts_*": Access(STAFF),
     "admin:auth_user_password_change": Access(STAFF),
-    "admin:auth_group_add": Access(SUPERUSER_ONLY, note="the roles are declared in accounts.roles"),
-    "admin:auth_group_delete": Access(SUPERUSER_ONLY, note="the roles are declared in accounts.roles"),
-    "admin:auth_group_*": Access(STAFF),
+    "admin:auth_group_add": Access(NOBODY, note="the roles are declared in accounts.roles"),
+    "admin:auth_group_delete": Access(NOBODY, note="the roles are declared in accounts.roles"),
+    "admin:auth_group_*": Access(STAFF, note="read only: the roles are declared in accounts.roles"),
     # Money: orders come from order_place, schedules from delivery, payments from posting.
     "admin:orders_merchant_*": Access(STAFF),
     "admin:orders_*_add": Access(NOBODY, note=_NO_HAND_ENTRIES),

@@ -76,3 +76,7 @@ class PortfolioSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("business_date", "bucket", "customers", "principal_outstanding", "overdue_amount")
     list_filter = ("bucket",)
     date_hierarchy = "business_date"
+
+
+# django-celery-beat's schedules, re-registered with who may change what (sweep.beat_admin).
+from . import beat_admin  # noqa: E402,F401

@@ -1,0 +1,173 @@
+"""django-celery-beat's schedules in the admin, with who may change what and an audit trail.
+
+Operations admins may switch a periodic task on or off; only superusers add, edit or delete
+tasks and their schedules. Every change goes through sweep.schedules, which checks it and
+records who, when, old and new (beat's rows have no history table of their own).
+"""
+
+from __future__ import annotations
+
+import django_celery_beat.admin as beat_admin
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from django_celery_beat.models import (
+    ClockedSchedule,
+    CrontabSchedule,
+    IntervalSchedule,
+    PeriodicTask,
+    SolarSchedule,
+)
+
+from accounts.admin import RefuseUnformedFieldsMixin
+from bnpl_admin.errors import DomainError
+
+from . import schedules
+
+
+class AuditedBeatMixin(RefuseUnformedFieldsMixin):
+    """Saves and deletes through sweep.schedules, so each is checked and in the audit trail."""
+
+    def save_model(self, request, obj, form, change):
+        try:
+            schedules.beat_entry_save(obj=obj, by=request.user, request=request)
+        except DomainError as exc:
+            raise PermissionDenied(exc.message) from exc
+
+    def delete_model(self, request, obj):
+        try:
+            schedules.beat_entry_delete(obj=obj, by=request.user, request=request)
+        except DomainError as exc:
+            raise PermissionDenied(exc.message) from exc
+
+    @transaction.atomic
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+    def has_add_permission(self, request, *args) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+
+class _EnabledOnlyForm(forms.ModelForm):
+    class Meta:
+        model = PeriodicTask
+        fields = ("enabled",)
+
+
+admin.site.unregister(PeriodicTask)
+
+
+@admin.register(PeriodicTask)
+class PeriodicTaskAdmin(AuditedBeatMixin, beat_admin.PeriodicTaskAdmin):
+    actions = ("enable_tasks", "disable_tasks", "toggle_tasks", "run_tasks")
+    # What an operations admin sees: everything, and a switch.
+    operations_fieldsets = (
+        (None, {"fields": ("name", "task", "enabled", "description")}),
+        (
+            _("Schedule"),
+            {"fields": ("interval", "crontab", "solar", "clocked", "start_time", "last_run_at", "one_off")},
+        ),
+        (_("Arguments"), {"fields": ("args", "kwargs")}),
+        (
+            _("Execution Options"),
+            {
+                "fields": (
+                    "expires",
+                    "expire_seconds",
+                    "queue",
+                    "exchange",
+                    "routing_key",
+                    "priority",
+                    "headers",
+                )
+            },
+        ),
+    )
+
+    def get_fieldsets(self, request, obj=None):
+        if request.user.is_superuser:
+            return super().get_fieldsets(request, obj)
+        return self.operations_fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        if request.user.is_superuser:
+            return super().get_readonly_fields(request, obj)
+        return [
+            name
+            for _title, opts in self.operations_fieldsets
+            for name in opts["fields"]
+            if name not in schedules.OPERATIONS_EDITABLE_TASK_FIELDS
+        ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if not request.user.is_superuser:
+            kwargs["form"] = _EnabledOnlyForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not request.user.is_superuser:
+            # Running a task now with its stored arguments is a superuser's decision.
+            actions.pop("run_tasks", None)
+        return actions
+
+    def _set_enabled(self, request, queryset, value) -> int:
+        changed = 0
+        with transaction.atomic():
+            for task in queryset:
+                new = (not task.enabled) if value is None else value
+                if task.enabled != new:
+                    try:
+                        schedules.periodic_task_set_enabled(
+                            task=task, enabled=new, by=request.user, request=request
+                        )
+                    except DomainError as exc:
+                        raise PermissionDenied(exc.message) from exc
+                    changed += 1
+        return changed
+
+    @admin.action(permissions=["change"], description=_("Enable selected tasks"))
+    def enable_tasks(self, request, queryset):
+        count = self._set_enabled(request, queryset, True)
+        self.message_user(request, ngettext("%d task enabled.", "%d tasks enabled.", count) % count)
+
+    @admin.action(permissions=["change"], description=_("Disable selected tasks"))
+    def disable_tasks(self, request, queryset):
+        count = self._set_enabled(request, queryset, False)
+        self.message_user(request, ngettext("%d task disabled.", "%d tasks disabled.", count) % count)
+
+    @admin.action(permissions=["change"], description=_("Toggle activity of selected tasks"))
+    def toggle_tasks(self, request, queryset):
+        count = self._set_enabled(request, queryset, None)
+        self.message_user(request, ngettext("%d task switched.", "%d tasks switched.", count) % count)
+
+    @admin.action(description=_("Run selected tasks"))
+    def run_tasks(self, request, queryset):
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        return super().run_tasks(request, queryset)
+
+
+class _ReadOnlyForOthersMixin(AuditedBeatMixin):
+    """Schedules (when tasks run) are changed by superusers only; others see them."""
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+
+def _reregister(model, base):
+    admin.site.unregister(model)
+    admin.site.register(model, type(base.__name__, (_ReadOnlyForOthersMixin, base), {}))
+
+
+_reregister(CrontabSchedule, beat_admin.CrontabScheduleAdmin)
+_reregister(IntervalSchedule, beat_admin.IntervalScheduleAdmin)
+_reregister(SolarSchedule, beat_admin.SolarScheduleAdmin)
+_reregister(ClockedSchedule, beat_admin.ClockedScheduleAdmin)
