@@ -76,7 +76,7 @@ def _refuse_future(on: datetime.date) -> None:
 
 def _refuse_superseded(
     on: datetime.date, *, customer_from: int | None = None, customer_to: int | None = None
-):
+) -> None:
     """A run for a later date that did work has already caught up everything the sweep for `on`
     would do (fees are counted from `late_fee_through`, statuses and ageing from the later date);
     running `on` after it would only move days past due, buckets and statuses back. Within a
@@ -320,10 +320,10 @@ def sweep_run(
     """Run the whole sweep for `on` in this process, chunk after chunk (operators, backfills).
 
     A finished run is left alone unless `again` is given; then every chunk runs once more,
-    which changes nothing on a book that was swept (the chunks are idempotent), and is refused
-    (DomainError) once a later date has been swept. When the run
-    is done, the portfolio snapshot for `on` is taken here too (unless `snapshot` is False),
-    since no worker may be running to take it.
+    which changes nothing on a book that was swept (the chunks are idempotent); that is refused
+    (DomainError) once a later date has been swept. When the run is done, the portfolio
+    snapshot for `on` is taken here too (unless `snapshot` is False), since no worker may be
+    running to take it.
     """
     run = sweep_plan(on=on, chunk_size=chunk_size, triggered_by=triggered_by)
     finished_before = run.status == RunStatus.DONE and not again

@@ -28,6 +28,19 @@ def _date(value: str | None) -> datetime.date:
         ) from None
 
 
+def _chunk_size(value) -> int:
+    try:
+        size = int(value)
+    except (TypeError, ValueError):
+        size = 0
+    if size < 1:
+        raise DomainError(
+            _("The chunk size must be a whole number of at least 1, not %(value)r.") % {"value": value},
+            code="bad_chunk_size",
+        )
+    return size
+
+
 def _refused(task: str, exc: DomainError, **arguments) -> dict:
     # The arguments of a beat task can be edited in the admin: a refusal is logged for the
     # operators (and Sentry) instead of raising into Celery's retry machinery.
@@ -39,10 +52,9 @@ def _refused(task: str, exc: DomainError, **arguments) -> dict:
 def sweep_start(on: str | None = None, chunk_size: int = services.DEFAULT_CHUNK_SIZE) -> dict:
     """Plan the run for a date (today by default) and fan its open chunks out as a chord."""
     try:
-        run = services.sweep_plan(on=_date(on), chunk_size=int(chunk_size), triggered_by="celery")
-    except (DomainError, ValueError, TypeError) as exc:
-        error = exc if isinstance(exc, DomainError) else DomainError(str(exc))
-        return _refused("sweep.start", error, on=on, chunk_size=chunk_size)
+        run = services.sweep_plan(on=_date(on), chunk_size=_chunk_size(chunk_size), triggered_by="celery")
+    except DomainError as exc:
+        return _refused("sweep.start", exc, on=on, chunk_size=chunk_size)
     if run.status == RunStatus.DONE:
         return {"run": run.pk, "status": "already done"}
     pending = list(run.chunks.exclude(status=ChunkStatus.DONE).values_list("id", flat=True))

@@ -202,13 +202,24 @@ def test_run_sweep_refuses_a_date_after_today(book, clock):
     assert state() == before
 
 
-@pytest.mark.parametrize("on", ["2026-03-22", "2027-01-01", "next year", 20270101])
-def test_tasks_with_edited_arguments_refuse_and_log(book, clock, caplog, on):
+@pytest.mark.parametrize(
+    ("on", "chunk_size"),
+    [("2026-03-22", 2), ("2027-01-01", 2), ("next year", 2), (20270101, 2), (TODAY.isoformat(), "ten")],
+)
+def test_tasks_with_edited_arguments_refuse_and_log(book, clock, caplog, on, chunk_size):
     before = state()
     with caplog.at_level(logging.ERROR, logger="sweep.tasks"):
-        answer = sweep_start.apply(kwargs={"on": on, "chunk_size": 2}).get()
-        snapshot_task.apply(kwargs={"on": on}).get()
+        answer = sweep_start.apply(kwargs={"on": on, "chunk_size": chunk_size}).get()
     assert "refused" in answer
-    assert len([r for r in caplog.records if "refused" in r.getMessage()]) == 2
+    assert [r for r in caplog.records if "refused" in r.getMessage()]
     assert state() == before
+
+
+@pytest.mark.parametrize("on", ["2026-03-22", "next year"])
+def test_the_snapshot_task_refuses_a_date_after_today(book, clock, caplog, on):
+    with caplog.at_level(logging.ERROR, logger="sweep.tasks"):
+        assert snapshot_task.apply(kwargs={"on": on}).get() == 0
+    assert [r for r in caplog.records if "refused" in r.getMessage()]
     assert not PortfolioSnapshot.objects.exists()
+    snapshot_task.apply(kwargs={"on": TODAY.isoformat()}).get()
+    assert PortfolioSnapshot.objects.filter(business_date=TODAY).exists()
