@@ -122,7 +122,11 @@ class Reminder(models.Model):
         _("business date"), help_text=_("The business date whose selection created it.")
     )
     send_on = models.DateField(
-        _("send on"), help_text=_("The customer's local day it is planned for (the daily cap).")
+        _("send on"),
+        help_text=_(
+            "The customer's local day it goes out: as planned, moved when it has to wait, and the day "
+            "it was sent (the daily cap counts by it)."
+        ),
     )
     not_before = models.DateTimeField(
         _("not before"), help_text=_("Not sent before: the contact window in the customer's zone.")

@@ -29,6 +29,7 @@ from policy.conduct import (
     local_day,
     next_contact_time,
     profile_for,
+    window_opening,
 )
 from policy.selectors import policy_in_force
 
@@ -134,7 +135,9 @@ def reminders_select(*, on: datetime.date, now: datetime.datetime | None = None)
     so running it twice (or alongside receipts) adds nothing. A reminder goes out no
     earlier than the contact window opens on the customer's own calendar day `on`; those
     beyond the customer's daily cap for that day are written as cancelled, so staff can
-    see what was held back.
+    see what was held back. The cap counts reminders by `send_on`, the day each goes (or
+    went) out; delivery checks the cap again (`_daily_cap_take`), since a reminder can go out
+    later than planned, next to the ones selected for that later day.
     """
     now = now or timezone.now()
     policy = policy_in_force(on=on)
@@ -417,18 +420,17 @@ def reminder_deliver(
     zone = customer_zone(reminder.customer.timezone)
     if not contact_allowed(profile, now, zone):
         # Not a failed attempt: it waits for the window (a retry may land at night).
-        opens = next_contact_time(profile, now, zone)
-        _move(
-            reminder_id,
-            from_=Status.SENDING,
-            to=Status.QUEUED,
-            token=token,
-            not_before=opens,
-            next_attempt_at=opens,
-            claim_token="",
-            published_at=None,
-        )
+        _defer(reminder_id, token, next_contact_time(profile, now, zone), zone)
         return Outcome("deferred")
+    if reminder.installment_id is not None:
+        taken = _daily_cap_take(reminder, token=token, on=local_day(now, zone), cap=policy.reminder_daily_cap)
+        if taken is None:
+            return Outcome("skipped")  # the lease ran out and another delivery has it
+        if not taken:
+            # Over the cap for the customer's day: it waits for the next day's window.
+            tomorrow = local_day(now, zone) + datetime.timedelta(days=1)
+            _defer(reminder_id, token, window_opening(profile, tomorrow, zone), zone)
+            return Outcome("deferred")
 
     if reminder.installment_id is not None:
         content = installment_content(reminder=reminder, installment=reminder.installment)
@@ -473,6 +475,48 @@ def reminder_deliver(
         # Our lease ran out and another delivery took over; the backend saw the same key.
         logger.warning("reminders: %s was sent but its claim had been taken over", reminder.key)
     return Outcome("sent")
+
+
+def _defer(reminder_id: int, token: str, opens: datetime.datetime, zone) -> None:
+    """Back to the queue until `opens`; the day it will go out is the day the cap counts it on."""
+    _move(
+        reminder_id,
+        from_=Status.SENDING,
+        to=Status.QUEUED,
+        token=token,
+        not_before=opens,
+        next_attempt_at=opens,
+        send_on=local_day(opens, zone),
+        claim_token="",
+        published_at=None,
+    )
+
+
+def _daily_cap_take(reminder: Reminder, *, token: str, on: datetime.date, cap: int) -> bool | None:
+    """Take one of the customer's places for local day `on`, if one is left: True, False when the
+    cap is reached, None when the claim was lost.
+
+    The selection counts the cap by the day a reminder is planned for, but a reminder can go out
+    later than planned (worker down, retries, a night in between) next to the ones planned for
+    that later day; only here, at delivery, is the day it reaches the customer known. Reminders
+    sent or being sent on `on` count (`send_on` is set to the day when the place is taken).
+    The customer's row is locked while counting, so two deliveries for one customer cannot both
+    take the last place (SQLite: the write transaction already serialises them).
+    """
+    with transaction.atomic():
+        list(Customer.objects.select_for_update().filter(pk=reminder.customer_id).values_list("pk"))
+        taken = (
+            Reminder.objects.filter(
+                customer_id=reminder.customer_id, send_on=on, status__in=(Status.SENDING, Status.SENT)
+            )
+            .exclude(kind=RECEIPT)
+            .exclude(pk=reminder.pk)
+            .count()
+        )
+        if taken >= cap:
+            return False
+        claimed = Reminder.objects.filter(pk=reminder.pk, status=Status.SENDING, claim_token=token)
+        return True if claimed.update(send_on=on) else None
 
 
 def _record_failure(

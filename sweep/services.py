@@ -18,9 +18,11 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.db.models import Max, Min, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Customer
 from accounts.services import credit_lines_freeze_overdue
+from bnpl_admin.errors import DomainError
 from bnpl_admin.money import ZERO
 from collection.services import cases_age
 from orders.models import (
@@ -55,13 +57,59 @@ def _fen(amount: Decimal) -> int:
     return int((amount * 100).to_integral_value())
 
 
+def business_today() -> datetime.date:
+    """Today in the console's TIME_ZONE, whatever zone a request activated."""
+    return timezone.localdate(timezone=timezone.get_default_timezone())
+
+
+def _refuse_future(on: datetime.date) -> None:
+    """A sweep for a day that has not come yet would charge fees and age cases for days no one has
+    been late: refused wherever it comes from (the command, a beat task's edited arguments)."""
+    today = business_today()
+    if on > today:
+        raise DomainError(
+            _("The sweep cannot run for %(date)s: that business date is after today (%(today)s).")
+            % {"date": on.isoformat(), "today": today.isoformat()},
+            code="future_date",
+        )
+
+
+def _refuse_superseded(
+    on: datetime.date, *, customer_from: int | None = None, customer_to: int | None = None
+) -> None:
+    """A run for a later date that did work has already caught up everything the sweep for `on`
+    would do (fees are counted from `late_fee_through`, statuses and ageing from the later date);
+    running `on` after it would only move days past due, buckets and statuses back. Within a
+    chunk, only later chunks over the same customers count."""
+    later = SweepChunk.objects.filter(run__business_date__gt=on, status=ChunkStatus.DONE)
+    if customer_from is not None:
+        later = later.filter(customer_from__lt=customer_to, customer_to__gt=customer_from)
+    latest = later.order_by("-run__business_date").values_list("run__business_date", flat=True).first()
+    if latest is not None:
+        raise DomainError(
+            _(
+                "The sweep for %(date)s was not run: the sweep for the later date %(later)s has already "
+                "run and caught up its work. A sweep never undoes what a later date computed."
+            )
+            % {"date": on.isoformat(), "later": latest.isoformat()},
+            code="superseded",
+        )
+
+
 @transaction.atomic
 def sweep_plan(
     *, on: datetime.date, chunk_size: int = DEFAULT_CHUNK_SIZE, triggered_by: str = ""
 ) -> SweepRun:
-    """The run for `on`, created with its chunks if there is none yet (one per date)."""
+    """The run for `on`, created with its chunks if there is none yet (one per date).
+
+    Refused (DomainError) for a date after today, and for a date with work left to do once a
+    later date has been swept."""
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
+    _refuse_future(on)
+    run = SweepRun.objects.filter(business_date=on).first()
+    if run is None or run.chunks.exclude(status=ChunkStatus.DONE).exists():
+        _refuse_superseded(on)
     run, created = SweepRun.objects.get_or_create(
         business_date=on,
         defaults={
@@ -99,6 +147,12 @@ def sweep_chunk_run(*, chunk_id: int) -> dict | None:
             )
             if chunk is None:
                 return None
+            # Checked again here: the chunk may have been planned, queued or left failed before
+            # the later date ran (a resumed run, a retry, a redelivered task).
+            _refuse_future(chunk.run.business_date)
+            _refuse_superseded(
+                chunk.run.business_date, customer_from=chunk.customer_from, customer_to=chunk.customer_to
+            )
             _tune_session()
             stats = sweep_range(
                 on=chunk.run.business_date,
@@ -266,13 +320,15 @@ def sweep_run(
     """Run the whole sweep for `on` in this process, chunk after chunk (operators, backfills).
 
     A finished run is left alone unless `again` is given; then every chunk runs once more,
-    which changes nothing on a book that was swept (the chunks are idempotent). When the run
-    is done, the portfolio snapshot for `on` is taken here too (unless `snapshot` is False),
-    since no worker may be running to take it.
+    which changes nothing on a book that was swept (the chunks are idempotent); that is refused
+    (DomainError) once a later date has been swept. When the run is done, the portfolio
+    snapshot for `on` is taken here too (unless `snapshot` is False), since no worker may be
+    running to take it.
     """
     run = sweep_plan(on=on, chunk_size=chunk_size, triggered_by=triggered_by)
     finished_before = run.status == RunStatus.DONE and not again
     if again:
+        _refuse_superseded(on)
         run.chunks.update(status=ChunkStatus.PENDING)
         SweepRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING)
     for chunk_id in run.chunks.exclude(status=ChunkStatus.DONE).values_list("id", flat=True):
@@ -287,6 +343,7 @@ def sweep_run(
 @transaction.atomic
 def portfolio_snapshot(*, on: datetime.date) -> list[PortfolioSnapshot]:
     """The book by bucket for `on`: customers, principal outstanding and overdue amount."""
+    _refuse_future(on)
     from collection.models import Bucket, CollectionCase
 
     bucket_of = dict(

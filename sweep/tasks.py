@@ -3,23 +3,58 @@
 from __future__ import annotations
 
 import datetime
+import logging
 
 from celery import chord, shared_task
 from django.db import OperationalError
-from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from bnpl_admin.errors import DomainError
 
 from . import services
 from .models import ChunkStatus, RunStatus
 
+logger = logging.getLogger(__name__)
+
 
 def _date(value: str | None) -> datetime.date:
-    return datetime.date.fromisoformat(value) if value else timezone.localdate()
+    if not value:
+        return services.business_today()
+    try:
+        return datetime.date.fromisoformat(str(value))
+    except ValueError:
+        raise DomainError(
+            _("%(value)r is not a business date like 2026-03-20.") % {"value": value}, code="bad_date"
+        ) from None
+
+
+def _chunk_size(value) -> int:
+    try:
+        size = int(value)
+    except (TypeError, ValueError):
+        size = 0
+    if size < 1:
+        raise DomainError(
+            _("The chunk size must be a whole number of at least 1, not %(value)r.") % {"value": value},
+            code="bad_chunk_size",
+        )
+    return size
+
+
+def _refused(task: str, exc: DomainError, **arguments) -> dict:
+    # The arguments of a beat task can be edited in the admin: a refusal is logged for the
+    # operators (and Sentry) instead of raising into Celery's retry machinery.
+    logger.error("%s refused %s: %s", task, arguments, exc.message)
+    return {"refused": exc.message}
 
 
 @shared_task(name="sweep.start")
 def sweep_start(on: str | None = None, chunk_size: int = services.DEFAULT_CHUNK_SIZE) -> dict:
     """Plan the run for a date (today by default) and fan its open chunks out as a chord."""
-    run = services.sweep_plan(on=_date(on), chunk_size=chunk_size, triggered_by="celery")
+    try:
+        run = services.sweep_plan(on=_date(on), chunk_size=_chunk_size(chunk_size), triggered_by="celery")
+    except DomainError as exc:
+        return _refused("sweep.start", exc, on=on, chunk_size=chunk_size)
     if run.status == RunStatus.DONE:
         return {"run": run.pk, "status": "already done"}
     pending = list(run.chunks.exclude(status=ChunkStatus.DONE).values_list("id", flat=True))
@@ -58,4 +93,8 @@ def sweep_finish(self, run_id: int) -> dict:
 @shared_task(name="sweep.snapshot")
 def portfolio_snapshot(on: str | None = None) -> int:
     """Refresh the portfolio snapshot for a date (beat runs it after the sweep)."""
-    return len(services.portfolio_snapshot(on=_date(on)))
+    try:
+        return len(services.portfolio_snapshot(on=_date(on)))
+    except DomainError as exc:
+        _refused("sweep.snapshot", exc, on=on)
+        return 0

@@ -256,6 +256,11 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # The count is cleared when both factors have passed (accounts.auth_views), not after the
 # password alone: otherwise every correct password would buy five more guesses at the code.
 AXES_RESET_ON_SUCCESS = False
+# Request parameters a failed attempt's record keeps masked (operations admins read those
+# records). The password is always masked; the second-step code too: a valid backup code
+# refused while the device is throttled is still unused. The CSRF token would let its reader
+# forge that user's requests. username and ip_address are django-axes' own defaults.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password", "code", "csrfmiddlewaretoken"]
 # The address a failure is counted against. Behind reverse proxies that append to
 # X-Forwarded-For, say how many there are, or every sign-in would seem to come from the
 # proxy; with 0 (the default) the header is ignored, since a client can write anything there.

@@ -3,10 +3,10 @@
 import datetime
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
+from bnpl_admin.errors import DomainError
 from policy.models import Policy
-from sweep.services import DEFAULT_CHUNK_SIZE, sweep_run
+from sweep.services import DEFAULT_CHUNK_SIZE, business_today, sweep_run
 
 
 def _date(value: str) -> datetime.date:
@@ -20,20 +20,28 @@ class Command(BaseCommand):
     help = (
         "Runs the overdue sweep for a business date (default: today) without a worker: "
         "statuses, credit balances, late fees, ageing, cases and freezes. A date already "
-        "swept is left alone unless --again is given; a failed or interrupted run resumes."
+        "swept is left alone unless --again is given; a failed or interrupted run resumes. "
+        "A date after today, or before a date that has already been swept, is refused."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--date", type=_date, help="Business date, YYYY-MM-DD (default: today).")
         parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE)
-        parser.add_argument("--again", action="store_true", help="Run every chunk again (changes nothing).")
+        parser.add_argument(
+            "--again",
+            action="store_true",
+            help="Run every chunk again (changes nothing; refused once a later date has been swept).",
+        )
 
     def handle(self, *args, date=None, chunk_size: int, again: bool, **options):
         if chunk_size < 1:
             raise CommandError("--chunk-size must be at least 1.")
-        on = date or timezone.localdate()
+        on = date or business_today()
         try:
             run = sweep_run(on=on, chunk_size=chunk_size, triggered_by="command", again=again)
+        except DomainError as exc:
+            # A date after today, or one a later date's sweep has already caught up.
+            raise CommandError(exc.message) from exc
         except Policy.DoesNotExist as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"Sweep {on:%Y-%m-%d}: {run.get_status_display()}, {run.chunk_count} chunks")
