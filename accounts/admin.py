@@ -217,7 +217,8 @@ class _PiiWriteForm(forms.ModelForm):
                 # Set before _post_clean, so the model's own checks see the new value.
                 setattr(self.instance, name, value)
             elif self.instance._state.adding and not self.instance._meta.get_field(name).blank:
-                self.add_error(f"new_{name}", forms.ValidationError(_("This field is required."), "required"))
+                required = self.fields[f"new_{name}"].error_messages["required"]
+                self.add_error(f"new_{name}", forms.ValidationError(required, "required"))
         return cleaned
 
 
@@ -255,7 +256,12 @@ class PiiMaskingMixin(PiiSearchMixin):
         return [name for name in self.pii_maskers if name in names]
 
     def _may_write_pii(self, request, obj) -> bool:
-        return can_reveal_pii(request.user) and self.has_change_permission(request, obj)
+        # An old version's page is never saved (AuditedAdmin.history_form_view).
+        return (
+            can_reveal_pii(request.user)
+            and self.has_change_permission(request, obj)
+            and not _is_old_version(obj)
+        )
 
     def _masked(self, names, *, request=None, obj=None) -> list[str]:
         linked = request is not None and can_reveal_pii(request.user) and not _is_old_version(obj)
