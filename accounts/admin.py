@@ -1,8 +1,8 @@
 """Data-fix screens for staff users, customers, emergency contacts and credit lines.
 
 Also holds the admin building blocks the other apps share: audited history without
-revert, read-only entry tables, and masking of personal data for roles without
-`accounts.reveal_pii`.
+revert, read-only entry tables, and masking of personal data on every page, for every role
+(the full value only through the audited reveal, audit.views.pii_reveal).
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ from axes.models import AccessAttempt
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.options import InlineModelAdmin
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
+from django.db.models.constants import LOOKUP_SEP
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -28,8 +30,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.manager import SIMPLE_HISTORY_REVERSE_ATTR_NAME
 from simple_history.template_utils import HistoricalRecordContextHelper
 
+from audit import services as audit_services
+from audit.privacy import mask_field_value
 from bnpl_admin.errors import DomainError
 from orders import selectors as order_selectors
 from orders import services as order_services
@@ -37,7 +42,7 @@ from orders.forms import PaymentPostForm
 from orders.models import Order, Payment
 
 from . import otp, services
-from .masking import can_see_pii, mask_national_id, mask_phone
+from .masking import can_reveal_pii, mask_national_id, mask_phone
 from .models import CreditLine, Customer, EmergencyContact, User
 from .roles import Role
 
@@ -70,6 +75,10 @@ class AuditedAdmin(SimpleHistoryAdmin):
         if request.method == "POST":
             raise PermissionDenied
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        # Personal data is masked on the history page for everyone (accounts.masking).
+        return _MaskedHistoryHelper(self.model, historical_record)
 
 
 def _name_versions(records) -> None:
@@ -121,69 +130,189 @@ class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 class _MaskedHistoryHelper(HistoricalRecordContextHelper):
-    """Shows old → new values of personal data fields masked on the history page."""
-
-    def __init__(self, model, record, *, maskers):
-        super().__init__(model, record)
-        self.maskers = maskers
+    """Old → new values on a history page as the audit trail keeps them: personal data masked
+    by field (phone, national id, recipient) and any number found in free text masked too."""
 
     def prepare_delta_change_value(self, change, value):
-        if change.field in self.maskers:
-            return self.maskers[change.field](value or "")
-        return super().prepare_delta_change_value(change, value)
+        value = super().prepare_delta_change_value(change, value)
+        if isinstance(value, list):  # the names of many-to-many rows (a user's groups)
+            return value
+        return mask_field_value(change.field, value)
 
 
-class PiiMaskingMixin:
-    """Masks phone numbers and national ids for users without `accounts.reveal_pii`.
+class PiiSearchMixin:
+    """Searching by a personal data field: only by a full value, only for who may reveal it,
+    and recorded as a reveal (audit.services.pii_search_record).
 
-    Masked everywhere the admin could show them: list columns, change and history forms,
-    the history diff. Such users cannot search or filter on these fields either, since a
-    lookup that answers yes or no would reveal a number digit by digit.
+    A search by a full phone number is how a customer who calls in is found. A partial match
+    would answer yes or no about each digit, so it is never offered on these fields, and no
+    lookup on them is accepted from the address (`?phone__startswith=138`), which would also
+    bypass the record. Staff who may not reveal numbers find nothing by them: a hit would tell
+    them whose number it is.
+    """
+
+    # Paths from this admin's model to the personal data it may be searched by, matched exactly
+    # ("phone", or "customer__phone" from a reminder).
+    pii_search_fields: tuple[str, ...] = ()
+    # Field names that are never a lookup in the address, on this model or through a relation.
+    pii_lookup_names = frozenset({"phone", "national_id", "recipient"})
+
+    def lookup_allowed(self, lookup, value, request=None):
+        if self.pii_lookup_names & set(lookup.split(LOOKUP_SEP)):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        found = self._pii_search(request, queryset, search_term.strip())
+        if found is not None:
+            results = results | found
+        return results, may_have_duplicates
+
+    def _pii_search(self, request, queryset, term: str):
+        """The rows whose personal data is exactly `term`, recorded; None when it is no full value."""
+        if not term or not can_reveal_pii(request.user):
+            return None
+        found = None
+        for lookup in self.pii_search_fields:
+            owner_path, _sep, name = lookup.rpartition(LOOKUP_SEP)
+            owner_model = _related_model(self.model, owner_path)
+            if not _is_full_value(owner_model._meta.get_field(name), term):
+                continue
+            rows = queryset.filter(**{lookup: term})
+            owners = owner_model._default_manager.filter(
+                pk__in=rows.values(f"{owner_path}{LOOKUP_SEP}pk" if owner_path else "pk")
+            ).order_by("pk")
+            audit_services.pii_search_record(
+                user=request.user, field=name, term=term, found=owners[:500], request=request
+            )
+            found = rows if found is None else found | rows
+        return found
+
+
+def _related_model(model, path: str):
+    for name in path.split(LOOKUP_SEP) if path else ():
+        model = model._meta.get_field(name).related_model
+    return model
+
+
+def _is_full_value(field, term: str) -> bool:
+    """Whether `term` is a whole value the field could hold (its validators accept it)."""
+    if len(term) > (field.max_length or len(term)):
+        return False
+    try:
+        field.run_validators(term)
+    except ValidationError:
+        return False
+    return True
+
+
+_NEW_VALUE_LABELS = {"phone": _("new phone"), "national_id": _("new national id")}
+
+
+class _PiiWriteForm(forms.ModelForm):
+    """Takes a new phone number or national id without showing the current one (write-only)."""
+
+    pii_write_fields: tuple[str, ...] = ()
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in self.pii_write_fields:
+            value = cleaned.get(f"new_{name}") or ""
+            if value:
+                # Set before _post_clean, so the model's own checks see the new value.
+                setattr(self.instance, name, value)
+            elif self.instance._state.adding and not self.instance._meta.get_field(name).blank:
+                required = self.fields[f"new_{name}"].error_messages["required"]
+                self.add_error(f"new_{name}", forms.ValidationError(required, "required"))
+        return cleaned
+
+
+def _pii_write_form(base, model, names: list[str]):
+    attrs = {"pii_write_fields": tuple(names)}
+    for name in names:
+        field = model._meta.get_field(name)
+        attrs[f"new_{name}"] = forms.CharField(
+            label=_NEW_VALUE_LABELS.get(name, name),
+            required=False,
+            max_length=field.max_length,
+            validators=field.validators,
+            widget=forms.TextInput(attrs={"autocomplete": "off", "size": 20}),
+            help_text=_("Write-only: type a new value to replace the current one, or leave it blank."),
+        )
+    bases = (_PiiWriteForm, base) if not issubclass(base, _PiiWriteForm) else (base,)
+    return type(f"PiiWrite{base.__name__}", bases, attrs)
+
+
+class PiiMaskingMixin(PiiSearchMixin):
+    """Phone numbers and national ids masked on every admin page, for every role.
+
+    Lists, change forms (inlines included), old versions and the history diff show them
+    masked; the change form links each number to the audited reveal (audit:reveal) for who
+    may use it. Changing a number is a write-only input ("new phone") next to the masked
+    value, for who may reveal numbers and change the row: typing a new number reveals
+    nothing stored, and the change is in the history, masked. An add form has plain inputs:
+    nothing stored is shown by them.
     """
 
     pii_maskers = {"phone": mask_phone, "national_id": mask_national_id}
-    # Search fields that only users who may see the data may use.
-    pii_search_fields: tuple[str, ...] = ()
 
-    def _masked(self, names, request) -> list[str]:
-        if can_see_pii(request.user):
-            return list(names)
-        return [f"masked_{name}" if name in self.pii_maskers else name for name in names]
+    def _pii_names(self) -> list[str]:
+        names = {f.name for f in self.model._meta.get_fields()}
+        return [name for name in self.pii_maskers if name in names]
+
+    def _may_write_pii(self, request, obj) -> bool:
+        # An old version's page is never saved (AuditedAdmin.history_form_view).
+        return (
+            can_reveal_pii(request.user)
+            and self.has_change_permission(request, obj)
+            and not _is_old_version(obj)
+        )
+
+    def _masked(self, names, *, request=None, obj=None) -> list[str]:
+        linked = request is not None and can_reveal_pii(request.user) and not _is_old_version(obj)
+        write = request is not None and self._may_write_pii(request, obj)
+        out = []
+        for name in names:
+            if name not in self.pii_maskers:
+                out.append(name)
+                continue
+            out.append(f"{'revealable' if linked else 'masked'}_{name}")
+            if write:
+                out.append(f"new_{name}")
+        return out
 
     def get_list_display(self, request):
-        return self._masked(super().get_list_display(request), request)
+        return self._masked(super().get_list_display(request))
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
-        if obj is None:
+        if obj is None and not isinstance(self, InlineModelAdmin):
             # An add form shows the inputs: nothing stored is revealed by them.
             return fieldsets
         return [
-            (title, {**opts, "fields": self._masked(opts["fields"], request)}) for title, opts in fieldsets
+            (title, {**opts, "fields": self._masked(opts["fields"], request=request, obj=obj)})
+            for title, opts in fieldsets
         ]
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))
-        if not can_see_pii(request.user):
-            names = {f.name for f in self.model._meta.get_fields()}
-            readonly += [f"masked_{name}" for name in self.pii_maskers if name in names]
-        return readonly
+        names = self._pii_names()
+        return readonly + [f"masked_{n}" for n in names] + [f"revealable_{n}" for n in names]
 
-    def get_search_fields(self, request):
-        fields = list(super().get_search_fields(request))
-        if can_see_pii(request.user):
-            return [*fields, *self.pii_search_fields]
-        return fields
+    def _write_form(self, request, obj, base):
+        if obj is None and not isinstance(self, InlineModelAdmin):
+            return base
+        names = self._pii_names() if self._may_write_pii(request, obj) else []
+        return _pii_write_form(base, self.model, names) if names else base
 
-    def lookup_allowed(self, lookup, value, request=None):
-        if lookup.split("__")[0] in self.pii_maskers and not (request and can_see_pii(request.user)):
-            return False
-        return super().lookup_allowed(lookup, value, request)
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = self._write_form(request, obj, kwargs.get("form", self.form))
+        return super().get_form(request, obj, change, **kwargs)
 
-    def get_historical_record_context_helper(self, request, historical_record):
-        if can_see_pii(request.user):
-            return super().get_historical_record_context_helper(request, historical_record)
-        return _MaskedHistoryHelper(self.model, historical_record, maskers=self.pii_maskers)
+    def get_formset(self, request, obj=None, **kwargs):
+        kwargs["form"] = self._write_form(request, obj, kwargs.get("form", self.form))
+        return super().get_formset(request, obj, **kwargs)
 
     @admin.display(description=_("phone"))
     def masked_phone(self, obj) -> str:
@@ -192,6 +321,26 @@ class PiiMaskingMixin:
     @admin.display(description=_("national id"))
     def masked_national_id(self, obj) -> str:
         return mask_national_id(obj.national_id)
+
+    @admin.display(description=_("phone"))
+    def revealable_phone(self, obj) -> str:
+        return _with_reveal_link(obj, "phone", mask_phone(obj.phone))
+
+    @admin.display(description=_("national id"))
+    def revealable_national_id(self, obj) -> str:
+        return _with_reveal_link(obj, "national_id", mask_national_id(obj.national_id))
+
+
+def _is_old_version(obj) -> bool:
+    """An object rebuilt from a history row: its reveal would show today's value, not that one."""
+    return obj is not None and hasattr(obj, SIMPLE_HISTORY_REVERSE_ATTR_NAME)
+
+
+def _with_reveal_link(obj, field: str, masked: str) -> str:
+    if not masked or obj.pk is None or _is_old_version(obj):
+        return masked
+    url = reverse("audit:reveal", args=[obj._meta.app_label, obj._meta.model_name, obj.pk, field])
+    return format_html('{} <a href="{}" class="pii-reveal">{}</a>', masked, url, _("Reveal"))
 
 
 # --- Staff users, roles and sign-in lockouts --------------------------------------------------
@@ -553,8 +702,8 @@ class EmergencyContactInline(PiiMaskingMixin, admin.TabularInline):
     fields = ("name", "relationship", "phone")
 
     def has_add_permission(self, request, obj=None) -> bool:
-        # A new row would need a phone input among masked ones.
-        return can_see_pii(request.user) and super().has_add_permission(request, obj)
+        # A new row's phone is a write-only input, for who may write numbers.
+        return can_reveal_pii(request.user) and super().has_add_permission(request, obj)
 
 
 class CustomerOrderInline(ReadOnlyInline):
@@ -586,7 +735,7 @@ class CustomerAdmin(PiiMaskingMixin, AuditedAdmin):
     list_select_related = ("credit_line",)
     # Identifiers are matched exactly so a search uses an index on a table of millions.
     search_fields = ("platform_user_id__exact", "name__startswith")
-    pii_search_fields = ("phone__exact", "national_id__exact")
+    pii_search_fields = ("phone", "national_id")
     date_hierarchy = "created_at"
     show_full_result_count = False
     fieldsets = (
@@ -691,7 +840,7 @@ class EmergencyContactAdmin(PiiMaskingMixin, AuditedAdmin):
     list_display = ("name", "relationship", "phone", "customer")
     list_select_related = ("customer",)
     search_fields = ("customer__platform_user_id__exact", "name__startswith")
-    pii_search_fields = ("phone__exact",)
+    pii_search_fields = ("phone",)
     autocomplete_fields = ("customer",)
     fieldsets = ((None, {"fields": ("customer", "name", "relationship", "phone")}),)
     show_full_result_count = False

@@ -1,4 +1,8 @@
-"""Masking of personal data for roles that do not need to see it (DESIGN.md, "Audit and privacy")."""
+"""Masking of personal data (DESIGN.md, "Audit and privacy").
+
+Every page shows phone numbers and national ids masked, to every role; the full value is shown
+only by the audited reveal (audit.views.pii_reveal), after a reason is given.
+"""
 
 
 def mask_phone(phone: str) -> str:
@@ -19,5 +23,6 @@ def mask_national_id(national_id: str) -> str:
     return f"{national_id[:3]}{'*' * (len(national_id) - 7)}{national_id[-4:]}"
 
 
-def can_see_pii(user) -> bool:
+def can_reveal_pii(user) -> bool:
+    """May reveal a number through the audited page, search by a full number, or write a new one."""
     return bool(user and user.has_perm("accounts.reveal_pii"))

@@ -94,6 +94,38 @@ def pii_reveal(*, user, obj: models.Model, field: str, reason: str, request=None
     return getattr(obj, field)
 
 
+# A search by a number that many rows share records each of them up to this many.
+PII_SEARCH_MAX_EVENTS = 20
+
+
+@transaction.atomic
+def pii_search_record(
+    *, user, field: str, term: str, found: Sequence[models.Model], request=None
+) -> list[AuditEvent]:
+    """Record a search by a full phone number or national id as a reveal, reason "search".
+
+    Finding who has a number tells the searcher whose number it is, so it is recorded like a
+    reveal: one event for each row found (the first PII_SEARCH_MAX_EVENTS; the payload says
+    how many there were). A number nobody has reveals nothing and is not recorded. The number
+    itself is kept masked.
+    """
+    if not user.has_perm(REVEAL_PERMISSION):
+        raise DomainError(_("You may not reveal personal data."), code="not_allowed")
+    found = list(found)
+    payload = {"field": field, "via": "search", "term": mask_field_value(field, term), "found": len(found)}
+    return [
+        audit_record(
+            actor=user,
+            action=AuditAction.PII_REVEAL,
+            obj=obj,
+            reason="search",
+            payload=payload,
+            request=request,
+        )
+        for obj in found[:PII_SEARCH_MAX_EVENTS]
+    ]
+
+
 def login_failed_record(*, username: str, request=None) -> AuditEvent:
     """A failed sign-in: the name that was tried (masked if it looks like a phone number)."""
     event = AuditEvent(

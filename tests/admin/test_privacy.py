@@ -1,4 +1,5 @@
-"""Phone numbers and national ids are masked in the admin for staff without accounts.reveal_pii."""
+"""Phone numbers and national ids are masked in the admin for everyone; who may reveal them may
+also replace them through a write-only input."""
 
 import pytest
 from django.urls import reverse
@@ -107,19 +108,95 @@ def test_agent_cannot_search_or_filter_on_the_numbers(client, agent, customer):
     assert client.get(contacts, {"phone__startswith": "139"}).status_code == 400
 
 
-def test_operations_admin_sees_and_searches_the_full_numbers(client, ops_admin, customer):
-    login_verified(client, ops_admin)
-    url = reverse("admin:accounts_customer_changelist")
+def _form_data(page) -> dict:
+    """What the change page would post back unchanged: its form and its inline formsets."""
+    data = {}
+    forms = [page.context["adminform"].form]
+    for inline in page.context["inline_admin_formsets"]:
+        formset = inline.formset
+        data.update({f"{formset.prefix}-{k}": v for k, v in formset.management_form.initial.items()})
+        forms += list(formset.forms)
+    for form in forms:
+        for name in form.fields:
+            value = form[name].value()
+            if hasattr(value, "hour"):  # a date and time, posted as two inputs
+                data[f"{form.add_prefix(name)}_0"] = value.strftime("%Y-%m-%d")
+                data[f"{form.add_prefix(name)}_1"] = value.strftime("%H:%M:%S")
+            elif value is not None:
+                data[form.add_prefix(name)] = value
+    return data
 
-    changelist = client.get(url)
+
+def test_operations_admin_sees_the_numbers_masked_and_may_only_reveal_them(client, ops_admin, customer):
+    login_verified(client, ops_admin)
+
+    changelist = client.get(reverse("admin:accounts_customer_changelist"))
     page = client.get(reverse("admin:accounts_customer_change", args=[customer.pk]))
 
-    assert PHONE in changelist.text and NATIONAL_ID in changelist.text
-    assert MASKED_PHONE not in changelist.text
-    assert page.context["adminform"].form["national_id"].value() == NATIONAL_ID
-    assert page.context["adminform"].form["phone"].value() == PHONE
-    assert client.get(url, {"q": NATIONAL_ID}).context["cl"].result_count == 1
-    assert client.get(url, {"national_id__startswith": "110"}).status_code == 200
+    for response in (changelist, page):
+        assert MASKED_PHONE in response.text and MASKED_ID in response.text
+        _assert_masked(response.text)
+    form = page.context["adminform"].form
+    # The numbers are not inputs; each has a write-only input for a new one, empty.
+    assert "phone" not in form.fields and "national_id" not in form.fields
+    assert form["new_phone"].value() in (None, "") and form["new_national_id"].value() in (None, "")
+    assert reverse("audit:reveal", args=["accounts", "customer", customer.pk, "phone"]) in page.text
+
+
+def test_operations_admin_replaces_a_number_through_the_write_only_input(client, ops_admin, customer):
+    login_verified(client, ops_admin)
+    url = reverse("admin:accounts_customer_change", args=[customer.pk])
+    data = _form_data(client.get(url))
+    data.update({"new_phone": "13911112222"})
+
+    response = client.post(url, data)
+
+    assert response.status_code == 302, response.context["errors"] if response.context else response
+    customer.refresh_from_db()
+    # The phone changed, the national id (left blank) did not; the history shows it masked.
+    assert (customer.phone, customer.national_id) == ("13911112222", NATIONAL_ID)
+    history = client.get(reverse("admin:accounts_customer_history", args=[customer.pk]))
+    assert MASKED_PHONE in history.text and "139****2222" in history.text
+    assert "13911112222" not in history.text
+    _assert_masked(history.text)
+
+
+@pytest.mark.parametrize("value", ["12", "1391111222x", "1" * 16])
+def test_a_bad_new_number_is_a_form_error_and_changes_nothing(client, ops_admin, customer, value):
+    login_verified(client, ops_admin)
+    url = reverse("admin:accounts_customer_change", args=[customer.pk])
+    data = _form_data(client.get(url))
+    data.update({"new_phone": value, "name": "改了"})
+
+    response = client.post(url, data)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["new_phone"]
+    customer.refresh_from_db()
+    assert (customer.phone, customer.name) != (value, "改了")
+    _assert_masked(response.text)
+
+
+def test_a_new_contact_on_the_customer_page_needs_its_phone(client, ops_admin, customer):
+    login_verified(client, ops_admin)
+    url = reverse("admin:accounts_customer_change", args=[customer.pk])
+    data = _form_data(client.get(url))
+    data["emergency_contacts-TOTAL_FORMS"] = str(int(data["emergency_contacts-TOTAL_FORMS"]) + 1)
+    row = int(data["emergency_contacts-TOTAL_FORMS"]) - 1
+    data.update(
+        {f"emergency_contacts-{row}-name": "李四", f"emergency_contacts-{row}-relationship": "friend"}
+    )
+
+    without_phone = client.post(url, data)
+    data[f"emergency_contacts-{row}-new_phone"] = "13655556666"
+    with_phone = client.post(url, data)
+
+    assert without_phone.status_code == 200
+    assert with_phone.status_code == 302
+    assert list(customer.emergency_contacts.order_by("id").values_list("phone", flat=True)) == [
+        CONTACT_PHONE,
+        "13655556666",
+    ]
 
 
 def test_an_editor_without_reveal_changes_the_name_and_not_the_numbers(client, customer):
