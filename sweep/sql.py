@@ -130,8 +130,9 @@ def _daily_changes(d: Dialect) -> str:
     fees together pass the room left under the cap (the cap is reached inside the gap and the
     room must be shared day by day), or whose fee days reach back before the policy in force
     on D took effect, gets by_day = 1 and add_fen = 0 on every row; the sweep then charges it
-    with orders.ledger (sweep.services). A one-night run never has more than one fee day a row,
-    so it never leaves SQL.
+    with orders.ledger (sweep.services). Only rows with a fee count (a principal so small that
+    a day's fee rounds to nothing is never charged, so its fee days only grow). A one-night
+    run never has more than one fee day a row, so it never leaves SQL.
     """
     on, g, lst = d.date_param(), d.greatest, d.least
     dpd = d.days(on, "i.due_date") + " - i.hold_days"
@@ -171,7 +172,8 @@ def _daily_changes(d: Dialect) -> str:
                    ROWS UNBOUNDED PRECEDING
                ) AS running_fen,
                SUM(p.fee_fen) OVER (PARTITION BY p.order_id) AS order_fen,
-               MAX(p.fee_days) OVER (PARTITION BY p.order_id) AS order_days
+               MAX(CASE WHEN p.fee_fen > 0 THEN p.fee_days ELSE 0 END) OVER (PARTITION BY p.order_id)
+                 AS order_days
         FROM proposed p LEFT JOIN room r ON r.order_id = p.order_id
     ),
     flagged AS (
