@@ -146,6 +146,7 @@ def customer_catch_up(*, customer: Customer, on: datetime.date) -> None:
     Ageing, cases and freezes stay with the sweep: they are what the sweep saw.
     The caller holds the customer's lock.
     """
+    on = min(on, _business_date())  # the sweep never runs ahead of today, nor does this
     last = books_through(customer=customer)
     if last is None or last >= on:
         return

@@ -65,6 +65,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 D = Decimal
 START = datetime.date(2026, 1, 5)
 DAYS = 130  # long enough for a ¥8,000 order's three instalments to reach the ¥200 cap together
+# Ten generated books (a minute or two per database in CI) besides the two explicit ones;
+# PATH_INDEPENDENCE_EXAMPLES=200 searches longer.
 EXAMPLES = int(os.environ.get("PATH_INDEPENDENCE_EXAMPLES", "10"))
 
 PLANS = [Plan.PAY_LATER, Plan.INSTALMENTS_3, Plan.INSTALMENTS_6, Plan.INSTALMENTS_12]
