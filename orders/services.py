@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
@@ -112,29 +111,11 @@ def order_transition(*, order: Order, to: OrderStatus, by=None, reason: str = ""
 # --- Catching up: a money event on a night the sweep missed ---------------------------------
 
 
-def books_through(*, customer: Customer) -> datetime.date | None:
-    """The last business date whose sweep work is done for this customer: the latest sweep
-    that covered them (or ran before they existed), or a money event's catch-up, whichever is
-    later. None when no sweep has ever run: then there are no nightly books to keep up."""
-    from sweep.models import ChunkStatus, RunStatus, SweepChunk, SweepRun
-
-    covering = SweepChunk.objects.filter(customer_from__lte=customer.pk, customer_to__gt=customer.pk)
-    dates = [
-        customer.books_through,
-        covering.filter(status=ChunkStatus.DONE).aggregate(on=Max("run__business_date"))["on"],
-        SweepRun.objects.filter(status=RunStatus.DONE)
-        .exclude(Exists(covering.filter(run=OuterRef("pk"))))
-        .aggregate(on=Max("business_date"))["on"],
-    ]
-    dates = [d for d in dates if d is not None]
-    return max(dates) if dates else None
-
-
 @transaction.atomic
 def customer_catch_up(*, customer: Customer, on: datetime.date) -> None:
-    """Do for one customer the sweep work of the business dates after books_through() up to
-    `on`, before a money event dated `on` changes their books (DESIGN.md: the book must not
-    depend on which nights the sweep ran).
+    """Do for one customer the sweep work of the business dates after
+    selectors.books_through() up to `on`, before a money event dated `on` changes their books
+    (DESIGN.md: the book must not depend on which nights the sweep ran).
 
     Sweeping every night, a payment, waiver, return, reversal or hold received on day D finds
     the credit balance applied and the late fees accrued through D (the sweep for D runs at
@@ -147,7 +128,7 @@ def customer_catch_up(*, customer: Customer, on: datetime.date) -> None:
     The caller holds the customer's lock.
     """
     on = min(on, _business_date())  # the sweep never runs ahead of today, nor does this
-    last = books_through(customer=customer)
+    last = selectors.books_through(customer=customer)
     if last is None or last >= on:
         return
     if selectors.payments_with_credit(customer=customer):
