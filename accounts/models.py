@@ -82,6 +82,14 @@ class Customer(models.Model):
         _("status"), max_length=12, choices=CustomerStatus.choices, default=CustomerStatus.ACTIVE
     )
     created_at = models.DateTimeField(_("created at"), default=now, db_index=True)
+    # Written only by orders.services.customer_catch_up (the sweep's own record is its chunks).
+    books_through = models.DateField(
+        _("books caught up through"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Late fees and credit balance were brought up to date through this business date."),
+    )
 
     history = HistoricalRecords(
         verbose_name=_("historical customer"), verbose_name_plural=_("historical customers")

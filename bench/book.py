@@ -32,8 +32,8 @@ from django.db import connection, models, transaction
 
 from accounts.models import CreditLine, Customer
 from collection.models import Bucket, CollectionCase
-from orders.ledger import add_months
-from orders.models import Installment, Merchant, Order, Payment, PaymentAllocation, Plan
+from orders.ledger import LateFeeTerms, add_months, late_fee_accrue
+from orders.models import Installment, InstallmentStatus, Merchant, Order, Payment, PaymentAllocation, Plan
 from policy.selectors import policy_in_force
 
 # Scale 1.0 of the issue; instalments follow from the plan mix (about 4 per order).
@@ -86,7 +86,7 @@ GRADE_LIMIT_FEN = {"A": 20_000_00, "B": 10_000_00, "C": 5_000_00, "D": 1_500_00,
 
 
 # Raised whenever the generator's output changes, so that --reuse-book rebuilds.
-BOOK_VERSION = 2
+BOOK_VERSION = 3
 
 
 @dataclass
@@ -635,10 +635,11 @@ class _Generator:
         self.today = on.toordinal()
         self.y = self.today - 1  # the last business date swept
         policy = policy_in_force(on=on)
-        self.grace = policy.late_fee_grace_days
-        self.rate_ppm = _units(policy.late_fee_daily_rate, 6)
-        self.cap_rate_ppm = _units(policy.late_fee_cap_rate, 6)
-        self.cap_fen = _units(policy.late_fee_cap_amount, 2)
+        # The late-fee rule is orders.ledger's; the generator works in fen and asks it for one
+        # day's fee per unpaid principal (remembered: principals repeat) and for an order's cap.
+        self.terms = LateFeeTerms.from_policy(policy)
+        self.grace = self.terms.grace_days
+        self._daily: dict[int, int] = {}
         self.freeze_at = policy.freeze_at_dpd
         self.trial_days = policy.pay_later_trial_days
         self.fee_ppm = {n: _units(policy.fee_rate_for(n), 6) for _, n, _ in PLAN_MIX}
@@ -716,7 +717,53 @@ class _Generator:
                 )
 
     def _daily_fee(self, unpaid: int) -> int:
-        return (unpaid * self.rate_ppm + 500_000) // 1_000_000
+        fee = self._daily.get(unpaid)
+        if fee is None:
+            fee = self._daily[unpaid] = _units(self.terms.daily_fee(Decimal(unpaid) / 100), 2)
+        return fee
+
+    def _cap_fen(self, amount: int) -> int:
+        return _units(self.terms.cap(Decimal(amount) / 100), 2)
+
+    def _share_the_cap_day_by_day(
+        self, rows: list[list], accruing: list[int], *, amount: int, paid_late_fees: int, through: int
+    ) -> None:
+        """Several unpaid instalments of one order accruing together reach the cap: charging each
+        its days in one lump would give the room to the oldest; the sweep shares it out day by
+        day (orders.ledger), so the book does too."""
+        # The order's other instalments, as one paid line: their principal counts toward the
+        # cap, and the late fees they were charged toward what the cap leaves.
+        others = Decimal(amount - sum(rows[k][5] for k in accruing)) / 100
+        installments = [
+            Installment(
+                sequence=0,
+                due_date=datetime.date.min,
+                principal_due=others,
+                principal_paid=others,
+                late_fee_due=Decimal(paid_late_fees) / 100,
+                status=InstallmentStatus.PAID,
+            )
+        ]
+        for k in accruing:
+            row = rows[k]
+            installments.append(
+                Installment(
+                    sequence=row[3],
+                    due_date=datetime.date.fromordinal(row[4]),
+                    principal_due=Decimal(row[5]) / 100,
+                    principal_paid=Decimal(row[8]) / 100,
+                    hold_days=row[13],
+                    status=InstallmentStatus.OVERDUE,
+                )
+            )
+        late_fee_accrue(
+            installments=installments,
+            through=datetime.date.fromordinal(through),
+            terms_on=lambda day: self.terms,
+        )
+        for k, installment in zip(accruing, installments[1:], strict=True):
+            rows[k][7] = _units(installment.late_fee_due, 2)
+            rows[k][14] = installment.late_fee_through and installment.late_fee_through.toordinal()
 
     def run(self) -> None:
         rng, y, grace, mix = self.rng, self.y, self.grace, self.mix
@@ -732,7 +779,10 @@ class _Generator:
             principals = _split(amount, n)
             fees = _split(fee_total, n)
             dues = self._due_dates(delivered, n)
-            room = min(self.cap_fen, (amount * self.cap_rate_ppm + 500_000) // 1_000_000)
+            room = self._cap_fen(amount)
+            rows: list[list] = []
+            accruing: list[int] = []  # rows of unpaid instalments accruing late fees now
+            paid_late_fees, clipped = 0, False
             stop = self.stop[c]
             hold, hold_since, closed_hold_days = "", None, 0
             if stop and any(stop <= due < y for due in dues):
@@ -760,6 +810,7 @@ class _Generator:
                         if fee_days:
                             late_fee = max(0, min(fee_days * self._daily_fee(principal), room))
                             room -= late_fee
+                            paid_late_fees += late_fee
                             if late_fee:
                                 through = due + days_late
                         paid_day = due + days_late
@@ -790,8 +841,11 @@ class _Generator:
                     through_day = hold_since - 1 if hold else y
                     fee_days = max(0, through_day - due - hold_days - grace)
                     if fee_days:
-                        late_fee = max(0, min(fee_days * self._daily_fee(principal - principal_paid), room))
+                        lump = fee_days * self._daily_fee(principal - principal_paid)
+                        late_fee = max(0, min(lump, room))
+                        clipped = clipped or late_fee < lump
                         room -= late_fee
+                        accruing.append(k)
                         if late_fee:
                             through = through_day
                             mix["installments_overdue_with_late_fee"] += 1
@@ -811,8 +865,8 @@ class _Generator:
                     mix["installments_paid"] += 1
                 else:
                     paid_all = False
-                write_installment(
-                    (
+                rows.append(
+                    [
                         iid,
                         oid,
                         c,
@@ -830,8 +884,15 @@ class _Generator:
                         through,
                         status,
                         paid_at,
-                    ),
+                    ]
                 )
+            if clipped and len(accruing) > 1:
+                self._share_the_cap_day_by_day(
+                    rows, accruing, amount=amount, paid_late_fees=paid_late_fees, through=through_day
+                )
+                mix["orders_cap_shared_day_by_day"] += 1
+            for row in rows:
+                write_installment(tuple(row))
             self.w["order"](
                 (
                     oid,

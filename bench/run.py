@@ -294,6 +294,42 @@ def measure_sweep(*, on: datetime.date, chunk_size: int, again: bool = False) ->
     return run, run.result
 
 
+def measure_catch_up(*, db, on: datetime.date, days: int, chunk_size: int, say) -> dict:
+    """The first sweep after `days` missed nights, on a fresh copy of the book (swept through
+    the day before `on`): every accruing row is owed days + 1 fee days, and the orders whose
+    fees reach the cap inside the gap are charged day by day (sweep.services). Measured only
+    when that date is not in the future (the sweep refuses one): build the book with
+    --date that many days back."""
+    from django.utils import timezone
+
+    from bench.reference import installments_checksum
+
+    target = on + datetime.timedelta(days=days)
+    if days < 1 or target > timezone.localdate():
+        why = f"{target} is in the future: build the book with --date {days} or more days back"
+        say(f"catch-up: not measured ({why})")
+        return {"days": days, "seconds": None, "why": why}
+    db.restore_book()
+    say(f"catch-up: the sweep for {target} after {days} missed nights ...")
+    sweep, run = measure_sweep(on=target, chunk_size=chunk_size)
+    after = installments_checksum()
+    measure_sweep(on=target, chunk_size=chunk_size, again=True)
+    totals = run.totals
+    say(
+        f"catch-up: {sweep.seconds:.2f} s, {totals.get('late_fees_accrued', 0):,} late fees, "
+        f"{totals.get('orders_charged_day_by_day', 0):,} orders charged day by day"
+    )
+    return {
+        "days": days,
+        "business_date": target.isoformat(),
+        "seconds": round(sweep.seconds, 3),
+        "cpu_seconds": sweep.cpu,
+        "late_fees_accrued": totals.get("late_fees_accrued", 0),
+        "orders_charged_day_by_day": totals.get("orders_charged_day_by_day", 0),
+        "rerun_same": installments_checksum() == after,
+    }
+
+
 def measure_snapshot(*, on: datetime.date) -> Timed:
     from sweep.services import portfolio_snapshot
 
@@ -561,6 +597,7 @@ class Options:
     reuse_book: bool = False
     book_only: bool = False
     free_space: int = 10
+    catch_up_days: int = 7
     output: Path = ROOT / "var" / "bench" / "latest.json"
 
 
@@ -728,6 +765,10 @@ def run_benchmark(options: Options, say=print) -> dict:
         checks["two_workers_same_result"] = two.get("same_result", two.get("same_result_after_resume"))
         checks["two_workers_finished"] = two["completed"]
 
+    catch_up = measure_catch_up(db=db, on=on, days=options.catch_up_days, chunk_size=chunk_size, say=say)
+    if catch_up.get("seconds") is not None:
+        checks["catch_up_rerun_changes_nothing"] = catch_up.pop("rerun_same")
+
     reminders = measure_reminders(on=on)
     if reminders["measured"]:
         say(f"reminders: {reminders['reminders']} written in {reminders['seconds']:.2f} s")
@@ -769,6 +810,7 @@ def run_benchmark(options: Options, say=print) -> dict:
             "reminders": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in reminders.items()},
             "rows_changed": changed,
             "sweep_totals": run.totals,
+            "catch_up": catch_up,
             "chunk_size_seconds": {
                 chunk_size: {
                     "seconds": round(best, 2),
@@ -822,6 +864,15 @@ def _targets(result: dict) -> dict:
     return verdicts
 
 
+def _catch_up_text(catch_up: dict | None) -> str:
+    if not catch_up or catch_up.get("seconds") is None:
+        return f"not measured ({catch_up['why']})" if catch_up else "not measured"
+    return (
+        f"{catch_up['seconds']:.2f} s after {catch_up['days']} missed nights, "
+        f"{catch_up['orders_charged_day_by_day']:,} orders day by day"
+    )
+
+
 def _two_workers_text(result: dict) -> str:
     two = result.get("two_workers")
     if not two:
@@ -867,6 +918,7 @@ def report(result: dict) -> str:
         ("rerun_forced_seconds", fmt(result["rerun_forced_seconds"])),
         ("reminders_per_s", fmt(result["reminders_per_s"])),
         ("rows_changed", fmt(result["rows_changed"])),
+        ("catch_up", _catch_up_text(result.get("catch_up"))),
     ]
     for size, figures in result["chunk_size_seconds"].items():
         cpu = figures.get("cpu_seconds") or {"python": None, "postgres": None}
@@ -923,6 +975,12 @@ def _arguments(argv: list[str] | None) -> Options:
         default=Options.free_space,
         help="percent of instalment and case pages left free by the load, as after nightly updates",
     )
+    parser.add_argument(
+        "--catch-up-days",
+        type=int,
+        default=Options.catch_up_days,
+        help="also time the sweep after this many missed nights (needs --date that many days back)",
+    )
     parser.add_argument("--output", type=Path, default=Options.output)
     args = parser.parse_args(argv)
     return Options(
@@ -938,6 +996,7 @@ def _arguments(argv: list[str] | None) -> Options:
         reuse_book=args.reuse_book,
         book_only=args.book_only,
         free_space=args.free_space,
+        catch_up_days=args.catch_up_days,
         output=args.output,
     )
 

@@ -2,7 +2,7 @@
 
 `seed_portfolio()` plays twelve months of shopping and repayment forward, customer by
 customer, in memory, with the same money rules the services apply (orders.ledger: schedules,
-allocation order, statuses; `late_fee_accrue` below for late fees) and the policy in force on
+allocation order, statuses, and the day-by-day late-fee rule) and the policy in force on
 each day, then writes everything with bulk_create inside the caller's transaction. Bulk
 inserts write no django-simple-history rows: the demo data has no audit history.
 
@@ -21,7 +21,7 @@ import random
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -37,7 +37,16 @@ from collection.models import Bucket, CaseEvent, CaseEventType, CaseStatus, Coll
 from policy.models import Policy
 from policy.selectors import policy_in_force
 
-from .ledger import add_months, allocate, allocation_order, prorate, schedule_lines, status_on
+from .ledger import (
+    LateFeeTerms,
+    add_months,
+    allocate,
+    allocation_order,
+    late_fee_accrue,
+    prorate,
+    schedule_lines,
+    status_on,
+)
 from .models import (
     ORDER_TRANSITIONS,
     PLAN_INSTALLMENTS,
@@ -59,76 +68,6 @@ from .models import (
 
 BATCH_SIZE = 1000
 ONE_DAY = datetime.timedelta(days=1)
-
-# --- Late fees (DESIGN.md, "Late fees"): the rule the nightly sweep must agree with -----------
-
-
-@dataclass(frozen=True)
-class LateFeeTerms:
-    """The late-fee values of one policy version."""
-
-    grace_days: int
-    daily_rate: Decimal
-    cap_rate: Decimal
-    cap_amount: Decimal
-
-    @classmethod
-    def from_policy(cls, policy: Policy) -> LateFeeTerms:
-        return cls(
-            grace_days=policy.late_fee_grace_days,
-            daily_rate=policy.late_fee_daily_rate,
-            cap_rate=policy.late_fee_cap_rate,
-            cap_amount=policy.late_fee_cap_amount,
-        )
-
-
-def late_fee_accrue(
-    *,
-    installments: Sequence[Installment],
-    through: datetime.date,
-    terms_on: Callable[[datetime.date], LateFeeTerms],
-) -> Decimal:
-    """Accrue late fees on one order's instalments for every day up to `through` not yet accrued.
-
-    For business date D an instalment with unpaid principal is D − due_date − hold_days days
-    past due; past the grace days it adds its unpaid principal × the daily rate, rounded
-    half-up for that day. The order's late fees never pass min(cap rate × its principal, cap
-    amount); the day that reaches the cap adds only what is left, oldest instalment first.
-    Each instalment remembers the day it was accrued through, so accruing twice for one day
-    adds nothing and a missed day is caught up once. The terms are those in force on each
-    day. The instalments are changed in memory (late_fee_due, late_fee_through); the amount
-    added is returned. The caller leaves out orders on hold.
-    """
-    ordered = sorted(installments, key=lambda i: (i.due_date, i.sequence))
-    # The order's principal as it stands: a partial return reduces it.
-    principal = sum((i.principal_due for i in ordered), ZERO)
-    accrued = sum((i.late_fee_due for i in ordered), ZERO)
-    pending = [i for i in ordered if i.principal_due > i.principal_paid and i.due_date < through]
-    if not pending:
-        return ZERO
-    added = ZERO
-    day = min(i.late_fee_through or i.due_date for i in pending) + ONE_DAY
-    while day <= through:
-        terms = terms_on(day)
-        room = min(apply_rate(principal, terms.cap_rate), terms.cap_amount) - accrued
-        for installment in pending:
-            if room <= ZERO:
-                break
-            if installment.late_fee_through is not None and day <= installment.late_fee_through:
-                continue
-            if (day - installment.due_date).days - installment.hold_days <= terms.grace_days:
-                continue
-            fee = min(
-                apply_rate(installment.principal_due - installment.principal_paid, terms.daily_rate), room
-            )
-            installment.late_fee_due += fee
-            accrued += fee
-            added += fee
-            room -= fee
-        day += ONE_DAY
-    for installment in pending:
-        installment.late_fee_through = through
-    return added
 
 
 def _owed(i: Installment) -> Decimal:
@@ -935,6 +874,7 @@ class PortfolioBuilder:
 
     def _return(self, sim: _CustomerSim, when, push, o: _OrderSim, full: bool) -> None:
         """order_return, in memory, before anything on the order was paid (no refunds)."""
+        self._accrue(sim, when.date())  # customer_catch_up: the late fees through today first
         order = o.order
         principal_left = sum((i.principal_due for i in o.installments), ZERO)
         amount = principal_left
@@ -1024,7 +964,8 @@ class PortfolioBuilder:
     def _pay(self, sim: _CustomerSim, when, push, target: Installment, part: Decimal | None) -> None:
         """The customer pays what they mean to: payment_post, in memory."""
         rng, day = self.rng, when.date()
-        self._accrue(sim, day - ONE_DAY)  # a late payment pays the late fee first
+        # The sweep for this business date ran at 00:30: a late payment pays today's late fee too.
+        self._accrue(sim, day)
         if part is not None:
             amount = (_owed(target) * part).quantize(CENT, rounding=ROUND_HALF_UP)
         else:
@@ -1050,7 +991,8 @@ class PortfolioBuilder:
             sim.credits.append([payment, left])
 
     def _apply_credit(self, sim: _CustomerSim, when, push) -> None:
-        """credit_balance_apply on a due date: oldest payment's credit first."""
+        """credit_balance_apply on a due date: oldest payment's credit first. The sweep applies
+        it before that day's late fees."""
         if not sim.credits:
             return
         self._accrue(sim, when.date() - ONE_DAY)

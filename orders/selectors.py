@@ -6,7 +6,7 @@ import datetime
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import DecimalField, F, Q, QuerySet, Sum, Value
+from django.db.models import DecimalField, Exists, F, Max, OuterRef, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from accounts.models import CreditLineStatus, Customer
@@ -132,3 +132,21 @@ def customer_balance(*, customer: Customer) -> dict[str, Decimal]:
     totals = {name: _cents(amount) for name, amount in totals.items()}
     totals["credit_balance"] = customer_credit_balance(customer=customer)
     return totals
+
+
+def books_through(*, customer: Customer) -> datetime.date | None:
+    """The last business date whose sweep work is done for this customer: the latest sweep
+    that covered them (or ran before they existed), or a money event's catch-up, whichever is
+    later. None when no sweep has ever run: then there are no nightly books to keep up."""
+    from sweep.models import ChunkStatus, RunStatus, SweepChunk, SweepRun
+
+    covering = SweepChunk.objects.filter(customer_from__lte=customer.pk, customer_to__gt=customer.pk)
+    dates = [
+        customer.books_through,
+        covering.filter(status=ChunkStatus.DONE).aggregate(on=Max("run__business_date"))["on"],
+        SweepRun.objects.filter(status=RunStatus.DONE)
+        .exclude(Exists(covering.filter(run=OuterRef("pk"))))
+        .aggregate(on=Max("business_date"))["on"],
+    ]
+    dates = [d for d in dates if d is not None]
+    return max(dates) if dates else None

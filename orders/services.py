@@ -22,7 +22,17 @@ from policy.selectors import policy_in_force
 from reminders.services import receipt_queue
 
 from . import selectors
-from .ledger import PAID_FIELD, allocate, allocation_order, prorate, schedule_lines, status_on
+from .ledger import (
+    LATE_FEE_STATUSES,
+    PAID_FIELD,
+    LateFeeTerms,
+    allocate,
+    allocation_order,
+    late_fee_accrue,
+    prorate,
+    schedule_lines,
+    status_on,
+)
 from .models import (
     ORDER_TRANSITIONS,
     PLAN_INSTALLMENTS,
@@ -96,6 +106,61 @@ def order_transition(*, order: Order, to: OrderStatus, by=None, reason: str = ""
     order.save(update_fields=["status", "closed_at"])
     _event(order, OrderEventType.STATUS_CHANGED, actor=by, old=previous, new=to, reason=reason)
     return order
+
+
+# --- Catching up: a money event on a night the sweep missed ---------------------------------
+
+
+@transaction.atomic
+def customer_catch_up(*, customer: Customer, on: datetime.date) -> None:
+    """Do for one customer the sweep work of the business dates after
+    selectors.books_through() up to `on`, before a money event dated `on` changes their books
+    (DESIGN.md: the book must not depend on which nights the sweep ran).
+
+    Sweeping every night, a payment, waiver, return, reversal or hold received on day D finds
+    the credit balance applied and the late fees accrued through D (the sweep for D runs at
+    00:30 on D), and allocates against that. When nights were missed, this replays them first:
+    the credit balance is applied once (what it pays on each due date, oldest first, is the
+    same as paying it all now, before any of those days' late fees), then late fees day by day
+    with orders.ledger.late_fee_day on the principal as it stands, which no event changed in
+    between (each event catches up first). Statuses are set as the sweep for `on` would.
+    Ageing, cases and freezes stay with the sweep: they are what the sweep saw.
+    The caller holds the customer's lock.
+    """
+    on = min(on, _business_date())  # the sweep never runs ahead of today, nor does this
+    last = selectors.books_through(customer=customer)
+    if last is None or last >= on:
+        return
+    if selectors.payments_with_credit(customer=customer):
+        credit_balance_apply(customer=customer, on=on)
+    held = set(Order.objects.filter(customer=customer).exclude(hold="").values_list("pk", flat=True))
+    by_order: dict[int, list[Installment]] = defaultdict(list)
+    for installment in Installment.objects.select_for_update().filter(customer=customer).order_by("pk"):
+        by_order[installment.order_id].append(installment)
+    terms: dict[datetime.date, LateFeeTerms] = {}
+
+    def terms_on(day: datetime.date) -> LateFeeTerms:
+        if day not in terms:
+            terms[day] = LateFeeTerms.from_policy(policy_in_force(on=day))
+        return terms[day]
+
+    changed = []
+    for order_id, installments in by_order.items():
+        before = {i.pk: (i.late_fee_due, i.late_fee_through, i.status) for i in installments}
+        if order_id not in held:
+            late_fee_accrue(installments=installments, since=last, through=on, terms_on=terms_on)
+        for installment in installments:
+            if installment.status in LATE_FEE_STATUSES:
+                installment.status = status_on(installment, on)
+            if before[installment.pk] != (
+                installment.late_fee_due,
+                installment.late_fee_through,
+                installment.status,
+            ):
+                changed.append(installment)
+    # The sweep's work, written as the sweep writes it: without a history row per instalment.
+    Installment.objects.bulk_update(changed, ["late_fee_due", "late_fee_through", "status"])
+    Customer.objects.filter(pk=customer.pk).update(books_through=on)
 
 
 # --- Orders --------------------------------------------------------------------------------
@@ -335,6 +400,7 @@ def payment_post(
         raise PaymentError(f"Unknown payment method {method!r}.", code="bad_method")
 
     customer = _lock_customer(customer)
+    customer_catch_up(customer=customer, on=_business_date(received_at))
     existing = Payment.objects.filter(external_reference=reference).first()
     if existing is not None:
         return _same_payment_or_error(existing, customer=customer, amount=amount)
@@ -408,7 +474,7 @@ def payment_reverse(*, payment: Payment, reason: str, by) -> Payment:
     reason = (reason or "").strip()
     if not reason:
         raise PaymentError("A reversal needs a reason.", code="no_reason")
-    _lock_customer(payment.customer)
+    customer_catch_up(customer=_lock_customer(payment.customer), on=_business_date())
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if payment.status == PaymentStatus.REVERSED:
         raise PaymentError("This payment has already been reversed.", code="already_reversed")
@@ -479,7 +545,7 @@ def fee_waive(
     component = Component(component)
     if not approved_by.has_perm("orders.waive_fee"):
         raise DomainError("The approver may not waive fees.", code="not_allowed")
-    _lock_customer(installment.customer)
+    customer_catch_up(customer=_lock_customer(installment.customer), on=_business_date())
     installment = Installment.objects.select_for_update().get(pk=installment.pk)
     owed = installment.outstanding(component)
     if amount > owed:
@@ -521,7 +587,7 @@ def order_return(*, order: Order, amount: Decimal, by=None, reason: str = "") ->
     its unpaid late fees.
     """
     amount = _money(amount, what="The returned amount")
-    _lock_customer(order.customer)
+    customer_catch_up(customer=_lock_customer(order.customer), on=_business_date())
     order = Order.objects.select_for_update().get(pk=order.pk)
     if order.status not in (OrderStatus.DELIVERED, OrderStatus.COMPLETED):
         raise OrderError("Only a delivered order can be returned.", code="not_delivered")
@@ -626,13 +692,14 @@ def order_hold_open(*, order: Order, kind: str, by=None, on: datetime.date | Non
 
     if kind not in (Hold.RETURN, Hold.DISPUTE):
         raise OrderError("A hold is either a return or a dispute.", code="bad_hold")
-    _lock_customer(order.customer)
+    on = on or _business_date()
+    customer_catch_up(customer=_lock_customer(order.customer), on=on)
     order = Order.objects.select_for_update().get(pk=order.pk)
     if order.status not in (OrderStatus.DELIVERED, OrderStatus.COMPLETED):
         raise OrderError("Only a delivered order can be put on hold.", code="not_delivered")
     if order.hold:
         raise OrderError(f"This order is already on hold ({order.get_hold_display()}).", code="on_hold")
-    order.hold, order.hold_since = kind, on or _business_date()
+    order.hold, order.hold_since = kind, on
     order.save(update_fields=["hold", "hold_since"])
     _event(order, OrderEventType.HOLD_OPENED, actor=by, kind=kind, since=order.hold_since.isoformat())
     return order
@@ -644,11 +711,11 @@ def order_hold_close(*, order: Order, by=None, on: datetime.date | None = None, 
     late-fee clock move on by the days it spent past due while the order was on hold."""
     from .models import Hold
 
-    _lock_customer(order.customer)
+    on = on or _business_date()
+    customer_catch_up(customer=_lock_customer(order.customer), on=on)
     order = Order.objects.select_for_update().get(pk=order.pk)
     if not order.hold:
         raise OrderError("This order is not on hold.", code="not_on_hold")
-    on = on or _business_date()
     if on < order.hold_since:
         raise OrderError("A hold cannot close before it opened.", code="bad_date")
     paused = []

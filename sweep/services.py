@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime
 import logging
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -25,6 +25,7 @@ from accounts.services import credit_lines_freeze_overdue
 from bnpl_admin.errors import DomainError
 from bnpl_admin.money import ZERO
 from collection.services import cases_age
+from orders.ledger import LateFeeTerms, late_fee_accrue, late_fee_days
 from orders.models import (
     UNPAID_INSTALLMENT_STATUSES,
     AllocationKind,
@@ -201,6 +202,7 @@ def sweep_range(*, on: datetime.date, customer_from: int, customer_to: int, poli
         daily_rate_ppm=_ppm(policy.late_fee_daily_rate),
         cap_rate_ppm=_ppm(policy.late_fee_cap_rate),
         cap_amount_fen=_fen(policy.late_fee_cap_amount),
+        policy_days=(on - policy.effective_from).days,
     ).as_dict()
     stats: Counter[str] = Counter()
     # Credit balance first: it pays what is due by D (whatever its status), and what it pays
@@ -213,10 +215,16 @@ def sweep_range(*, on: datetime.date, customer_from: int, customer_to: int, poli
         cursor.execute(sql.daily_update(dialect), params)
         if dialect.pg:
             changes = cursor.fetchall()
-        for old, new, fee_added in changes:
+        by_day = set()
+        for old, new, fee_added, order_id, day_by_day in changes:
             if old != new:
                 stats[f"became_{new}"] += 1
             stats["late_fees_accrued"] += bool(fee_added)
+            if day_by_day:
+                by_day.add(order_id)
+        if by_day:
+            stats["late_fees_accrued"] += _late_fees_day_by_day(on=on, order_ids=by_day)
+            stats["orders_charged_day_by_day"] = len(by_day)
 
         cursor.execute(sql.ageing_select(dialect), params)
         owing = cursor.fetchall()
@@ -238,6 +246,41 @@ def sweep_range(*, on: datetime.date, customer_from: int, customer_to: int, poli
         on=on, dpd_by_customer=dpd_by_customer, freeze_at_dpd=policy.freeze_at_dpd
     )
     return dict(stats)
+
+
+def _late_fees_day_by_day(*, on: datetime.date, order_ids: set[int]) -> int:
+    """Late fees for the orders sql._daily_changes could not charge in one step (a caught-up
+    gap that reaches the cap or spans a change of policy): each missed day in turn, with the
+    terms in force that day, by orders.ledger. The number of instalments charged."""
+    terms: dict[datetime.date, LateFeeTerms] = {}
+
+    def terms_on(day: datetime.date) -> LateFeeTerms:
+        if day not in terms:
+            terms[day] = LateFeeTerms.from_policy(policy_in_force(on=day))
+        return terms[day]
+
+    by_order: dict[int, list[Installment]] = defaultdict(list)
+    for installment in Installment.objects.select_for_update().filter(order_id__in=order_ids).order_by("pk"):
+        by_order[installment.order_id].append(installment)
+    grace = terms_on(on).grace_days
+    changed = []
+    for installments in by_order.values():
+        before = {i.pk: (i.late_fee_due, i.late_fee_through) for i in installments}
+        # The gap: the most fee days any of its rows was owed, as the SQL counted them.
+        days = max(
+            late_fee_days(i, on, grace)
+            for i in installments
+            if i.status in UNPAID_INSTALLMENT_STATUSES and i.principal_due > i.principal_paid
+        )
+        late_fee_accrue(
+            installments=installments,
+            since=on - datetime.timedelta(days=days),
+            through=on,
+            terms_on=terms_on,
+        )
+        changed += [i for i in installments if before[i.pk] != (i.late_fee_due, i.late_fee_through)]
+    Installment.objects.bulk_update(changed, ["late_fee_due", "late_fee_through"])
+    return len(changed)
 
 
 def _apply_credit_balances(on: datetime.date, customer_from: int, customer_to: int) -> int:

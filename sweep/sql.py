@@ -76,6 +76,9 @@ class ChunkParams:
     daily_rate_ppm: int
     cap_rate_ppm: int
     cap_amount_fen: int
+    # Days since the policy in force on D took effect: a row charged for more days than this
+    # spans a change of terms and is charged day by day (see _daily_changes).
+    policy_days: int = 1_000_000
 
     def as_dict(self) -> dict:
         return {
@@ -86,6 +89,7 @@ class ChunkParams:
             "rate": self.daily_rate_ppm,
             "cap_rate": self.cap_rate_ppm,
             "cap_amount": self.cap_amount_fen,
+            "policy_days": self.policy_days,
         }
 
 
@@ -107,7 +111,8 @@ def _candidate(t: str, on: str) -> str:
 
 def _daily_changes(d: Dialect) -> str:
     """The day's change to each unpaid instalment due by D, as a CTE named `changes`
-    (id, status, new_status, add_fen): the status it takes on D and the late fee it accrues.
+    (id, order_id, status, new_status, add_fen, by_day): the status it takes on D and the
+    late fee it accrues, or by_day = 1 when its order's late fees must be charged day by day.
 
     Statuses: due before D is overdue, due on D is due. Late fees accrue by DESIGN.md: simple
     daily interest on the unpaid principal, for the fee days counted in the order's own time
@@ -115,8 +120,19 @@ def _daily_changes(d: Dialect) -> str:
     accrued (late_fee_through): so a second run for D adds nothing and a missed day is caught
     up once. The cap per order is the smaller of a share of its principal and a fixed amount;
     the day that reaches it adds only what is left, oldest instalment first (a running sum per
-    order). The principal is the order's as it stands (a partial return lowers it), as in
-    orders.demo.late_fee_accrue. Orders on hold change status but accrue nothing.
+    order). Orders on hold change status but accrue nothing.
+
+    Charging several missed days at once (fee days × one day's fee) is the day-by-day rule of
+    orders.ledger.late_fee_day exactly when every one of those days had the same principal,
+    the same terms and room under the cap. The principal: a money event on a missed day first
+    catches its customer up (orders.services.customer_catch_up), so no event falls inside a
+    gap. The other two are checked here: an order with a row of more than one fee day whose
+    fees together pass the room left under the cap (the cap is reached inside the gap and the
+    room must be shared day by day), or whose fee days reach back before the policy in force
+    on D took effect, gets by_day = 1 and add_fen = 0 on every row; the sweep then charges it
+    with orders.ledger (sweep.services). Only rows with a fee count (a principal so small that
+    a day's fee rounds to nothing is never charged, so its fee days only grow). A one-night
+    run never has more than one fee day a row, so it never leaves SQL.
     """
     on, g, lst = d.date_param(), d.greatest, d.least
     dpd = d.days(on, "i.due_date") + " - i.hold_days"
@@ -136,6 +152,7 @@ def _daily_changes(d: Dialect) -> str:
     ),
     proposed AS (
         SELECT id, order_id, due_date, sequence, status, new_status,
+               fee_days,
                fee_days * ((unpaid_fen * %(rate)s + 500000) / 1000000) AS fee_fen
         FROM cand
     ),
@@ -149,30 +166,46 @@ def _daily_changes(d: Dialect) -> str:
         GROUP BY o.id
     ),
     capped AS (
-        SELECT p.id, p.status, p.new_status, p.fee_fen, r.room_fen,
+        SELECT p.id, p.order_id, p.status, p.new_status, p.fee_fen, r.room_fen,
                SUM(p.fee_fen) OVER (
                    PARTITION BY p.order_id ORDER BY p.due_date, p.sequence
                    ROWS UNBOUNDED PRECEDING
-               ) AS running_fen
+               ) AS running_fen,
+               SUM(p.fee_fen) OVER (PARTITION BY p.order_id) AS order_fen,
+               MAX(CASE WHEN p.fee_fen > 0 THEN p.fee_days ELSE 0 END) OVER (PARTITION BY p.order_id)
+                 AS order_days
         FROM proposed p LEFT JOIN room r ON r.order_id = p.order_id
     ),
-    changes AS (
-        SELECT id, status, new_status,
-               CASE WHEN fee_fen > 0 THEN {g}(0, {lst}(fee_fen, room_fen - (running_fen - fee_fen)))
-                    ELSE 0 END AS add_fen
+    flagged AS (
+        SELECT id, order_id, status, new_status, fee_fen, room_fen, running_fen,
+               CASE WHEN order_days > 1 AND room_fen > 0
+                         AND (order_fen > room_fen OR order_days > %(policy_days)s)
+                    THEN 1 ELSE 0 END AS by_day
         FROM capped
+    ),
+    changes AS (
+        SELECT id, order_id, status, new_status, by_day,
+               CASE WHEN fee_fen > 0 AND by_day = 0
+                    THEN {g}(0, {lst}(fee_fen, room_fen - (running_fen - fee_fen)))
+                    ELSE 0 END AS add_fen
+        FROM flagged
     )
     """
 
 
 def daily_update(d: Dialect) -> str:
     """Write the day's statuses and late fees (see _daily_changes), touching only the rows that
-    change. On PostgreSQL it returns (old status, new status, fee added) per row written, for
+    change (and the rows of orders to charge day by day). On PostgreSQL it returns (old status,
+    new status, fee added, order, by day) per row written, for
     the chunk's counts; SQLite's RETURNING cannot name the CTE, so daily_changes_select counts
     there first."""
     on = d.date_param()
     fen = d.fen
-    returning = " RETURNING changes.status, changes.new_status, changes.add_fen > 0" if d.pg else ""
+    returning = (
+        " RETURNING changes.status, changes.new_status, changes.add_fen > 0, changes.order_id, changes.by_day"
+        if d.pg
+        else ""
+    )
     return (
         _daily_changes(d)
         + f"""
@@ -185,7 +218,7 @@ def daily_update(d: Dialect) -> str:
                                    ELSE orders_installment.late_fee_through END
       FROM changes
      WHERE orders_installment.id = changes.id
-       AND (changes.status <> changes.new_status OR changes.add_fen > 0)
+       AND (changes.status <> changes.new_status OR changes.add_fen > 0 OR changes.by_day = 1)
        AND {_candidate("orders_installment", on)}
     """
         + returning
@@ -193,11 +226,12 @@ def daily_update(d: Dialect) -> str:
 
 
 def daily_changes_select(d: Dialect) -> str:
-    """What daily_update will write, as (old status, new status, fee added) rows."""
+    """What daily_update will write, as (old status, new status, fee added, order, by day) rows."""
     return (
         _daily_changes(d)
         + """
-    SELECT status, new_status, add_fen > 0 FROM changes WHERE status <> new_status OR add_fen > 0
+    SELECT status, new_status, add_fen > 0, order_id, by_day FROM changes
+     WHERE status <> new_status OR add_fen > 0 OR by_day = 1
     """
     )
 

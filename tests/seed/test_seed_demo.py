@@ -24,8 +24,8 @@ from accounts.models import CreditLine, CreditLineStatus, Customer, EmergencyCon
 from accounts.roles import Role
 from bnpl_admin.money import ZERO, apply_rate
 from collection.models import Bucket, CaseStatus, CollectionCase
-from orders.demo import GRADE_LIMITS, STAFF, LateFeeTerms, late_fee_accrue, national_id_check_char
-from orders.ledger import schedule_lines, status_on
+from orders.demo import GRADE_LIMITS, STAFF, national_id_check_char
+from orders.ledger import LateFeeTerms, late_fee_accrue, late_fee_days, schedule_lines, status_on
 from orders.models import (
     AllocationKind,
     Component,
@@ -219,10 +219,24 @@ def test_late_fees_are_accrued_through_yesterday_and_capped(book):
             apply_rate(principal, terms.cap_rate), terms.cap_amount
         )
     overdue = list(Installment.objects.filter(status=InstallmentStatus.OVERDUE).select_related("order"))
+    capped = {order.pk for order in orders if sum(i.late_fee_due for i in order.installments.all()) >= 200}
     for installment in overdue:
-        # Due yesterday: not yet past due for the sweep of yesterday.
-        expected = yesterday if installment.due_date < yesterday else None
-        assert installment.late_fee_through == expected, installment
+        # Accrued through the last day a fee was charged: yesterday, for every instalment still
+        # bearing one (past grace, not on hold, its order under the cap).
+        if installment.late_fee_through is not None:
+            assert installment.late_fee_through <= yesterday, installment
+        assert (installment.late_fee_through is None) == (installment.late_fee_due == ZERO), installment
+        if (
+            late_fee_days(installment, yesterday, terms.grace_days) == 0
+            and installment.late_fee_through is None
+        ):
+            continue
+        if (
+            not installment.order.hold
+            and installment.order_id not in capped
+            and installment.principal_paid == 0
+        ):
+            assert installment.late_fee_through == yesterday, installment
     # The sweep for yesterday, run again, finds nothing left to add.
     by_order = defaultdict(list)
     for installment in Installment.objects.filter(order__in={i.order_id for i in overdue}):

@@ -1,4 +1,4 @@
-"""The set-based sweep and the Python reference rule (orders.demo.late_fee_accrue) agree to the fen."""
+"""The set-based sweep and the Python reference rule (orders.ledger.late_fee_accrue) agree to the fen."""
 
 from collections import defaultdict
 
@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from orders.demo import LateFeeTerms, late_fee_accrue
+from orders.ledger import LateFeeTerms, late_fee_accrue
 from orders.models import Installment, InstallmentStatus
 from policy.selectors import policy_in_force
 from sweep.services import sweep_run

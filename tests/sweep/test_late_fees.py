@@ -116,3 +116,20 @@ def test_cap_is_shared_by_the_instalments_of_one_order_oldest_first():
     first, second = late_fee(order, 1), late_fee(order, 2)
     assert first + second == Decimal("1.00")
     assert first == Decimal("1.00") and second == Decimal("0.00")
+
+
+def test_a_rate_change_inside_missed_nights_charges_each_day_at_its_own_rate():
+    from policy.models import Policy
+
+    due = datetime.date(2026, 1, 5)
+    order = _pay_later("1000.00", due)  # 0.50 a day from 4 days past due
+    at = lambda dpd: due + datetime.timedelta(days=dpd)  # noqa: E731
+    sweep(at(10))
+    assert late_fee(order) == Decimal("3.50")
+    doubled = Policy.objects.get()
+    doubled.pk, doubled.effective_from = None, at(15)
+    doubled.late_fee_daily_rate = Decimal("0.001000")
+    doubled.save()
+    sweep(at(20))  # nights 11 to 19 missed: 11 to 14 at 0.50, 15 to 20 at the new 1.00
+    assert late_fee(order) == Decimal("3.50") + 4 * Decimal("0.50") + 6 * Decimal("1.00")
+    assert order.installments.get().late_fee_through == at(20)
