@@ -7,7 +7,7 @@ from django.contrib.admin import widgets
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from bnpl_admin.money import MoneyField
+from bnpl_admin.money import MoneyField, money_validators
 
 from .models import Component, PaymentMethod
 
@@ -18,7 +18,11 @@ _money = MoneyField()
 
 def money_field(**kwargs) -> forms.DecimalField:
     return forms.DecimalField(
-        max_digits=_money.max_digits, decimal_places=_money.decimal_places, label=_("Amount (¥)"), **kwargs
+        max_digits=_money.max_digits,
+        decimal_places=_money.decimal_places,
+        validators=money_validators(),
+        label=_("Amount (¥)"),
+        **kwargs,
     )
 
 

@@ -16,8 +16,9 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from accounts.models import CreditLineStatus, Customer, CustomerStatus, Grade
+from bnpl_admin.dates import DATE_MAX, DATE_MIN, moment_in_bounds
 from bnpl_admin.errors import DomainError
-from bnpl_admin.money import CENT, ZERO, apply_rate, to_money
+from bnpl_admin.money import CENT, MONEY_MAX, ZERO, apply_rate, money_in_bounds, to_money
 from policy.selectors import policy_in_force
 from reminders.services import receipt_queue
 
@@ -46,6 +47,7 @@ from .models import (
 
 # Clocks of the provider and of this server may differ a little.
 FUTURE_TOLERANCE = datetime.timedelta(minutes=5)
+REFERENCE_MAX_LENGTH = Payment._meta.get_field("external_reference").max_length
 
 
 class OrderError(DomainError):
@@ -69,11 +71,35 @@ def _money(value: Decimal | int | str, *, what: str) -> Decimal:
         raise DomainError(f"{what} must be an amount in yuan with at most two decimals.") from exc
     if amount <= ZERO:
         raise DomainError(f"{what} must be more than zero.")
+    if not money_in_bounds(amount):
+        raise DomainError(f"{what} must be at most ¥{MONEY_MAX:,}.", code="too_large")
     return amount
 
 
+def _known_customer(customer) -> Customer:
+    """The customer a service was handed, checked to be a saved one, before anything is written."""
+    if not isinstance(customer, Customer) or customer.pk is None:
+        raise DomainError("No such customer.", code="no_customer")
+    return customer
+
+
 def _lock_customer(customer: Customer) -> Customer:
-    return Customer.objects.select_for_update().get(pk=customer.pk)
+    locked = Customer.objects.select_for_update().filter(pk=_known_customer(customer).pk).first()
+    if locked is None:
+        # Deleted since the caller loaded it (or never there): a clear refusal, not DoesNotExist.
+        raise DomainError("No such customer.", code="no_customer")
+    return locked
+
+
+def _moment(value, *, what: str) -> datetime.datetime:
+    """An aware datetime that the database and the business time zone can both represent."""
+    if not isinstance(value, datetime.datetime) or timezone.is_naive(value):
+        raise DomainError(f"{what} must be a date and time with its time zone.", code="bad_time")
+    if not moment_in_bounds(value):
+        raise DomainError(
+            f"{what} must be between {DATE_MIN:%Y-%m-%d} and {DATE_MAX:%Y-%m-%d}.", code="bad_time"
+        )
+    return value
 
 
 def _event(order: Order, type_: OrderEventType, *, actor=None, **payload) -> OrderEvent:
@@ -325,12 +351,18 @@ def payment_post(
     Posting a reference that is already known returns the payment recorded for it and
     changes nothing; the same reference with another customer or amount is an error.
     """
+    customer = _known_customer(customer)
     amount = _money(amount, what="The payment amount")
+    received_at = _moment(received_at, what="The time of receipt")
     if received_at > timezone.now() + FUTURE_TOLERANCE:
         raise PaymentError("A payment cannot be received in the future.", code="future")
     reference = (reference or "").strip()
     if not reference:
         raise PaymentError("A payment needs the provider's reference.", code="no_reference")
+    if len(reference) > REFERENCE_MAX_LENGTH:
+        raise PaymentError(
+            f"A provider reference is at most {REFERENCE_MAX_LENGTH} characters.", code="long_reference"
+        )
     if method not in PaymentMethod.values:
         raise PaymentError(f"Unknown payment method {method!r}.", code="bad_method")
 
