@@ -42,6 +42,11 @@ class MoneyField(models.DecimalField):
     def validators(self):
         return [*super().validators, *money_validators()]
 
+    def formfield(self, **kwargs):
+        from .form_fields import FiniteDecimalField
+
+        return super().formfield(**{"form_class": FiniteDecimalField, **kwargs})
+
     def deconstruct(self):
         name, path, args, kwargs = super().deconstruct()
         # Keep migrations short: the defaults are part of the type.

@@ -7,6 +7,7 @@ from django.contrib.admin import widgets
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from bnpl_admin.form_fields import BoundedSplitDateTimeField, FiniteDecimalField
 from bnpl_admin.money import MoneyField, money_validators
 
 from .models import Component, PaymentMethod
@@ -17,7 +18,7 @@ _money = MoneyField()
 
 
 def money_field(**kwargs) -> forms.DecimalField:
-    return forms.DecimalField(
+    return FiniteDecimalField(
         max_digits=_money.max_digits,
         decimal_places=_money.decimal_places,
         validators=money_validators(),
@@ -33,7 +34,7 @@ class PaymentPostForm(forms.Form):
         max_length=64,
         help_text=_("The payment provider's reference: a reference is posted once."),
     )
-    received_at = forms.SplitDateTimeField(
+    received_at = BoundedSplitDateTimeField(
         label=_("Received at"), widget=widgets.AdminSplitDateTime, initial=timezone.now
     )
     method = forms.ChoiceField(label=_("Method"), choices=PaymentMethod.choices)
