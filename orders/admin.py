@@ -267,8 +267,9 @@ class InstallmentAdmin(ActionPageMixin, AuditedAdmin):
             self.message_user(request, _("Select exactly one instalment to waive a fee."), messages.ERROR)
             return None
         installment = installments[0]
-        form = FeeWaiveForm(request.POST if "apply" in request.POST else None)
+        form = FeeWaiveForm(request.POST if "apply" in request.POST else None, approver=request.user)
         if form.is_bound and form.is_valid():
+            known = Waiver.objects.filter(request_token=form.cleaned_data["token"]).exists()
             try:
                 waiver = services.fee_waive(
                     installment=installment,
@@ -276,10 +277,17 @@ class InstallmentAdmin(ActionPageMixin, AuditedAdmin):
                     amount=form.cleaned_data["amount"],
                     reason=form.cleaned_data["reason"],
                     approved_by=request.user,
+                    requested_by=form.cleaned_data["requested_by"],
+                    token=form.cleaned_data["token"],
                 )
             except DomainError as exc:
                 form.add_error(None, exc.message)
             else:
+                if known:
+                    self.message_user(
+                        request, _("This waiver was already recorded; nothing changed."), messages.WARNING
+                    )
+                    return None
                 self.message_user(
                     request,
                     _("Waived ¥%(amount)s of %(component)s on %(installment)s.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django import forms
 from django.contrib.admin import widgets
 from django.utils import timezone
@@ -58,6 +60,15 @@ class PaymentReverseForm(forms.Form):
 
 
 class FeeWaiveForm(forms.Form):
+    """Who asked for the waiver is chosen here; the staff member who submits the form approves it."""
+
+    # A new token each time the form is shown: the same page submitted twice is one waiver.
+    token = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+    requested_by = forms.ModelChoiceField(
+        label=_("Requested by"),
+        queryset=None,
+        help_text=_("The colleague who asked for the waiver. You approve it, so it cannot be you."),
+    )
     component = forms.ChoiceField(
         label=_("What to waive"),
         choices=[(Component.LATE_FEE, Component.LATE_FEE.label), (Component.FEE, Component.FEE.label)],
@@ -66,6 +77,14 @@ class FeeWaiveForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason"), max_length=200, widget=forms.Textarea(attrs={"rows": 3, "cols": 60})
     )
+
+    def __init__(self, *args, approver, **kwargs):
+        super().__init__(*args, **kwargs)
+        from accounts.models import User
+
+        self.fields["requested_by"].queryset = (
+            User.objects.filter(is_active=True).exclude(pk=approver.pk).order_by("username")
+        )
 
     def clean_component(self):
         return Component(self.cleaned_data["component"])

@@ -430,6 +430,8 @@ class Waiver(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # The token of the form that asked for it: the same form submitted twice is one waiver.
+    request_token = models.UUIDField(_("request token"), null=True, blank=True, unique=True, editable=False)
 
     class Meta:
         verbose_name = _("waiver")

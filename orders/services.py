@@ -7,6 +7,7 @@ working on one customer queue up instead of deadlocking (STYLE.md, Saleor).
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
@@ -499,10 +500,19 @@ def fee_waive(
     amount: Decimal,
     reason: str,
     approved_by,
-    requested_by=None,
+    requested_by,
+    token: uuid.UUID | None = None,
 ) -> Waiver:
-    """Forgive part of a fee or late fee: a Waiver entry with a reason and an approver."""
+    """Forgive part of a fee or late fee: a Waiver entry with a reason, who asked and who approved.
+
+    The requester is never the approver (maker–checker). A waiver asked for with a token that
+    already made one is that waiver again, and nothing changes: a form submitted twice.
+    """
     amount = _money(amount, what="The waived amount")
+    if requested_by is None or getattr(requested_by, "pk", None) is None:
+        raise DomainError("A waiver names the person who asked for it.", code="no_requester")
+    if requested_by.pk == approved_by.pk:
+        raise DomainError("Nobody approves a waiver they asked for themselves.", code="own_request")
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("A waiver needs a reason.", code="no_reason")
@@ -512,6 +522,13 @@ def fee_waive(
     if not approved_by.has_perm("orders.waive_fee"):
         raise DomainError("The approver may not waive fees.", code="not_allowed")
     _lock_customer(installment.customer)
+    if token is not None:
+        # After the customer's lock: a second submission waits for the first and finds it here.
+        done = Waiver.objects.filter(request_token=token).first()
+        if done is not None:
+            if (done.installment_id, done.component, done.amount) != (installment.pk, component, amount):
+                raise DomainError("This form was already used for another waiver.", code="token_reused")
+            return done
     installment = Installment.objects.select_for_update().get(pk=installment.pk)
     owed = installment.outstanding(component)
     if amount > owed:
@@ -522,14 +539,20 @@ def fee_waive(
     if installment.status == InstallmentStatus.PAID and installment.paid_at is None:
         installment.paid_at = timezone.now()
     installment.save(update_fields=[field, "status", "paid_at"])
-    waiver = Waiver.objects.create(
-        installment=installment,
-        component=component,
-        amount=amount,
-        reason=reason,
-        requested_by=requested_by or approved_by,
-        approved_by=approved_by,
-    )
+    try:
+        with transaction.atomic():
+            waiver = Waiver.objects.create(
+                installment=installment,
+                component=component,
+                amount=amount,
+                reason=reason,
+                requested_by=requested_by,
+                approved_by=approved_by,
+                request_token=token,
+            )
+    except IntegrityError:
+        # The token made a waiver for another customer meanwhile (their lock is not ours).
+        raise DomainError("This form was already used for another waiver.", code="token_reused") from None
     _event(
         installment.order,
         OrderEventType.FEE_WAIVED,

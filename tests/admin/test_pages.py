@@ -25,6 +25,7 @@ from tests.factories import (
     MerchantFactory,
     UserFactory,
     delivered_order,
+    waiver_requester,
 )
 
 OUR_APPS = ("accounts", "orders", "collections", "policy")
@@ -72,6 +73,7 @@ def book(superuser):
             amount=Decimal("1.00"),
             reason="goodwill",
             approved_by=superuser,
+            requested_by=waiver_requester(),
         )
         case = CollectionCaseFactory(customer=customer, assigned_agent=agents[n])
         CaseEvent.objects.create(case=case, type=CaseEventType.OPENED, actor=agents[n])

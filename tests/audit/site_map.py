@@ -162,6 +162,7 @@ def build_site_data() -> SiteData:
         UserFactory,
         delivered_order,
         posted_payment,
+        waiver_requester,
     )
 
     users = {}
@@ -187,6 +188,7 @@ def build_site_data() -> SiteData:
         amount=Decimal("1.00"),
         reason="goodwill",
         approved_by=users[SUPERUSER],
+        requested_by=waiver_requester(),
     )
     sweep_run(on=today)
     if not SweepRun.objects.exists() or not PortfolioSnapshot.objects.exists():
