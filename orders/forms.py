@@ -40,6 +40,16 @@ class PaymentPostForm(forms.Form):
         label=_("Received at"), widget=widgets.AdminSplitDateTime, initial=timezone.now
     )
     method = forms.ChoiceField(label=_("Method"), choices=PaymentMethod.choices)
+    reason = forms.CharField(
+        label=_("Note for the approver"),
+        max_length=200,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text=_(
+            "A large payment, or one received long ago, waits for a colleague's approval: "
+            "say where it comes from."
+        ),
+    )
 
     def clean_received_at(self):
         received_at = self.cleaned_data["received_at"]
@@ -88,3 +98,12 @@ class FeeWaiveForm(forms.Form):
 
     def clean_component(self):
         return Component(self.cleaned_data["component"])
+
+
+class ManualPaymentRejectForm(forms.Form):
+    note = forms.CharField(
+        label=_("Why it is rejected"),
+        max_length=200,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=_("Recorded on the request; the payment is not posted."),
+    )

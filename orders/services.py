@@ -33,6 +33,8 @@ from .models import (
     Component,
     Installment,
     InstallmentStatus,
+    ManualPaymentRequest,
+    ManualPaymentStatus,
     Merchant,
     Order,
     OrderEvent,
@@ -413,6 +415,166 @@ def _same_payment_or_error(existing: Payment, *, customer: Customer, amount: Dec
             code="reference_conflict",
         )
     return existing
+
+
+# --- Payments typed in by hand: above the policy's thresholds, a second person approves -------
+
+
+def manual_payment_approval_reasons(*, amount: Decimal, received_at: datetime.datetime) -> list[str]:
+    """Why a payment typed in by hand needs a second person, by today's policy; [] when it does not."""
+    today = _business_date()
+    policy = policy_in_force(on=today)
+    reasons = []
+    if amount > policy.manual_payment_approval_above:
+        reasons.append(f"amount above ¥{policy.manual_payment_approval_above}")
+    days_back = (today - _business_date(received_at)).days
+    if days_back > policy.manual_payment_approval_days_back:
+        reasons.append(f"received {days_back} days ago (over {policy.manual_payment_approval_days_back})")
+    return reasons
+
+
+@transaction.atomic
+def manual_payment_submit(
+    *,
+    customer: Customer,
+    amount: Decimal,
+    reference: str,
+    received_at: datetime.datetime,
+    method: str,
+    by,
+    reason: str = "",
+) -> Payment | ManualPaymentRequest:
+    """A payment typed in by a staff member: posted at once, or, above the policy's thresholds,
+    a request that waits for another person's approval (manual_payment_approve)."""
+    customer = _known_customer(customer)
+    amount = _money(amount, what="The payment amount")
+    received_at = _moment(received_at, what="The time of receipt")
+    reasons = manual_payment_approval_reasons(amount=amount, received_at=received_at)
+    if not reasons:
+        return payment_post(
+            customer=customer,
+            amount=amount,
+            reference=reference,
+            received_at=received_at,
+            method=method,
+            posted_by=by,
+        )
+    return manual_payment_request(
+        customer=customer,
+        amount=amount,
+        reference=reference,
+        received_at=received_at,
+        method=method,
+        requested_by=by,
+        reason=reason,
+        approval_reasons=reasons,
+    )
+
+
+@transaction.atomic
+def manual_payment_request(
+    *,
+    customer: Customer,
+    amount: Decimal,
+    reference: str,
+    received_at: datetime.datetime,
+    method: str,
+    requested_by,
+    reason: str = "",
+    approval_reasons: list[str] | None = None,
+) -> ManualPaymentRequest:
+    """Record a payment typed in by hand as waiting for a second person; nothing is posted yet.
+
+    The same request sent again (one reference, waiting) is that request; a reference already
+    posted, or waiting with another customer or amount, is refused.
+    """
+    customer = _lock_customer(customer)
+    amount = _money(amount, what="The payment amount")
+    received_at = _moment(received_at, what="The time of receipt")
+    if received_at > timezone.now() + FUTURE_TOLERANCE:
+        raise PaymentError("A payment cannot be received in the future.", code="future")
+    reference = (reference or "").strip()
+    if not reference or len(reference) > REFERENCE_MAX_LENGTH:
+        raise PaymentError(
+            f"A payment needs the provider's reference (at most {REFERENCE_MAX_LENGTH} characters).",
+            code="no_reference",
+        )
+    if method not in PaymentMethod.values:
+        raise PaymentError(f"Unknown payment method {method!r}.", code="bad_method")
+    if requested_by is None or getattr(requested_by, "pk", None) is None:
+        raise PaymentError("A request names the person who makes it.", code="no_requester")
+    if Payment.objects.filter(external_reference=reference).exists():
+        raise PaymentError(f"Reference {reference} was already posted.", code="reference_conflict")
+    waiting = ManualPaymentRequest.objects.filter(
+        reference=reference, status=ManualPaymentStatus.PENDING
+    ).first()
+    if waiting is not None:
+        if (waiting.customer_id, waiting.amount) != (customer.pk, amount):
+            raise PaymentError(
+                f"Reference {reference} is already waiting for approval for another customer or amount.",
+                code="reference_conflict",
+            )
+        return waiting
+    return ManualPaymentRequest.objects.create(
+        customer=customer,
+        amount=amount,
+        reference=reference,
+        received_at=received_at,
+        method=method,
+        reason=(reason or "").strip()[:200],
+        approval_reasons=approval_reasons
+        or manual_payment_approval_reasons(amount=amount, received_at=received_at),
+        requested_by=requested_by,
+    )
+
+
+def _lock_pending(request: ManualPaymentRequest, *, by) -> ManualPaymentRequest:
+    if not isinstance(request, ManualPaymentRequest) or request.pk is None:
+        raise PaymentError("No such manual payment request.", code="no_request")
+    _lock_customer(request.customer)
+    request = ManualPaymentRequest.objects.select_for_update().get(pk=request.pk)
+    if request.status != ManualPaymentStatus.PENDING:
+        raise PaymentError(
+            f"This request was already decided ({request.get_status_display()}).", code="decided"
+        )
+    if by is None or not by.has_perm("orders.approve_manualpaymentrequest"):
+        raise PaymentError("You may not decide manual payment requests.", code="not_allowed")
+    if by.pk == request.requested_by_id:
+        raise PaymentError("Nobody decides a manual payment they asked for themselves.", code="own_request")
+    return request
+
+
+@transaction.atomic
+def manual_payment_approve(*, request: ManualPaymentRequest, by) -> Payment:
+    """Approve a waiting manual payment: it is posted, in this transaction, by payment_post."""
+    request = _lock_pending(request, by=by)
+    payment = payment_post(
+        customer=request.customer,
+        amount=request.amount,
+        reference=request.reference,
+        received_at=request.received_at,
+        method=request.method,
+        posted_by=by,
+    )
+    request.status = ManualPaymentStatus.APPROVED
+    request.decided_by, request.decided_at = by, timezone.now()
+    request.payment = payment
+    request.save(update_fields=["status", "decided_by", "decided_at", "payment"])
+    return payment
+
+
+@transaction.atomic
+def manual_payment_reject(*, request: ManualPaymentRequest, by, note: str) -> ManualPaymentRequest:
+    """Reject a waiting manual payment, with a note; nothing is posted."""
+    note = (note or "").strip()
+    if not note:
+        raise PaymentError("A rejection needs a note.", code="no_reason")
+    request = _lock_pending(request, by=by)
+    request.status = ManualPaymentStatus.REJECTED
+    request.decided_by, request.decided_at = by, timezone.now()
+    request.decision_note = note[:200]
+    request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    return request
 
 
 @transaction.atomic

@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0006_verbose_names'),
+        ("orders", "0006_verbose_names"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='waiver',
-            name='request_token',
-            field=models.UUIDField(blank=True, editable=False, null=True, unique=True, verbose_name='request token'),
+            model_name="waiver",
+            name="request_token",
+            field=models.UUIDField(
+                blank=True, editable=False, null=True, unique=True, verbose_name="request token"
+            ),
         ),
     ]
