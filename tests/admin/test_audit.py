@@ -173,7 +173,11 @@ def _policy_data(**overrides) -> dict:
         "freeze_at_dpd": "1",
         "write_off_proposal_dpd": "180",
         "conduct_profile": "CN",
-        **{f.name: f.get_default() for f in Policy._meta.concrete_fields if f.name.startswith("reminder_")},
+        **{
+            f.name: f.get_default()
+            for f in Policy._meta.concrete_fields
+            if f.name.startswith(("reminder_", "manual_payment_"))
+        },
         **overrides,
     }
 
