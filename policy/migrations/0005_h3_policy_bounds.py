@@ -7,146 +7,301 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('policy', '0004_verbose_names'),
+        ("policy", "0004_verbose_names"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='historicalpolicy',
-            name='manual_payment_approval_above',
-            field=bnpl_admin.money.MoneyField(default=Decimal('10000.00'), help_text="A payment posted by hand for more than this waits for another person's approval.", validators=[django.core.validators.MinValueValidator(Decimal('0'))], verbose_name='manual payments above this need a second person'),
+            model_name="historicalpolicy",
+            name="manual_payment_approval_above",
+            field=bnpl_admin.money.MoneyField(
+                default=Decimal("10000.00"),
+                help_text="A payment posted by hand for more than this waits for another person's approval.",
+                validators=[django.core.validators.MinValueValidator(Decimal("0"))],
+                verbose_name="manual payments above this need a second person",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalpolicy',
-            name='manual_payment_approval_days_back',
-            field=models.PositiveSmallIntegerField(default=7, validators=[django.core.validators.MaxValueValidator(365)], verbose_name='manual payments received longer ago than this many days need a second person'),
+            model_name="historicalpolicy",
+            name="manual_payment_approval_days_back",
+            field=models.PositiveSmallIntegerField(
+                default=7,
+                validators=[django.core.validators.MaxValueValidator(365)],
+                verbose_name="manual payments received longer ago than this many days need a second person",
+            ),
         ),
         migrations.AddField(
-            model_name='policy',
-            name='manual_payment_approval_above',
-            field=bnpl_admin.money.MoneyField(default=Decimal('10000.00'), help_text="A payment posted by hand for more than this waits for another person's approval.", validators=[django.core.validators.MinValueValidator(Decimal('0'))], verbose_name='manual payments above this need a second person'),
+            model_name="policy",
+            name="manual_payment_approval_above",
+            field=bnpl_admin.money.MoneyField(
+                default=Decimal("10000.00"),
+                help_text="A payment posted by hand for more than this waits for another person's approval.",
+                validators=[django.core.validators.MinValueValidator(Decimal("0"))],
+                verbose_name="manual payments above this need a second person",
+            ),
         ),
         migrations.AddField(
-            model_name='policy',
-            name='manual_payment_approval_days_back',
-            field=models.PositiveSmallIntegerField(default=7, validators=[django.core.validators.MaxValueValidator(365)], verbose_name='manual payments received longer ago than this many days need a second person'),
+            model_name="policy",
+            name="manual_payment_approval_days_back",
+            field=models.PositiveSmallIntegerField(
+                default=7,
+                validators=[django.core.validators.MaxValueValidator(365)],
+                verbose_name="manual payments received longer ago than this many days need a second person",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalpolicy',
-            name='fee_rate_12',
-            field=bnpl_admin.money.RateField(validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('0.5'))], verbose_name='fee rate, 12 instalments'),
+            model_name="historicalpolicy",
+            name="fee_rate_12",
+            field=bnpl_admin.money.RateField(
+                validators=[
+                    django.core.validators.MinValueValidator(Decimal("0")),
+                    django.core.validators.MaxValueValidator(Decimal("0.5")),
+                ],
+                verbose_name="fee rate, 12 instalments",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalpolicy',
-            name='fee_rate_3',
-            field=bnpl_admin.money.RateField(validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('0.5'))], verbose_name='fee rate, 3 instalments'),
+            model_name="historicalpolicy",
+            name="fee_rate_3",
+            field=bnpl_admin.money.RateField(
+                validators=[
+                    django.core.validators.MinValueValidator(Decimal("0")),
+                    django.core.validators.MaxValueValidator(Decimal("0.5")),
+                ],
+                verbose_name="fee rate, 3 instalments",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalpolicy',
-            name='fee_rate_6',
-            field=bnpl_admin.money.RateField(validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('0.5'))], verbose_name='fee rate, 6 instalments'),
+            model_name="historicalpolicy",
+            name="fee_rate_6",
+            field=bnpl_admin.money.RateField(
+                validators=[
+                    django.core.validators.MinValueValidator(Decimal("0")),
+                    django.core.validators.MaxValueValidator(Decimal("0.5")),
+                ],
+                verbose_name="fee rate, 6 instalments",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalpolicy',
-            name='fee_rate_pay_later',
-            field=bnpl_admin.money.RateField(default=0, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('0.5'))], verbose_name='fee rate, pay later'),
+            model_name="historicalpolicy",
+            name="fee_rate_pay_later",
+            field=bnpl_admin.money.RateField(
+                default=0,
+                validators=[
+                    django.core.validators.MinValueValidator(Decimal("0")),
+                    django.core.validators.MaxValueValidator(Decimal("0.5")),
+                ],
+                verbose_name="fee rate, pay later",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalpolicy',
-            name='freeze_at_dpd',
-            field=models.PositiveSmallIntegerField(default=1, validators=[django.core.validators.MaxValueValidator(365)], verbose_name='freeze credit line at days past due'),
+            model_name="historicalpolicy",
+            name="freeze_at_dpd",
+            field=models.PositiveSmallIntegerField(
+                default=1,
+                validators=[django.core.validators.MaxValueValidator(365)],
+                verbose_name="freeze credit line at days past due",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalpolicy',
-            name='late_fee_cap_amount',
-            field=bnpl_admin.money.MoneyField(validators=[django.core.validators.MinValueValidator(Decimal('0'))], verbose_name='late fee cap amount'),
+            model_name="historicalpolicy",
+            name="late_fee_cap_amount",
+            field=bnpl_admin.money.MoneyField(
+                validators=[django.core.validators.MinValueValidator(Decimal("0"))],
+                verbose_name="late fee cap amount",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalpolicy',
-            name='late_fee_cap_rate',
-            field=bnpl_admin.money.RateField(validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('1'))], verbose_name='late fee cap (share of principal)'),
+            model_name="historicalpolicy",
+            name="late_fee_cap_rate",
+            field=bnpl_admin.money.RateField(
+                validators=[
+                    django.core.validators.MinValueValidator(Decimal("0")),
+                    django.core.validators.MaxValueValidator(Decimal("1")),
+                ],
+                verbose_name="late fee cap (share of principal)",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalpolicy',
-            name='late_fee_daily_rate',
-            field=bnpl_admin.money.RateField(validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('0.01'))], verbose_name='late fee daily rate'),
+            model_name="historicalpolicy",
+            name="late_fee_daily_rate",
+            field=bnpl_admin.money.RateField(
+                validators=[
+                    django.core.validators.MinValueValidator(Decimal("0")),
+                    django.core.validators.MaxValueValidator(Decimal("0.01")),
+                ],
+                verbose_name="late fee daily rate",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalpolicy',
-            name='late_fee_grace_days',
-            field=models.PositiveSmallIntegerField(default=3, validators=[django.core.validators.MaxValueValidator(365)], verbose_name='late fee grace days'),
+            model_name="historicalpolicy",
+            name="late_fee_grace_days",
+            field=models.PositiveSmallIntegerField(
+                default=3,
+                validators=[django.core.validators.MaxValueValidator(365)],
+                verbose_name="late fee grace days",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalpolicy',
-            name='pay_later_trial_days',
-            field=models.PositiveSmallIntegerField(default=14, validators=[django.core.validators.MaxValueValidator(365)], verbose_name='pay-later trial days'),
+            model_name="historicalpolicy",
+            name="pay_later_trial_days",
+            field=models.PositiveSmallIntegerField(
+                default=14,
+                validators=[django.core.validators.MaxValueValidator(365)],
+                verbose_name="pay-later trial days",
+            ),
         ),
         migrations.AlterField(
-            model_name='policy',
-            name='fee_rate_12',
-            field=bnpl_admin.money.RateField(validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('0.5'))], verbose_name='fee rate, 12 instalments'),
+            model_name="policy",
+            name="fee_rate_12",
+            field=bnpl_admin.money.RateField(
+                validators=[
+                    django.core.validators.MinValueValidator(Decimal("0")),
+                    django.core.validators.MaxValueValidator(Decimal("0.5")),
+                ],
+                verbose_name="fee rate, 12 instalments",
+            ),
         ),
         migrations.AlterField(
-            model_name='policy',
-            name='fee_rate_3',
-            field=bnpl_admin.money.RateField(validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('0.5'))], verbose_name='fee rate, 3 instalments'),
+            model_name="policy",
+            name="fee_rate_3",
+            field=bnpl_admin.money.RateField(
+                validators=[
+                    django.core.validators.MinValueValidator(Decimal("0")),
+                    django.core.validators.MaxValueValidator(Decimal("0.5")),
+                ],
+                verbose_name="fee rate, 3 instalments",
+            ),
         ),
         migrations.AlterField(
-            model_name='policy',
-            name='fee_rate_6',
-            field=bnpl_admin.money.RateField(validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('0.5'))], verbose_name='fee rate, 6 instalments'),
+            model_name="policy",
+            name="fee_rate_6",
+            field=bnpl_admin.money.RateField(
+                validators=[
+                    django.core.validators.MinValueValidator(Decimal("0")),
+                    django.core.validators.MaxValueValidator(Decimal("0.5")),
+                ],
+                verbose_name="fee rate, 6 instalments",
+            ),
         ),
         migrations.AlterField(
-            model_name='policy',
-            name='fee_rate_pay_later',
-            field=bnpl_admin.money.RateField(default=0, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('0.5'))], verbose_name='fee rate, pay later'),
+            model_name="policy",
+            name="fee_rate_pay_later",
+            field=bnpl_admin.money.RateField(
+                default=0,
+                validators=[
+                    django.core.validators.MinValueValidator(Decimal("0")),
+                    django.core.validators.MaxValueValidator(Decimal("0.5")),
+                ],
+                verbose_name="fee rate, pay later",
+            ),
         ),
         migrations.AlterField(
-            model_name='policy',
-            name='freeze_at_dpd',
-            field=models.PositiveSmallIntegerField(default=1, validators=[django.core.validators.MaxValueValidator(365)], verbose_name='freeze credit line at days past due'),
+            model_name="policy",
+            name="freeze_at_dpd",
+            field=models.PositiveSmallIntegerField(
+                default=1,
+                validators=[django.core.validators.MaxValueValidator(365)],
+                verbose_name="freeze credit line at days past due",
+            ),
         ),
         migrations.AlterField(
-            model_name='policy',
-            name='late_fee_cap_amount',
-            field=bnpl_admin.money.MoneyField(validators=[django.core.validators.MinValueValidator(Decimal('0'))], verbose_name='late fee cap amount'),
+            model_name="policy",
+            name="late_fee_cap_amount",
+            field=bnpl_admin.money.MoneyField(
+                validators=[django.core.validators.MinValueValidator(Decimal("0"))],
+                verbose_name="late fee cap amount",
+            ),
         ),
         migrations.AlterField(
-            model_name='policy',
-            name='late_fee_cap_rate',
-            field=bnpl_admin.money.RateField(validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('1'))], verbose_name='late fee cap (share of principal)'),
+            model_name="policy",
+            name="late_fee_cap_rate",
+            field=bnpl_admin.money.RateField(
+                validators=[
+                    django.core.validators.MinValueValidator(Decimal("0")),
+                    django.core.validators.MaxValueValidator(Decimal("1")),
+                ],
+                verbose_name="late fee cap (share of principal)",
+            ),
         ),
         migrations.AlterField(
-            model_name='policy',
-            name='late_fee_daily_rate',
-            field=bnpl_admin.money.RateField(validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('0.01'))], verbose_name='late fee daily rate'),
+            model_name="policy",
+            name="late_fee_daily_rate",
+            field=bnpl_admin.money.RateField(
+                validators=[
+                    django.core.validators.MinValueValidator(Decimal("0")),
+                    django.core.validators.MaxValueValidator(Decimal("0.01")),
+                ],
+                verbose_name="late fee daily rate",
+            ),
         ),
         migrations.AlterField(
-            model_name='policy',
-            name='late_fee_grace_days',
-            field=models.PositiveSmallIntegerField(default=3, validators=[django.core.validators.MaxValueValidator(365)], verbose_name='late fee grace days'),
+            model_name="policy",
+            name="late_fee_grace_days",
+            field=models.PositiveSmallIntegerField(
+                default=3,
+                validators=[django.core.validators.MaxValueValidator(365)],
+                verbose_name="late fee grace days",
+            ),
         ),
         migrations.AlterField(
-            model_name='policy',
-            name='pay_later_trial_days',
-            field=models.PositiveSmallIntegerField(default=14, validators=[django.core.validators.MaxValueValidator(365)], verbose_name='pay-later trial days'),
+            model_name="policy",
+            name="pay_later_trial_days",
+            field=models.PositiveSmallIntegerField(
+                default=14,
+                validators=[django.core.validators.MaxValueValidator(365)],
+                verbose_name="pay-later trial days",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policy',
-            constraint=models.CheckConstraint(condition=models.Q(('fee_rate_pay_later__gte', 0), ('fee_rate_pay_later__lte', Decimal('0.5')), ('fee_rate_3__gte', 0), ('fee_rate_3__lte', Decimal('0.5')), ('fee_rate_6__gte', 0), ('fee_rate_6__lte', Decimal('0.5')), ('fee_rate_12__gte', 0), ('fee_rate_12__lte', Decimal('0.5'))), name='policy_fee_rates_in_bounds', violation_error_message='A plan fee rate is between 0 and 0.5.'),
+            model_name="policy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("fee_rate_pay_later__gte", 0),
+                    ("fee_rate_pay_later__lte", Decimal("0.5")),
+                    ("fee_rate_3__gte", 0),
+                    ("fee_rate_3__lte", Decimal("0.5")),
+                    ("fee_rate_6__gte", 0),
+                    ("fee_rate_6__lte", Decimal("0.5")),
+                    ("fee_rate_12__gte", 0),
+                    ("fee_rate_12__lte", Decimal("0.5")),
+                ),
+                name="policy_fee_rates_in_bounds",
+                violation_error_message="A plan fee rate is between 0 and 0.5.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policy',
-            constraint=models.CheckConstraint(condition=models.Q(('late_fee_daily_rate__gte', 0), ('late_fee_daily_rate__lte', Decimal('0.01'))), name='policy_daily_rate_in_bounds', violation_error_message='The daily late fee rate is between 0 and 0.01.'),
+            model_name="policy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("late_fee_daily_rate__gte", 0), ("late_fee_daily_rate__lte", Decimal("0.01"))
+                ),
+                name="policy_daily_rate_in_bounds",
+                violation_error_message="The daily late fee rate is between 0 and 0.01.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policy',
-            constraint=models.CheckConstraint(condition=models.Q(('late_fee_cap_amount__gte', 0), ('manual_payment_approval_above__gte', 0)), name='policy_amounts_not_negative', violation_error_message='A cap or threshold amount cannot be negative.'),
+            model_name="policy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("late_fee_cap_amount__gte", 0), ("manual_payment_approval_above__gte", 0)
+                ),
+                name="policy_amounts_not_negative",
+                violation_error_message="A cap or threshold amount cannot be negative.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='policy',
-            constraint=models.CheckConstraint(condition=models.Q(('pay_later_trial_days__lte', 365), ('late_fee_grace_days__lte', 365), ('freeze_at_dpd__lte', 365), ('manual_payment_approval_days_back__lte', 365)), name='policy_days_within_a_year', violation_error_message='A number of days is at most 365.'),
+            model_name="policy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("pay_later_trial_days__lte", 365),
+                    ("late_fee_grace_days__lte", 365),
+                    ("freeze_at_dpd__lte", 365),
+                    ("manual_payment_approval_days_back__lte", 365),
+                ),
+                name="policy_days_within_a_year",
+                violation_error_message="A number of days is at most 365.",
+            ),
         ),
     ]
