@@ -39,7 +39,7 @@ from bnpl_admin.errors import DomainError
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.forms import PaymentPostForm
-from orders.models import Order, Payment
+from orders.models import ManualPaymentRequest, Order, Payment
 
 from . import otp, services
 from .masking import can_reveal_pii, mask_national_id, mask_phone
@@ -792,19 +792,26 @@ class CustomerAdmin(PiiMaskingMixin, AuditedAdmin):
             data = form.cleaned_data
             known = Payment.objects.filter(external_reference=data["reference"].strip()).exists()
             try:
-                payment = order_services.payment_post(
+                # Posted at once, or above the policy's thresholds a request for a second person.
+                outcome = order_services.manual_payment_submit(
                     customer=customer,
                     amount=data["amount"],
                     reference=data["reference"],
                     received_at=data["received_at"],
                     method=data["method"],
-                    posted_by=request.user,
+                    by=request.user,
+                    reason=data["reason"],
                 )
             except DomainError as exc:
                 form.add_error(None, exc.message)
             else:
-                self.message_user(request, *_posted_message(payment, known=known))
-                return HttpResponseRedirect(reverse("admin:orders_payment_change", args=[payment.pk]))
+                if isinstance(outcome, ManualPaymentRequest):
+                    self.message_user(request, *_requested_message(outcome))
+                    return HttpResponseRedirect(
+                        reverse("admin:orders_manualpaymentrequest_change", args=[outcome.pk])
+                    )
+                self.message_user(request, *_posted_message(outcome, known=known))
+                return HttpResponseRedirect(reverse("admin:orders_payment_change", args=[outcome.pk]))
 
         context = {
             **self.admin_site.each_context(request),
@@ -819,6 +826,16 @@ class CustomerAdmin(PiiMaskingMixin, AuditedAdmin):
             "cancel_url": reverse("admin:accounts_customer_change", args=[customer.pk]),
         }
         return TemplateResponse(request, "admin/accounts/customer/post_payment.html", context)
+
+
+def _requested_message(waiting) -> tuple[str, int]:
+    # Not an error: the request was made; the payment posts when a colleague approves it.
+    text = _(
+        "¥%(amount)s (%(ref)s) is sent for a second person's approval (%(why)s); "
+        "it is posted when a colleague approves it under Manual payment requests."
+    )
+    values = {"amount": waiting.amount, "ref": waiting.reference, "why": "; ".join(waiting.approval_reasons)}
+    return text % values, messages.SUCCESS
 
 
 def _posted_message(payment, *, known: bool) -> tuple[str, int]:

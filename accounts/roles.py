@@ -104,6 +104,10 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "orders.post_payment",
         "orders.reverse_payment",
         "orders.waive_fee",
+        # Payments typed in by hand above the policy's thresholds: approved by another
+        # operations admin (orders.services refuses the requester).
+        "orders.view_manualpaymentrequest",
+        "orders.approve_manualpaymentrequest",
         "accounts.reveal_pii",
         "accounts.freeze_creditline",
         # The roles other than this one, for accounts that are not an operations admin's or a
@@ -150,12 +154,22 @@ def roles_sync(apps, schema_editor=None) -> None:
     # registry; its permissions are given once its own migrations have run (its roles
     # migration, and the post_migrate sync after every migrate).
     migrated = {app_config.label for app_config in apps.get_app_configs()}
+    # Likewise a model added to an app later (orders' manual payment requests) is not yet in an
+    # earlier migration's registry: its permissions wait for the migration that syncs again.
+    declared = {
+        (model._meta.app_label, codename)
+        for model in apps.get_models()
+        for codename in (
+            *(f"{action}_{model._meta.model_name}" for action in model._meta.default_permissions),
+            *(name for name, _label in model._meta.permissions),
+        )
+    }
     for role, codenames in ROLE_PERMISSIONS.items():
         group, _ = group_model.objects.get_or_create(name=str(role))
         wanted = []
         for dotted in sorted(codenames):
             app_label, codename = dotted.split(".")
-            if app_label not in migrated:
+            if app_label not in migrated or (app_label, codename) not in declared:
                 continue
             try:
                 wanted.append(

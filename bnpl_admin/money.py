@@ -2,26 +2,57 @@
 
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
+MONEY_MAX_DIGITS = 14
+MONEY_DECIMAL_PLACES = 2
+# The one upper bound of an amount: the largest a money column holds, 999,999,999,999.99.
+# Forms refuse more (MoneyField's validators, money_validators), and the services check it
+# with money_in_bounds before writing, so an amount never reaches the database to overflow.
+MONEY_MAX = Decimal(10) ** (MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES) - Decimal(10) ** -MONEY_DECIMAL_PLACES
+
+
+def money_validators() -> list:
+    message = _("An amount is at most ¥%(limit_value)s.")
+    return [
+        MaxValueValidator(MONEY_MAX, message=message),
+        MinValueValidator(-MONEY_MAX, message=_("An amount is at least ¥%(limit_value)s.")),
+    ]
+
+
+def money_in_bounds(amount: Decimal) -> bool:
+    """Whether a Decimal is a finite amount a money column can hold (NaN and infinities are not)."""
+    return amount.is_finite() and -MONEY_MAX <= amount <= MONEY_MAX
+
 
 class MoneyField(models.DecimalField):
-    """An amount in CNY: two decimal places, up to 999,999,999,999.99. Never a float."""
+    """An amount in CNY: two decimal places, up to MONEY_MAX (999,999,999,999.99). Never a float."""
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("max_digits", 14)
-        kwargs.setdefault("decimal_places", 2)
+        kwargs.setdefault("max_digits", MONEY_MAX_DIGITS)
+        kwargs.setdefault("decimal_places", MONEY_DECIMAL_PLACES)
         super().__init__(*args, **kwargs)
+
+    @property
+    def validators(self):
+        return [*super().validators, *money_validators()]
+
+    def formfield(self, **kwargs):
+        from .form_fields import FiniteDecimalField
+
+        return super().formfield(**{"form_class": FiniteDecimalField, **kwargs})
 
     def deconstruct(self):
         name, path, args, kwargs = super().deconstruct()
         # Keep migrations short: the defaults are part of the type.
-        if kwargs.get("max_digits") == 14:
+        if kwargs.get("max_digits") == MONEY_MAX_DIGITS:
             del kwargs["max_digits"]
-        if kwargs.get("decimal_places") == 2:
+        if kwargs.get("decimal_places") == MONEY_DECIMAL_PLACES:
             del kwargs["decimal_places"]
         return name, path, args, kwargs
 

@@ -24,7 +24,14 @@ urlpatterns = [
 # --- region: sign-in security (login, second factor, enrolment) ---
 # The data admin opens only to a staff user who passed the second factor (django-otp's
 # documented way: swap the class of the site every ModelAdmin is registered on).
-admin.site.__class__ = sign_in_views.SecondFactorAdminSite
+from bnpl_admin.admin_input import GuardedAdminSiteMixin  # noqa: E402
+
+
+class ConsoleAdminSite(GuardedAdminSiteMixin, sign_in_views.SecondFactorAdminSite):
+    """The second factor, and bad dates and ids refused before a view (bnpl_admin.admin_input)."""
+
+
+admin.site.__class__ = ConsoleAdminSite
 
 # Before the admin's own URLs: its login page leads to the console's sign-in steps. (Its
 # name stays admin:login; the admin's URLs were built above, with the login view of before.)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db import transaction
+from django.db import models, transaction
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -17,9 +17,11 @@ from accounts.admin import AuditedAdmin, ReadOnlyAdminMixin, ReadOnlyInline
 from bnpl_admin.errors import DomainError
 
 from . import services
-from .forms import FeeWaiveForm, PaymentReverseForm
+from .forms import FeeWaiveForm, ManualPaymentRejectForm, PaymentReverseForm
 from .models import (
     Installment,
+    ManualPaymentRequest,
+    ManualPaymentStatus,
     Merchant,
     Order,
     OrderEvent,
@@ -267,8 +269,9 @@ class InstallmentAdmin(ActionPageMixin, AuditedAdmin):
             self.message_user(request, _("Select exactly one instalment to waive a fee."), messages.ERROR)
             return None
         installment = installments[0]
-        form = FeeWaiveForm(request.POST if "apply" in request.POST else None)
+        form = FeeWaiveForm(request.POST if "apply" in request.POST else None, approver=request.user)
         if form.is_bound and form.is_valid():
+            known = Waiver.objects.filter(request_token=form.cleaned_data["token"]).exists()
             try:
                 waiver = services.fee_waive(
                     installment=installment,
@@ -276,10 +279,17 @@ class InstallmentAdmin(ActionPageMixin, AuditedAdmin):
                     amount=form.cleaned_data["amount"],
                     reason=form.cleaned_data["reason"],
                     approved_by=request.user,
+                    requested_by=form.cleaned_data["requested_by"],
+                    token=form.cleaned_data["token"],
                 )
             except DomainError as exc:
                 form.add_error(None, exc.message)
             else:
+                if known:
+                    self.message_user(
+                        request, _("This waiver was already recorded; nothing changed."), messages.WARNING
+                    )
+                    return None
                 self.message_user(
                     request,
                     _("Waived ¥%(amount)s of %(component)s on %(installment)s.")
@@ -431,6 +441,140 @@ class PaymentAdmin(ActionPageMixin, AuditedAdmin):
             template="admin/orders/payment/reverse_payment.html",
             already_reversed=[p for p in payments if p.status == PaymentStatus.REVERSED],
             submit_label=_("Reverse"),
+        )
+
+
+# --- Payments typed in by hand that wait for a second person -------------------------------------
+
+
+@admin.register(ManualPaymentRequest)
+class ManualPaymentRequestAdmin(ActionPageMixin, AuditedAdmin):
+    """Requests made on a customer's "Post a payment" page above the policy's thresholds.
+
+    Read-only: a request is approved (posted by payment_post) or rejected by another person
+    than its requester, with the actions, which call orders.services.
+    """
+
+    list_display = (
+        "reference",
+        "customer",
+        "amount",
+        "received_at",
+        "status",
+        "requested_by",
+        "requested_at",
+        "decided_by",
+        "decided_at",
+    )
+    list_filter = ("status", "method")
+    list_select_related = ("customer", "requested_by", "decided_by")
+    search_fields = ("reference__exact", "customer__platform_user_id__exact")
+    date_hierarchy = "requested_at"
+    show_full_result_count = False
+    fields = (
+        "customer",
+        "amount",
+        "reference",
+        "received_at",
+        "method",
+        "reason",
+        "approval_reasons",
+        "status",
+        "requested_by",
+        "requested_at",
+        "decided_by",
+        "decided_at",
+        "decision_note",
+        "payment",
+    )
+    readonly_fields = fields
+    history_list_display = ("status", "decided_by", "decision_note")
+    actions = ("approve_requests", "reject_requests")
+    MAX_DECISIONS = 50
+
+    def has_add_permission(self, request) -> bool:
+        # A request is made on the customer's "Post a payment" page (manual_payment_submit).
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_decide_permission(self, request) -> bool:
+        return request.user.has_perm("orders.approve_manualpaymentrequest")
+
+    def _pending(self, request, queryset):
+        rows = list(queryset.select_related("customer", "requested_by")[: self.MAX_DECISIONS + 1])
+        if len(rows) > self.MAX_DECISIONS:
+            self.message_user(
+                request,
+                _("Decide at most %(max)d requests at a time.") % {"max": self.MAX_DECISIONS},
+                messages.ERROR,
+            )
+            return None
+        return rows
+
+    def _decide(self, request, rows, decide) -> bool:
+        current = None
+        try:
+            # All or nothing: one request that cannot be decided leaves the others waiting.
+            with transaction.atomic():
+                for current in rows:
+                    decide(current)
+        except DomainError as exc:
+            self.message_user(request, f"{current.reference}: {exc.message}", messages.ERROR)
+            return False
+        return True
+
+    @admin.action(permissions=["decide"], description=_("Approve and post the selected manual payments"))
+    def approve_requests(self, request, queryset):
+        rows = self._pending(request, queryset)
+        if rows and self._decide(
+            request, rows, lambda row: services.manual_payment_approve(request=row, by=request.user)
+        ):
+            self.message_user(
+                request,
+                _("Approved and posted %(count)d manual payment(s).") % {"count": len(rows)},
+                messages.SUCCESS,
+            )
+
+    @admin.action(permissions=["decide"], description=_("Reject the selected manual payments"))
+    def reject_requests(self, request, queryset):
+        rows = self._pending(request, queryset)
+        if rows is None:
+            return None
+        form = ManualPaymentRejectForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            note = form.cleaned_data["note"]
+            if self._decide(
+                request,
+                rows,
+                lambda row: services.manual_payment_reject(request=row, by=request.user, note=note),
+            ):
+                self.message_user(
+                    request,
+                    _("Rejected %(count)d manual payment(s).") % {"count": len(rows)},
+                    messages.SUCCESS,
+                )
+            return None
+        return self.action_page(
+            request,
+            rows,
+            action="reject_requests",
+            form=form,
+            title=_("Reject manual payments"),
+            template="admin/bnpl_action_form.html",
+            submit_label=_("Reject"),
+        )
+
+    def get_queryset(self, request):
+        # Waiting requests first: they are what this page is for.
+        return (
+            super()
+            .get_queryset(request)
+            .order_by(
+                models.Case(models.When(status=ManualPaymentStatus.PENDING, then=0), default=1),
+                "-requested_at",
+            )
         )
 
 

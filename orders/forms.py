@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django import forms
 from django.contrib.admin import widgets
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from bnpl_admin.money import MoneyField
+from bnpl_admin.form_fields import BoundedSplitDateTimeField, FiniteDecimalField
+from bnpl_admin.money import MoneyField, money_validators
 
 from .models import Component, PaymentMethod
 
@@ -17,8 +20,12 @@ _money = MoneyField()
 
 
 def money_field(**kwargs) -> forms.DecimalField:
-    return forms.DecimalField(
-        max_digits=_money.max_digits, decimal_places=_money.decimal_places, label=_("Amount (¥)"), **kwargs
+    return FiniteDecimalField(
+        max_digits=_money.max_digits,
+        decimal_places=_money.decimal_places,
+        validators=money_validators(),
+        label=_("Amount (¥)"),
+        **kwargs,
     )
 
 
@@ -29,10 +36,20 @@ class PaymentPostForm(forms.Form):
         max_length=64,
         help_text=_("The payment provider's reference: a reference is posted once."),
     )
-    received_at = forms.SplitDateTimeField(
+    received_at = BoundedSplitDateTimeField(
         label=_("Received at"), widget=widgets.AdminSplitDateTime, initial=timezone.now
     )
     method = forms.ChoiceField(label=_("Method"), choices=PaymentMethod.choices)
+    reason = forms.CharField(
+        label=_("Note for the approver"),
+        max_length=200,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text=_(
+            "A large payment, or one received long ago, waits for a colleague's approval: "
+            "say where it comes from."
+        ),
+    )
 
     def clean_received_at(self):
         received_at = self.cleaned_data["received_at"]
@@ -53,6 +70,15 @@ class PaymentReverseForm(forms.Form):
 
 
 class FeeWaiveForm(forms.Form):
+    """Who asked for the waiver is chosen here; the staff member who submits the form approves it."""
+
+    # A new token each time the form is shown: the same page submitted twice is one waiver.
+    token = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+    requested_by = forms.ModelChoiceField(
+        label=_("Requested by"),
+        queryset=None,
+        help_text=_("The colleague who asked for the waiver. You approve it, so it cannot be you."),
+    )
     component = forms.ChoiceField(
         label=_("What to waive"),
         choices=[(Component.LATE_FEE, Component.LATE_FEE.label), (Component.FEE, Component.FEE.label)],
@@ -62,5 +88,22 @@ class FeeWaiveForm(forms.Form):
         label=_("Reason"), max_length=200, widget=forms.Textarea(attrs={"rows": 3, "cols": 60})
     )
 
+    def __init__(self, *args, approver, **kwargs):
+        super().__init__(*args, **kwargs)
+        from accounts.models import User
+
+        self.fields["requested_by"].queryset = (
+            User.objects.filter(is_active=True).exclude(pk=approver.pk).order_by("username")
+        )
+
     def clean_component(self):
         return Component(self.cleaned_data["component"])
+
+
+class ManualPaymentRejectForm(forms.Form):
+    note = forms.CharField(
+        label=_("Why it is rejected"),
+        max_length=200,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=_("Recorded on the request; the payment is not posted."),
+    )

@@ -430,6 +430,8 @@ class Waiver(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # The token of the form that asked for it: the same form submitted twice is one waiver.
+    request_token = models.UUIDField(_("request token"), null=True, blank=True, unique=True, editable=False)
 
     class Meta:
         verbose_name = _("waiver")
@@ -484,3 +486,78 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.type}"
+
+
+class ManualPaymentStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for approval")
+    APPROVED = "approved", _("Approved and posted")
+    REJECTED = "rejected", _("Rejected")
+
+
+class ManualPaymentRequest(models.Model):
+    """A payment typed in by hand that a second person must approve before it posts (maker–checker).
+
+    Made by orders.services.manual_payment_submit when the amount or the age of the receipt is
+    above the policy's thresholds; posted with payment_post when another person approves it.
+    """
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="manual_payment_requests"
+    )
+    amount = MoneyField(_("amount"))
+    reference = models.CharField(_("provider reference"), max_length=64)
+    received_at = models.DateTimeField(_("received at"))
+    method = models.CharField(_("payment method"), max_length=12, choices=PaymentMethod.choices)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    approval_reasons = models.JSONField(_("why it needs approval"), default=list, blank=True)
+    status = models.CharField(
+        _("status"), max_length=8, choices=ManualPaymentStatus.choices, default=ManualPaymentStatus.PENDING
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.CharField(_("decision note"), max_length=200, blank=True)
+    payment = models.OneToOneField(
+        Payment,
+        verbose_name=_("payment"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="manual_request",
+    )
+
+    history = HistoricalRecords(
+        verbose_name=_("historical manual payment request"),
+        verbose_name_plural=_("historical manual payment requests"),
+    )
+
+    class Meta:
+        verbose_name = _("manual payment request")
+        verbose_name_plural = _("manual payment requests")
+        ordering = ["-requested_at", "-id"]
+        permissions = [("approve_manualpaymentrequest", "Can approve or reject manual payments")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="manual_payment_amount_positive"),
+            # One request waiting per provider reference: the same form sent twice is one request.
+            models.UniqueConstraint(
+                fields=["reference"], condition=Q(status="pending"), name="manual_payment_one_pending_per_ref"
+            ),
+            # The person who decides is never the one who asked.
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("requested_by")),
+                name="manual_payment_decided_by_another",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} ¥{self.amount} ({self.get_status_display()})"

@@ -7,6 +7,7 @@ working on one customer queue up instead of deadlocking (STYLE.md, Saleor).
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
@@ -16,8 +17,9 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from accounts.models import CreditLineStatus, Customer, CustomerStatus, Grade
+from bnpl_admin.dates import DATE_MAX, DATE_MIN, moment_in_bounds
 from bnpl_admin.errors import DomainError
-from bnpl_admin.money import CENT, ZERO, apply_rate, to_money
+from bnpl_admin.money import CENT, MONEY_MAX, ZERO, apply_rate, money_in_bounds, to_money
 from policy.selectors import policy_in_force
 from reminders.services import receipt_queue
 
@@ -41,6 +43,8 @@ from .models import (
     Component,
     Installment,
     InstallmentStatus,
+    ManualPaymentRequest,
+    ManualPaymentStatus,
     Merchant,
     Order,
     OrderEvent,
@@ -56,6 +60,7 @@ from .models import (
 
 # Clocks of the provider and of this server may differ a little.
 FUTURE_TOLERANCE = datetime.timedelta(minutes=5)
+REFERENCE_MAX_LENGTH = Payment._meta.get_field("external_reference").max_length
 
 
 class OrderError(DomainError):
@@ -79,11 +84,35 @@ def _money(value: Decimal | int | str, *, what: str) -> Decimal:
         raise DomainError(f"{what} must be an amount in yuan with at most two decimals.") from exc
     if amount <= ZERO:
         raise DomainError(f"{what} must be more than zero.")
+    if not money_in_bounds(amount):
+        raise DomainError(f"{what} must be at most ¥{MONEY_MAX:,}.", code="too_large")
     return amount
 
 
+def _known_customer(customer) -> Customer:
+    """The customer a service was handed, checked to be a saved one, before anything is written."""
+    if not isinstance(customer, Customer) or customer.pk is None:
+        raise DomainError("No such customer.", code="no_customer")
+    return customer
+
+
 def _lock_customer(customer: Customer) -> Customer:
-    return Customer.objects.select_for_update().get(pk=customer.pk)
+    locked = Customer.objects.select_for_update().filter(pk=_known_customer(customer).pk).first()
+    if locked is None:
+        # Deleted since the caller loaded it (or never there): a clear refusal, not DoesNotExist.
+        raise DomainError("No such customer.", code="no_customer")
+    return locked
+
+
+def _moment(value, *, what: str) -> datetime.datetime:
+    """An aware datetime that the database and the business time zone can both represent."""
+    if not isinstance(value, datetime.datetime) or timezone.is_naive(value):
+        raise DomainError(f"{what} must be a date and time with its time zone.", code="bad_time")
+    if not moment_in_bounds(value):
+        raise DomainError(
+            f"{what} must be between {DATE_MIN:%Y-%m-%d} and {DATE_MAX:%Y-%m-%d}.", code="bad_time"
+        )
+    return value
 
 
 def _event(order: Order, type_: OrderEventType, *, actor=None, **payload) -> OrderEvent:
@@ -390,12 +419,18 @@ def payment_post(
     Posting a reference that is already known returns the payment recorded for it and
     changes nothing; the same reference with another customer or amount is an error.
     """
+    customer = _known_customer(customer)
     amount = _money(amount, what="The payment amount")
+    received_at = _moment(received_at, what="The time of receipt")
     if received_at > timezone.now() + FUTURE_TOLERANCE:
         raise PaymentError("A payment cannot be received in the future.", code="future")
     reference = (reference or "").strip()
     if not reference:
         raise PaymentError("A payment needs the provider's reference.", code="no_reference")
+    if len(reference) > REFERENCE_MAX_LENGTH:
+        raise PaymentError(
+            f"A provider reference is at most {REFERENCE_MAX_LENGTH} characters.", code="long_reference"
+        )
     if method not in PaymentMethod.values:
         raise PaymentError(f"Unknown payment method {method!r}.", code="bad_method")
 
@@ -446,6 +481,166 @@ def _same_payment_or_error(existing: Payment, *, customer: Customer, amount: Dec
             code="reference_conflict",
         )
     return existing
+
+
+# --- Payments typed in by hand: above the policy's thresholds, a second person approves -------
+
+
+def manual_payment_approval_reasons(*, amount: Decimal, received_at: datetime.datetime) -> list[str]:
+    """Why a payment typed in by hand needs a second person, by today's policy; [] when it does not."""
+    today = _business_date()
+    policy = policy_in_force(on=today)
+    reasons = []
+    if amount > policy.manual_payment_approval_above:
+        reasons.append(f"amount above ¥{policy.manual_payment_approval_above}")
+    days_back = (today - _business_date(received_at)).days
+    if days_back > policy.manual_payment_approval_days_back:
+        reasons.append(f"received {days_back} days ago (over {policy.manual_payment_approval_days_back})")
+    return reasons
+
+
+@transaction.atomic
+def manual_payment_submit(
+    *,
+    customer: Customer,
+    amount: Decimal,
+    reference: str,
+    received_at: datetime.datetime,
+    method: str,
+    by,
+    reason: str = "",
+) -> Payment | ManualPaymentRequest:
+    """A payment typed in by a staff member: posted at once, or, above the policy's thresholds,
+    a request that waits for another person's approval (manual_payment_approve)."""
+    customer = _known_customer(customer)
+    amount = _money(amount, what="The payment amount")
+    received_at = _moment(received_at, what="The time of receipt")
+    reasons = manual_payment_approval_reasons(amount=amount, received_at=received_at)
+    if not reasons:
+        return payment_post(
+            customer=customer,
+            amount=amount,
+            reference=reference,
+            received_at=received_at,
+            method=method,
+            posted_by=by,
+        )
+    return manual_payment_request(
+        customer=customer,
+        amount=amount,
+        reference=reference,
+        received_at=received_at,
+        method=method,
+        requested_by=by,
+        reason=reason,
+        approval_reasons=reasons,
+    )
+
+
+@transaction.atomic
+def manual_payment_request(
+    *,
+    customer: Customer,
+    amount: Decimal,
+    reference: str,
+    received_at: datetime.datetime,
+    method: str,
+    requested_by,
+    reason: str = "",
+    approval_reasons: list[str] | None = None,
+) -> ManualPaymentRequest:
+    """Record a payment typed in by hand as waiting for a second person; nothing is posted yet.
+
+    The same request sent again (one reference, waiting) is that request; a reference already
+    posted, or waiting with another customer or amount, is refused.
+    """
+    customer = _lock_customer(customer)
+    amount = _money(amount, what="The payment amount")
+    received_at = _moment(received_at, what="The time of receipt")
+    if received_at > timezone.now() + FUTURE_TOLERANCE:
+        raise PaymentError("A payment cannot be received in the future.", code="future")
+    reference = (reference or "").strip()
+    if not reference or len(reference) > REFERENCE_MAX_LENGTH:
+        raise PaymentError(
+            f"A payment needs the provider's reference (at most {REFERENCE_MAX_LENGTH} characters).",
+            code="no_reference",
+        )
+    if method not in PaymentMethod.values:
+        raise PaymentError(f"Unknown payment method {method!r}.", code="bad_method")
+    if requested_by is None or getattr(requested_by, "pk", None) is None:
+        raise PaymentError("A request names the person who makes it.", code="no_requester")
+    if Payment.objects.filter(external_reference=reference).exists():
+        raise PaymentError(f"Reference {reference} was already posted.", code="reference_conflict")
+    waiting = ManualPaymentRequest.objects.filter(
+        reference=reference, status=ManualPaymentStatus.PENDING
+    ).first()
+    if waiting is not None:
+        if (waiting.customer_id, waiting.amount) != (customer.pk, amount):
+            raise PaymentError(
+                f"Reference {reference} is already waiting for approval for another customer or amount.",
+                code="reference_conflict",
+            )
+        return waiting
+    return ManualPaymentRequest.objects.create(
+        customer=customer,
+        amount=amount,
+        reference=reference,
+        received_at=received_at,
+        method=method,
+        reason=(reason or "").strip()[:200],
+        approval_reasons=approval_reasons
+        or manual_payment_approval_reasons(amount=amount, received_at=received_at),
+        requested_by=requested_by,
+    )
+
+
+def _lock_pending(request: ManualPaymentRequest, *, by) -> ManualPaymentRequest:
+    if not isinstance(request, ManualPaymentRequest) or request.pk is None:
+        raise PaymentError("No such manual payment request.", code="no_request")
+    _lock_customer(request.customer)
+    request = ManualPaymentRequest.objects.select_for_update().get(pk=request.pk)
+    if request.status != ManualPaymentStatus.PENDING:
+        raise PaymentError(
+            f"This request was already decided ({request.get_status_display()}).", code="decided"
+        )
+    if by is None or not by.has_perm("orders.approve_manualpaymentrequest"):
+        raise PaymentError("You may not decide manual payment requests.", code="not_allowed")
+    if by.pk == request.requested_by_id:
+        raise PaymentError("Nobody decides a manual payment they asked for themselves.", code="own_request")
+    return request
+
+
+@transaction.atomic
+def manual_payment_approve(*, request: ManualPaymentRequest, by) -> Payment:
+    """Approve a waiting manual payment: it is posted, in this transaction, by payment_post."""
+    request = _lock_pending(request, by=by)
+    payment = payment_post(
+        customer=request.customer,
+        amount=request.amount,
+        reference=request.reference,
+        received_at=request.received_at,
+        method=request.method,
+        posted_by=by,
+    )
+    request.status = ManualPaymentStatus.APPROVED
+    request.decided_by, request.decided_at = by, timezone.now()
+    request.payment = payment
+    request.save(update_fields=["status", "decided_by", "decided_at", "payment"])
+    return payment
+
+
+@transaction.atomic
+def manual_payment_reject(*, request: ManualPaymentRequest, by, note: str) -> ManualPaymentRequest:
+    """Reject a waiting manual payment, with a note; nothing is posted."""
+    note = (note or "").strip()
+    if not note:
+        raise PaymentError("A rejection needs a note.", code="no_reason")
+    request = _lock_pending(request, by=by)
+    request.status = ManualPaymentStatus.REJECTED
+    request.decided_by, request.decided_at = by, timezone.now()
+    request.decision_note = note[:200]
+    request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    return request
 
 
 @transaction.atomic
@@ -533,10 +728,19 @@ def fee_waive(
     amount: Decimal,
     reason: str,
     approved_by,
-    requested_by=None,
+    requested_by,
+    token: uuid.UUID | None = None,
 ) -> Waiver:
-    """Forgive part of a fee or late fee: a Waiver entry with a reason and an approver."""
+    """Forgive part of a fee or late fee: a Waiver entry with a reason, who asked and who approved.
+
+    The requester is never the approver (maker–checker). A waiver asked for with a token that
+    already made one is that waiver again, and nothing changes: a form submitted twice.
+    """
     amount = _money(amount, what="The waived amount")
+    if requested_by is None or getattr(requested_by, "pk", None) is None:
+        raise DomainError("A waiver names the person who asked for it.", code="no_requester")
+    if requested_by.pk == approved_by.pk:
+        raise DomainError("Nobody approves a waiver they asked for themselves.", code="own_request")
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("A waiver needs a reason.", code="no_reason")
@@ -545,7 +749,15 @@ def fee_waive(
     component = Component(component)
     if not approved_by.has_perm("orders.waive_fee"):
         raise DomainError("The approver may not waive fees.", code="not_allowed")
-    customer_catch_up(customer=_lock_customer(installment.customer), on=_business_date())
+    customer = _lock_customer(installment.customer)
+    if token is not None:
+        # After the customer's lock: a second submission waits for the first and finds it here.
+        done = Waiver.objects.filter(request_token=token).first()
+        if done is not None:
+            if (done.installment_id, done.component, done.amount) != (installment.pk, component, amount):
+                raise DomainError("This form was already used for another waiver.", code="token_reused")
+            return done
+    customer_catch_up(customer=customer, on=_business_date())
     installment = Installment.objects.select_for_update().get(pk=installment.pk)
     owed = installment.outstanding(component)
     if amount > owed:
@@ -556,14 +768,20 @@ def fee_waive(
     if installment.status == InstallmentStatus.PAID and installment.paid_at is None:
         installment.paid_at = timezone.now()
     installment.save(update_fields=[field, "status", "paid_at"])
-    waiver = Waiver.objects.create(
-        installment=installment,
-        component=component,
-        amount=amount,
-        reason=reason,
-        requested_by=requested_by or approved_by,
-        approved_by=approved_by,
-    )
+    try:
+        with transaction.atomic():
+            waiver = Waiver.objects.create(
+                installment=installment,
+                component=component,
+                amount=amount,
+                reason=reason,
+                requested_by=requested_by,
+                approved_by=approved_by,
+                request_token=token,
+            )
+    except IntegrityError:
+        # The token made a waiver for another customer meanwhile (their lock is not ours).
+        raise DomainError("This form was already used for another waiver.", code="token_reused") from None
     _event(
         installment.order,
         OrderEventType.FEE_WAIVED,

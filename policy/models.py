@@ -5,13 +5,34 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_comma_separated_integer_list
+from django.core.validators import MaxValueValidator, MinValueValidator, validate_comma_separated_integer_list
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from bnpl_admin.money import MoneyField, RateField
+
+# Sane bounds of the policy values (DESIGN.md's defaults sit well inside them): a plan fee is
+# at most half the principal, a daily late fee at most 1 % of the unpaid principal, a share
+# is a fraction, and a count of days fits in a year. Each is a validator on its field (so the
+# admin and full_clean refuse a value with the field named) and a check constraint (so no
+# other path stores one).
+MAX_FEE_RATE = Decimal("0.5")
+MAX_DAILY_RATE = Decimal("0.01")
+MAX_DAYS = 365
+
+
+def _rate(maximum: Decimal) -> list:
+    return [MinValueValidator(Decimal(0)), MaxValueValidator(maximum)]
+
+
+_DAYS = [MaxValueValidator(MAX_DAYS)]
+_NOT_NEGATIVE = [MinValueValidator(Decimal(0))]
+# A payment typed in by hand for more than ¥10,000 (half the highest grade's limit), or received
+# more than a week ago, needs a second person (orders.services.manual_payment_request).
+DEFAULT_MANUAL_PAYMENT_APPROVAL_ABOVE = Decimal("10000.00")
+DEFAULT_MANUAL_PAYMENT_APPROVAL_DAYS_BACK = 7
 
 
 class ConductProfile(models.TextChoices):
@@ -25,20 +46,37 @@ class Policy(models.Model):
     effective_from = models.DateField(_("effective from"), unique=True)
     note = models.CharField(_("note"), max_length=200, blank=True)
 
-    pay_later_trial_days = models.PositiveSmallIntegerField(_("pay-later trial days"), default=14)
-    fee_rate_pay_later = RateField(_("fee rate, pay later"), default=0)
-    fee_rate_3 = RateField(_("fee rate, 3 instalments"))
-    fee_rate_6 = RateField(_("fee rate, 6 instalments"))
-    fee_rate_12 = RateField(_("fee rate, 12 instalments"))
+    pay_later_trial_days = models.PositiveSmallIntegerField(
+        _("pay-later trial days"), default=14, validators=_DAYS
+    )
+    fee_rate_pay_later = RateField(_("fee rate, pay later"), default=0, validators=_rate(MAX_FEE_RATE))
+    fee_rate_3 = RateField(_("fee rate, 3 instalments"), validators=_rate(MAX_FEE_RATE))
+    fee_rate_6 = RateField(_("fee rate, 6 instalments"), validators=_rate(MAX_FEE_RATE))
+    fee_rate_12 = RateField(_("fee rate, 12 instalments"), validators=_rate(MAX_FEE_RATE))
 
-    late_fee_grace_days = models.PositiveSmallIntegerField(_("late fee grace days"), default=3)
-    late_fee_daily_rate = RateField(_("late fee daily rate"))
-    late_fee_cap_rate = RateField(_("late fee cap (share of principal)"))
-    late_fee_cap_amount = MoneyField(_("late fee cap amount"))
+    late_fee_grace_days = models.PositiveSmallIntegerField(
+        _("late fee grace days"), default=3, validators=_DAYS
+    )
+    late_fee_daily_rate = RateField(_("late fee daily rate"), validators=_rate(MAX_DAILY_RATE))
+    late_fee_cap_rate = RateField(_("late fee cap (share of principal)"), validators=_rate(Decimal(1)))
+    late_fee_cap_amount = MoneyField(_("late fee cap amount"), validators=_NOT_NEGATIVE)
 
-    freeze_at_dpd = models.PositiveSmallIntegerField(_("freeze credit line at days past due"), default=1)
+    freeze_at_dpd = models.PositiveSmallIntegerField(
+        _("freeze credit line at days past due"), default=1, validators=_DAYS
+    )
     write_off_proposal_dpd = models.PositiveSmallIntegerField(
         _("propose write-off at days past due"), default=180
+    )
+    manual_payment_approval_above = MoneyField(
+        _("manual payments above this need a second person"),
+        default=DEFAULT_MANUAL_PAYMENT_APPROVAL_ABOVE,
+        validators=_NOT_NEGATIVE,
+        help_text=_("A payment posted by hand for more than this waits for another person's approval."),
+    )
+    manual_payment_approval_days_back = models.PositiveSmallIntegerField(
+        _("manual payments received longer ago than this many days need a second person"),
+        default=DEFAULT_MANUAL_PAYMENT_APPROVAL_DAYS_BACK,
+        validators=_DAYS,
     )
     conduct_profile = models.CharField(
         _("conduct profile"), max_length=2, choices=ConductProfile.choices, default=ConductProfile.CN
@@ -96,6 +134,32 @@ class Policy(models.Model):
                 condition=Q(late_fee_cap_rate__gte=0) & Q(late_fee_cap_rate__lte=1),
                 name="policy_cap_rate_is_a_fraction",
             ),
+            models.CheckConstraint(
+                condition=Q(fee_rate_pay_later__gte=0, fee_rate_pay_later__lte=MAX_FEE_RATE)
+                & Q(fee_rate_3__gte=0, fee_rate_3__lte=MAX_FEE_RATE)
+                & Q(fee_rate_6__gte=0, fee_rate_6__lte=MAX_FEE_RATE)
+                & Q(fee_rate_12__gte=0, fee_rate_12__lte=MAX_FEE_RATE),
+                name="policy_fee_rates_in_bounds",
+                violation_error_message=_("A plan fee rate is between 0 and 0.5."),
+            ),
+            models.CheckConstraint(
+                condition=Q(late_fee_daily_rate__gte=0, late_fee_daily_rate__lte=MAX_DAILY_RATE),
+                name="policy_daily_rate_in_bounds",
+                violation_error_message=_("The daily late fee rate is between 0 and 0.01."),
+            ),
+            models.CheckConstraint(
+                condition=Q(late_fee_cap_amount__gte=0) & Q(manual_payment_approval_above__gte=0),
+                name="policy_amounts_not_negative",
+                violation_error_message=_("A cap or threshold amount cannot be negative."),
+            ),
+            models.CheckConstraint(
+                condition=Q(pay_later_trial_days__lte=MAX_DAYS)
+                & Q(late_fee_grace_days__lte=MAX_DAYS)
+                & Q(freeze_at_dpd__lte=MAX_DAYS)
+                & Q(manual_payment_approval_days_back__lte=MAX_DAYS),
+                name="policy_days_within_a_year",
+                violation_error_message=_("A number of days is at most 365."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -139,11 +203,6 @@ class Policy(models.Model):
                 raise ValidationError({name: _("Give whole days separated by commas, e.g. 3,1.")}) from None
             if any(day < 1 for day in days):
                 raise ValidationError({name: _("Each day must be 1 or more.")})
-        rate_fields = ("fee_rate_pay_later", "fee_rate_3", "fee_rate_6", "fee_rate_12")
-        for name in (*rate_fields, "late_fee_daily_rate"):
-            value = getattr(self, name)
-            if value is not None and not 0 <= value < 1:
-                raise ValidationError({name: _("A rate is a fraction between 0 and 1.")})
 
 
 def _day_list(text: str) -> list[int]:

@@ -138,3 +138,10 @@ def posted_payment(
         reference=reference or f"ALIPAY-{next(_payment_seq):010d}",
         received_at=noon(on or timezone.localdate()),
     )
+
+
+def waiver_requester() -> User:
+    """A collections agent who asks for a waiver that someone else approves (orders.services.fee_waive)."""
+    from accounts.roles import Role
+
+    return UserFactory(roles=[Role.COLLECTIONS_AGENT])

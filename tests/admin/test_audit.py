@@ -15,7 +15,13 @@ from orders.models import Component, OrderEvent, PaymentAllocation, Waiver
 from orders.services import fee_waive, payment_post
 from policy.models import Policy
 from tests.conftest import login_verified
-from tests.factories import CollectionCaseFactory, CustomerFactory, UserFactory, delivered_order
+from tests.factories import (
+    CollectionCaseFactory,
+    CustomerFactory,
+    UserFactory,
+    delivered_order,
+    waiver_requester,
+)
 
 D = Decimal
 
@@ -118,6 +124,7 @@ def entries(superuser):
         amount=D("1.00"),
         reason="goodwill",
         approved_by=superuser,
+        requested_by=waiver_requester(),
     )
     case = CollectionCaseFactory(customer=order.customer)
     CaseEvent.objects.create(case=case, type=CaseEventType.OPENED)
@@ -167,7 +174,11 @@ def _policy_data(**overrides) -> dict:
         "freeze_at_dpd": "1",
         "write_off_proposal_dpd": "180",
         "conduct_profile": "CN",
-        **{f.name: f.get_default() for f in Policy._meta.concrete_fields if f.name.startswith("reminder_")},
+        **{
+            f.name: f.get_default()
+            for f in Policy._meta.concrete_fields
+            if f.name.startswith(("reminder_", "manual_payment_"))
+        },
         **overrides,
     }
 

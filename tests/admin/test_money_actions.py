@@ -2,6 +2,7 @@
 
 import datetime
 import re
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -22,7 +23,7 @@ from orders.models import (
 from orders.selectors import customer_credit_balance
 from orders.services import payment_post
 from tests.conftest import login_verified
-from tests.factories import CustomerFactory, UserFactory, delivered_order
+from tests.factories import CustomerFactory, UserFactory, delivered_order, waiver_requester
 
 D = Decimal
 
@@ -330,6 +331,9 @@ def test_reverse_payment_needs_the_permission(client, ops_admin, risk_analyst, p
 
 
 def _waive(client, installments, follow=False, **extra):
+    if "apply" in extra:
+        # What the waive page holds: a fresh token, and the colleague who asked for the waiver.
+        extra = {"token": str(uuid.uuid4()), "requested_by": waiver_requester().pk, **extra}
     return client.post(
         reverse("admin:orders_installment_changelist"),
         {"action": "waive_fee", ACTION_CHECKBOX_NAME: [i.pk for i in installments], **extra},
@@ -353,6 +357,40 @@ def test_waive_late_fee_records_a_waiver_approved_by_the_user(client, ops_admin,
     waiver = Waiver.objects.get()
     assert (waiver.component, waiver.amount, waiver.approved_by) == ("late_fee", D("1.19"), ops_admin)
     assert waiver.reason == "first time late"
+    assert waiver.requested_by not in (None, ops_admin)
+
+
+def test_the_same_waive_form_submitted_twice_makes_one_waiver(client, ops_admin, worked_example):
+    _, first, _ = worked_example
+    login_verified(client, ops_admin)
+    page = _waive(client, [first])
+    token = page.context["form"]["token"].value()
+    assert f'name="token" value="{token}"' in page.text
+    data = {"component": "late_fee", "amount": "0.50", "reason": "goodwill", "token": str(token)}
+
+    once = _waive(client, [first], apply="1", **data)
+    twice = _waive(client, [first], apply="1", **data, follow=True)
+
+    assert once.status_code == 302
+    assert "already recorded" in twice.text
+    assert Waiver.objects.count() == 1
+    first.refresh_from_db()
+    assert first.late_fee_waived == D("0.50")
+
+
+def test_the_approver_cannot_name_themselves_as_requester(client, ops_admin, worked_example):
+    _, first, _ = worked_example
+    login_verified(client, ops_admin)
+    page = _waive(client, [first])
+    assert ops_admin not in page.context["form"].fields["requested_by"].queryset
+
+    response = _waive(
+        client, [first], apply="1", component="fee", amount="1.00", reason="mine", requested_by=ops_admin.pk
+    )
+
+    assert response.status_code == 200
+    assert "requested_by" in response.context["form"].errors
+    assert not Waiver.objects.exists()
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from accounts.models import Customer
 from accounts.roles import Role
 from collection.models import CaseEvent, CaseEventType
 from orders.models import Component, Installment, Order, Payment, Plan
-from orders.services import fee_waive, payment_post
+from orders.services import fee_waive, manual_payment_request, payment_post
 from policy.models import Policy
 from tests.conftest import login_verified
 from tests.factories import (
@@ -25,6 +25,7 @@ from tests.factories import (
     MerchantFactory,
     UserFactory,
     delivered_order,
+    waiver_requester,
 )
 
 OUR_APPS = ("accounts", "orders", "collections", "policy")
@@ -72,6 +73,15 @@ def book(superuser):
             amount=Decimal("1.00"),
             reason="goodwill",
             approved_by=superuser,
+            requested_by=waiver_requester(),
+        )
+        manual_payment_request(
+            customer=customer,
+            amount=Decimal("20000.00"),
+            reference=f"BANK-{n}",
+            received_at=received_at,
+            method="bank_card",
+            requested_by=agents[n],
         )
         case = CollectionCaseFactory(customer=customer, assigned_agent=agents[n])
         CaseEvent.objects.create(case=case, type=CaseEventType.OPENED, actor=agents[n])
@@ -95,7 +105,7 @@ def test_every_model_of_the_console_is_registered():
         if not model.__name__.startswith("Historical")
     }
     assert ours == {param.values[0] for param in OUR_MODEL_ADMINS}
-    assert len(ours) == 14
+    assert len(ours) == 15
 
 
 def _assert_no_plain_select_of_a_big_table(form) -> None:

@@ -162,6 +162,7 @@ def build_site_data() -> SiteData:
         UserFactory,
         delivered_order,
         posted_payment,
+        waiver_requester,
     )
 
     users = {}
@@ -187,6 +188,18 @@ def build_site_data() -> SiteData:
         amount=Decimal("1.00"),
         reason="goodwill",
         approved_by=users[SUPERUSER],
+        requested_by=waiver_requester(),
+    )
+    from orders.services import manual_payment_request
+
+    manual_payment_request(
+        customer=customer,
+        amount=Decimal("20000.00"),
+        reference="MATRIX-MANUAL-1",
+        received_at=timezone.now() - datetime.timedelta(hours=1),
+        method="alipay",
+        requested_by=users[str(Role.OPERATIONS_ADMIN)],
+        reason="bank transfer",
     )
     sweep_run(on=today)
     if not SweepRun.objects.exists() or not PortfolioSnapshot.objects.exists():

@@ -1,6 +1,7 @@
 """Waiving fees and late fees: an entry with a reason and an approver, never more than is owed."""
 
 import datetime
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -10,7 +11,7 @@ from bnpl_admin.errors import DomainError
 from orders import selectors
 from orders.models import Component, Installment, InstallmentStatus, OrderStatus, Plan, Waiver
 from orders.services import fee_waive
-from tests.factories import UserFactory, delivered_order, posted_payment
+from tests.factories import UserFactory, delivered_order, posted_payment, waiver_requester
 
 D = Decimal
 PAID_ON = datetime.date(2025, 2, 20)
@@ -64,7 +65,12 @@ def test_a_waiver_is_recorded_with_reason_and_approver_and_reduces_what_is_owed(
 
 def test_a_partly_waived_fee_is_not_asked_for_again(overdue, manager):
     fee_waive(
-        installment=overdue, component=Component.FEE, amount=D("2.00"), reason="goodwill", approved_by=manager
+        installment=overdue,
+        component=Component.FEE,
+        amount=D("2.00"),
+        reason="goodwill",
+        approved_by=manager,
+        requested_by=waiver_requester(),
     )
 
     payment = posted_payment(customer=overdue.customer, amount="338.53", on=PAID_ON)
@@ -90,6 +96,7 @@ def test_an_instalment_settled_by_payment_and_waivers_is_paid_and_closes_the_ord
         amount=D("5.00"),
         reason="settlement",
         approved_by=manager,
+        requested_by=waiver_requester(),
     )
     only.refresh_from_db()
     assert only.status != InstallmentStatus.PAID
@@ -121,6 +128,7 @@ def test_waiving_the_last_unpaid_yuan_marks_the_instalment_paid(db, manager):
         amount=D("0.75"),
         reason="bank delay",
         approved_by=manager,
+        requested_by=waiver_requester(),
     )
 
     only.refresh_from_db()
@@ -134,7 +142,14 @@ def test_waiving_the_last_unpaid_yuan_marks_the_instalment_paid(db, manager):
 )
 def test_a_waiver_cannot_exceed_what_is_owed(overdue, manager, component, amount):
     with pytest.raises(DomainError) as error:
-        fee_waive(installment=overdue, component=component, amount=D(amount), reason="x", approved_by=manager)
+        fee_waive(
+            installment=overdue,
+            component=component,
+            amount=D(amount),
+            reason="x",
+            approved_by=manager,
+            requested_by=waiver_requester(),
+        )
     assert error.value.code == "too_much"
     assert not Waiver.objects.exists()
 
@@ -143,7 +158,12 @@ def test_a_waiver_cannot_forgive_what_was_already_paid(overdue, manager):
     posted_payment(customer=overdue.customer, amount="5.00", on=PAID_ON)  # 1.19 late fee + 3.81 fee
     with pytest.raises(DomainError):
         fee_waive(
-            installment=overdue, component=Component.FEE, amount=D("2.20"), reason="x", approved_by=manager
+            installment=overdue,
+            component=Component.FEE,
+            amount=D("2.20"),
+            reason="x",
+            approved_by=manager,
+            requested_by=waiver_requester(),
         )
     waiver = fee_waive(
         installment=overdue,
@@ -151,6 +171,7 @@ def test_a_waiver_cannot_forgive_what_was_already_paid(overdue, manager):
         amount=D("2.19"),
         reason="rest of fee",
         approved_by=manager,
+        requested_by=waiver_requester(),
     )
     assert str(waiver.amount) == "2.19"
 
@@ -163,6 +184,7 @@ def test_principal_cannot_be_waived(overdue, manager):
             amount=D("1.00"),
             reason="x",
             approved_by=manager,
+            requested_by=waiver_requester(),
         )
     assert not Waiver.objects.exists()
 
@@ -171,7 +193,12 @@ def test_principal_cannot_be_waived(overdue, manager):
 def test_a_waiver_needs_a_reason(overdue, manager, reason):
     with pytest.raises(DomainError):
         fee_waive(
-            installment=overdue, component=Component.FEE, amount=D("1.00"), reason=reason, approved_by=manager
+            installment=overdue,
+            component=Component.FEE,
+            amount=D("1.00"),
+            reason=reason,
+            approved_by=manager,
+            requested_by=waiver_requester(),
         )
     assert not Waiver.objects.exists()
     overdue.refresh_from_db()
@@ -183,7 +210,12 @@ def test_an_approver_without_the_waive_permission_is_refused(overdue, role):
     approver = UserFactory(roles=[role])
     with pytest.raises(DomainError) as error:
         fee_waive(
-            installment=overdue, component=Component.FEE, amount=D("1.00"), reason="x", approved_by=approver
+            installment=overdue,
+            component=Component.FEE,
+            amount=D("1.00"),
+            reason="x",
+            approved_by=approver,
+            requested_by=waiver_requester(),
         )
     assert error.value.code == "not_allowed"
     assert not Waiver.objects.exists()
@@ -198,5 +230,62 @@ def test_operations_admin_may_approve_a_waiver(overdue):
         amount=D("6.00"),
         reason="merchant error",
         approved_by=UserFactory(roles=[Role.OPERATIONS_ADMIN]),
+        requested_by=waiver_requester(),
     )
     assert waiver.pk is not None
+
+
+# --- Maker–checker and a form submitted twice ------------------------------------------------------
+
+
+def test_nobody_approves_a_waiver_they_asked_for(overdue, manager):
+    with pytest.raises(DomainError) as error:
+        fee_waive(
+            installment=overdue,
+            component=Component.FEE,
+            amount=D("1.00"),
+            reason="x",
+            approved_by=manager,
+            requested_by=manager,
+        )
+    assert error.value.code == "own_request"
+    assert not Waiver.objects.exists()
+    overdue.refresh_from_db()
+    assert overdue.fee_waived == 0
+
+
+def test_a_waiver_names_who_asked_for_it(overdue, manager):
+    with pytest.raises(DomainError):
+        fee_waive(
+            installment=overdue,
+            component=Component.FEE,
+            amount=D("1.00"),
+            reason="x",
+            approved_by=manager,
+            requested_by=None,
+        )
+    assert not Waiver.objects.exists()
+
+
+def test_the_same_token_twice_is_one_waiver_and_changes_nothing_more(overdue, manager):
+    token = uuid.uuid4()
+    asked = {
+        "installment": overdue,
+        "component": Component.LATE_FEE,
+        "amount": D("1.00"),
+        "reason": "x",
+        "approved_by": manager,
+        "requested_by": waiver_requester(),
+        "token": token,
+    }
+    first = fee_waive(**asked)
+    again = fee_waive(**asked)
+
+    assert again.pk == first.pk
+    assert Waiver.objects.count() == 1
+    overdue.refresh_from_db()
+    assert overdue.late_fee_waived == D("1.00")
+    with pytest.raises(DomainError) as error:
+        fee_waive(**{**asked, "amount": D("0.10")})
+    assert error.value.code == "token_reused"
+    assert Waiver.objects.count() == 1

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from orders.models import Installment
 from orders.services import payment_post
-from tests.factories import delivered_order
+from tests.factories import delivered_order, waiver_requester
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,7 @@ def test_a_return_below_a_waived_fee_writes_an_adjustment_and_still_reconciles(s
     order = delivered_order(amount="1000.00", delivered_on=datetime.date(2026, 1, 5))
     third = order.installments.get(sequence=3)
     fee_waive(installment=third, component=Component.FEE, amount=Decimal("6.00"), reason="goodwill",
-              approved_by=superuser)  # fmt: skip
+              approved_by=superuser, requested_by=waiver_requester())  # fmt: skip
     order_return(order=order, amount=Decimal("400.00"), by=superuser, reason="two items back")
     third.refresh_from_db()
     assert (third.fee_due, third.fee_waived) == (Decimal("0.00"), Decimal("0.00"))

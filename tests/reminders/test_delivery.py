@@ -16,7 +16,7 @@ from reminders.services import (
     reminders_recover_stale,
     reminders_select,
 )
-from tests.factories import delivered_order, posted_payment
+from tests.factories import delivered_order, posted_payment, waiver_requester
 
 from .builders import NEW_YORK, D, at, days, instalment_due, put_on_hold
 
@@ -94,6 +94,7 @@ def test_amount_is_what_is_left_at_delivery_without_waived_fees(superuser):
         amount=Decimal("6.00"),
         reason="goodwill",
         approved_by=superuser,
+        requested_by=waiver_requester(),
     )
     posted_payment(customer=order.customer, amount="33.34", on=D + days(1))
     reminders_deliver_due(now=NOW)

@@ -28,6 +28,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from accounts.models import User
 from accounts.roles import Role
 from bnpl_admin.errors import DomainError
 from collection.models import CollectionCase
@@ -149,6 +150,7 @@ INSTALLMENT_FIELDS = (
 class Run:
     def __init__(self, book: dict, mode: str, approver):
         self.book, self.mode, self.approver = book, mode, approver
+        self.requester = User.objects.get(username="path-requester")
         self.customers = []
         self.orders: list[list[Order]] = []
         self.payments = 0
@@ -249,6 +251,7 @@ class Run:
                     amount=D(value) / 100,
                     reason="goodwill",
                     approved_by=self.approver,
+                    requested_by=self.requester,
                 )
         elif kind == "return":
             order = self._order(target)
@@ -344,6 +347,7 @@ def _diff(found, expected) -> str:
 @example(book=MID_GAP_PAYMENT)
 def test_skipped_nights_leave_the_book_sweeping_every_night_leaves(book):
     approver = UserFactory(username="path-approver", roles=[Role.COLLECTIONS_MANAGER])
+    UserFactory(username="path-requester", roles=[Role.COLLECTIONS_AGENT])
     nightly = play(book, "nightly", approver)
     skipped = play(book, "skipped", approver)
     reference = play(book, "reference", approver)
