@@ -650,6 +650,11 @@ admin.site.unregister(AccessAttempt)
 
 @admin.register(AccessAttempt)
 class AccessAttemptAdmin(axes.admin.AccessAttemptAdmin):
+    # axes' "clean up expired attempts" reads request.axes_attempt_time, which only its sign-in
+    # handler sets, so it answered 500 from the admin; axes already drops expired attempts at
+    # each sign-in, and a lockout is lifted by deleting its attempts (audited, below).
+    actions = []
+
     def delete_model(self, request, obj):
         self._lift(request, AccessAttempt.objects.filter(pk=obj.pk))
 

@@ -61,11 +61,29 @@ class _EnabledOnlyForm(forms.ModelForm):
         fields = ("enabled",)
 
 
+class _TaskForm(beat_admin.PeriodicTaskForm):
+    """beat's own form for superusers, answering bad input with form errors instead of a 500:
+    its clean() reads cleaned_data["task"] even after that field refused its value, and its
+    JSON check lets json.loads recurse on deeply nested brackets."""
+
+    def clean(self):
+        if "task" not in self.cleaned_data and not self.cleaned_data.get("regtask"):
+            return self.cleaned_data  # the task field's own error is on the form
+        return super().clean()
+
+    def _clean_json(self, field):
+        try:
+            return super()._clean_json(field)
+        except RecursionError as exc:
+            raise forms.ValidationError(_("The JSON is nested too deeply.")) from exc
+
+
 admin.site.unregister(PeriodicTask)
 
 
 @admin.register(PeriodicTask)
 class PeriodicTaskAdmin(AuditedBeatMixin, beat_admin.PeriodicTaskAdmin):
+    form = _TaskForm
     actions = ("enable_tasks", "disable_tasks", "toggle_tasks", "run_tasks")
     # What an operations admin sees: everything, and a switch.
     operations_fieldsets = (
