@@ -839,7 +839,7 @@ def _requested_message(waiting) -> tuple[str, int]:
         "¥%(amount)s (%(ref)s) is sent for a second person's approval (%(why)s); "
         "it is posted when a colleague approves it under Manual payment requests."
     )
-    values = {"amount": waiting.amount, "ref": waiting.reference, "why": "; ".join(waiting.approval_reasons)}
+    values = {"amount": waiting.amount, "ref": waiting.reference, "why": waiting.approval_reasons_text()}
     return text % values, messages.SUCCESS
 
 

@@ -478,7 +478,7 @@ class ManualPaymentRequestAdmin(ActionPageMixin, AuditedAdmin):
         "received_at",
         "method",
         "reason",
-        "approval_reasons",
+        "approval_reasons_text",
         "status",
         "requested_by",
         "requested_at",

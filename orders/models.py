@@ -561,3 +561,18 @@ class ManualPaymentRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} ¥{self.amount} ({self.get_status_display()})"
+
+    def approval_reasons_text(self) -> str:
+        """Why the request waits for a second person, in the reader's language."""
+        texts = []
+        for reason in self.approval_reasons:
+            code = reason.get("code") if isinstance(reason, dict) else None
+            if code == "amount_above":
+                texts.append(_("the amount is above ¥%(limit)s") % reason)
+            elif code == "days_back":
+                texts.append(_("received %(days)s days ago, more than %(limit)s") % reason)
+            else:  # a reason written before the codes, kept as it was
+                texts.append(str(reason))
+        return "; ".join(texts)
+
+    approval_reasons_text.short_description = _("why it needs approval")

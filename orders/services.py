@@ -486,16 +486,20 @@ def _same_payment_or_error(existing: Payment, *, customer: Customer, amount: Dec
 # --- Payments typed in by hand: above the policy's thresholds, a second person approves -------
 
 
-def manual_payment_approval_reasons(*, amount: Decimal, received_at: datetime.datetime) -> list[str]:
-    """Why a payment typed in by hand needs a second person, by today's policy; [] when it does not."""
+def manual_payment_approval_reasons(*, amount: Decimal, received_at: datetime.datetime) -> list[dict]:
+    """Why a payment typed in by hand needs a second person, by today's policy; [] when it does not.
+
+    Kept as codes and values, not sentences, so each reader sees them in their own language
+    (ManualPaymentRequest.approval_reasons_text)."""
     today = _business_date()
     policy = policy_in_force(on=today)
     reasons = []
     if amount > policy.manual_payment_approval_above:
-        reasons.append(f"amount above ¥{policy.manual_payment_approval_above}")
+        reasons.append({"code": "amount_above", "limit": str(policy.manual_payment_approval_above)})
     days_back = (today - _business_date(received_at)).days
     if days_back > policy.manual_payment_approval_days_back:
-        reasons.append(f"received {days_back} days ago (over {policy.manual_payment_approval_days_back})")
+        limit = policy.manual_payment_approval_days_back
+        reasons.append({"code": "days_back", "days": days_back, "limit": limit})
     return reasons
 
 

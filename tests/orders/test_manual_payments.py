@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.roles import Role
 from audit.models import AuditEvent
@@ -73,9 +73,9 @@ def test_a_small_recent_payment_posts_at_once(customer, maker):
 @pytest.mark.parametrize(
     ("amount", "ago", "why"),
     [
-        ("10000.01", HOUR_AGO, "amount above"),
-        (str(MONEY_MAX), HOUR_AGO, "amount above"),
-        ("50.00", datetime.timedelta(days=8), "days ago"),
+        ("10000.01", HOUR_AGO, "the amount is above ¥10000.00"),
+        (str(MONEY_MAX), HOUR_AGO, "the amount is above ¥10000.00"),
+        ("50.00", datetime.timedelta(days=8), "received 8 days ago, more than 7"),
     ],
 )
 def test_above_a_threshold_it_waits_for_approval_and_nothing_is_posted(customer, maker, amount, ago, why):
@@ -83,7 +83,10 @@ def test_above_a_threshold_it_waits_for_approval_and_nothing_is_posted(customer,
 
     assert isinstance(outcome, ManualPaymentRequest)
     assert outcome.status == ManualPaymentStatus.PENDING
-    assert why in " ".join(outcome.approval_reasons)
+    with translation.override("en"):
+        assert why in outcome.approval_reasons_text()
+    with translation.override("zh-hans"):
+        assert why not in outcome.approval_reasons_text()  # said in the reader's language
     assert not Payment.objects.exists()
     assert not PaymentAllocation.objects.exists()
 
