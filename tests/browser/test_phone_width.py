@@ -49,7 +49,7 @@ def _pages_for(role: Role, customer) -> list[tuple[str, str]]:
 
 def _assert_fits(page, what: str) -> None:
     widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert page.evaluate(NO_SIDEWAYS_SCROLL), f"{what} scrolls sideways on a phone: {widths}"
+    assert page.evaluate(NO_SIDEWAYS_SCROLL), f"{what} scrolls sideways: {widths}"
 
 
 def _phone(page, locale: str):
