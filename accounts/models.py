@@ -176,10 +176,15 @@ class CreditLine(models.Model):
         verbose_name_plural = _("credit lines")
         permissions = [("freeze_creditline", "Can freeze and unfreeze credit lines")]
         constraints = [
-            models.CheckConstraint(condition=Q(limit__gte=0), name="creditline_limit_not_negative"),
+            models.CheckConstraint(
+                condition=Q(limit__gte=0),
+                name="creditline_limit_not_negative",
+                violation_error_message=_("The credit limit cannot be negative."),
+            ),
             models.CheckConstraint(
                 condition=~Q(status=CreditLineStatus.FROZEN) | ~Q(status_reason=""),
                 name="creditline_frozen_has_reason",
+                violation_error_message=_("A frozen credit line needs a reason."),
             ),
         ]
 

@@ -7,6 +7,8 @@ from django.utils.translation import gettext as _
 from collection.models import CollectionCase
 from orders.models import OPEN_ORDER_STATUSES, Installment, InstallmentStatus, Order
 
+from .navigation import shortcuts_for
+
 
 def home(request):
     """The staff home page: navigation for the user's roles and a few headline counts."""
@@ -30,5 +32,9 @@ def home(request):
         "accounts/home.html",
         # The business date is the date in the business's zone (settings.TIME_ZONE), whatever
         # zone the staff member's pages are shown in.
-        {"headline": headline, "business_date": timezone.localdate(timezone=timezone.get_default_timezone())},
+        {
+            "headline": headline,
+            "shortcuts": shortcuts_for(user),
+            "business_date": timezone.localdate(timezone=timezone.get_default_timezone()),
+        },
     )

@@ -37,15 +37,24 @@ def changes_text(event: AuditEvent, *, labelled: bool = False) -> list[str]:
     return lines
 
 
+def _full_value(value) -> str:
+    return "" if value is None else str(value)
+
+
+# Free-text cells: a long value (a 150-character username) is cut by the stylesheet, never
+# widening the table, and the whole value stays readable on hover.
+TRUNCATED = {"td": {"class": "truncate", "title": _full_value}}
+
+
 class AuditEventTable(tables.Table):
     created_at = tables.DateTimeColumn(verbose_name=_("When"), format="Y-m-d H:i:s")
-    actor_username = tables.Column(verbose_name=_("Person"), empty_values=())
+    actor_username = tables.Column(verbose_name=_("Person"), empty_values=(), attrs=TRUNCATED)
     action = tables.Column(verbose_name=_("Action"))
     content_type = tables.Column(verbose_name=_("Object type"))
-    object_id = tables.Column(verbose_name=_("Object id"))
-    object_repr = tables.Column(verbose_name=_("Object"))
+    object_id = tables.Column(verbose_name=_("Object id"), attrs=TRUNCATED)
+    object_repr = tables.Column(verbose_name=_("Object"), attrs=TRUNCATED)
     changes = tables.Column(verbose_name=_("Changes"), empty_values=())
-    reason = tables.Column(verbose_name=_("Reason"))
+    reason = tables.Column(verbose_name=_("Reason"), attrs=TRUNCATED)
     ip_address = tables.Column(verbose_name=_("IP address"))
 
     class Meta:

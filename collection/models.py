@@ -118,6 +118,7 @@ class CollectionCase(models.Model):
                 fields=["customer"],
                 condition=Q(closed_at__isnull=True),
                 name="one_open_case_per_customer",
+                violation_error_message=_("This customer already has an open case."),
             ),
             models.CheckConstraint(
                 condition=Q(
@@ -126,6 +127,9 @@ class CollectionCase(models.Model):
                 )
                 | Q(closed_at__isnull=False, status__in=list(CLOSED_CASE_STATUSES)),
                 name="case_closed_iff_closed_status",
+                violation_error_message=_(
+                    "A closed case needs a closing status and a closing time; an open case has neither."
+                ),
             ),
         ]
 

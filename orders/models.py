@@ -131,8 +131,16 @@ class Order(models.Model):
         ordering = ["-placed_at", "-id"]
         indexes = [models.Index(fields=["customer", "status"])]
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0), name="order_amount_positive"),
-            models.CheckConstraint(condition=Q(fee_amount__gte=0), name="order_fee_not_negative"),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0),
+                name="order_amount_positive",
+                violation_error_message=_("The order amount must be more than zero."),
+            ),
+            models.CheckConstraint(
+                condition=Q(fee_amount__gte=0),
+                name="order_fee_not_negative",
+                violation_error_message=_("The order's fee cannot be negative."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -225,10 +233,15 @@ class Installment(models.Model):
             models.Index(fields=["status", "customer", "due_date"], name="installment_status_cust_idx"),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["order", "sequence"], name="installment_unique_seq"),
+            models.UniqueConstraint(
+                fields=["order", "sequence"],
+                name="installment_unique_seq",
+                violation_error_message=_("This order already has an instalment with this number."),
+            ),
             models.CheckConstraint(
                 condition=Q(principal_due__gte=0) & Q(fee_due__gte=0) & Q(late_fee_due__gte=0),
                 name="installment_dues_not_negative",
+                violation_error_message=_("An amount due cannot be negative."),
             ),
             models.CheckConstraint(
                 condition=Q(principal_paid__gte=0)
@@ -240,6 +253,7 @@ class Installment(models.Model):
                 & Q(late_fee_waived__gte=0)
                 & Q(late_fee_paid__lte=F("late_fee_due") - F("late_fee_waived")),
                 name="installment_paid_within_due",
+                violation_error_message=_("A paid or waived amount cannot be negative or more than is due."),
             ),
         ]
 
@@ -337,10 +351,17 @@ class Payment(models.Model):
             ),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0),
+                name="payment_amount_positive",
+                violation_error_message=_("A payment's amount must be more than zero."),
+            ),
             models.CheckConstraint(
                 condition=Q(credit_created__gte=0) & Q(credit_created__lte=F("amount")),
                 name="payment_credit_within_amount",
+                violation_error_message=_(
+                    "The credit a payment leaves is between zero and the payment's amount."
+                ),
             ),
         ]
 
@@ -381,13 +402,20 @@ class PaymentAllocation(models.Model):
             ),
         ]
         constraints = [
-            models.CheckConstraint(condition=~Q(amount=0), name="allocation_not_zero"),
+            models.CheckConstraint(
+                condition=~Q(amount=0),
+                name="allocation_not_zero",
+                violation_error_message=_("An allocation's amount cannot be zero."),
+            ),
             models.CheckConstraint(
                 condition=(
                     Q(kind__in=["payment", "credit"], amount__gt=0)
                     | Q(kind__in=["reversal", "refund"], amount__lt=0)
                 ),
                 name="allocation_sign_matches_kind",
+                violation_error_message=_(
+                    "Payments and credits allocate amounts above zero; reversals and refunds below zero."
+                ),
             ),
         ]
 
@@ -440,7 +468,11 @@ class Waiver(models.Model):
         permissions = [("waive_fee", "Can waive fees and late fees")]
         constraints = [
             # Negative only for an adjustment that takes back part of an earlier waiver.
-            models.CheckConstraint(condition=~Q(amount=0), name="waiver_amount_not_zero"),
+            models.CheckConstraint(
+                condition=~Q(amount=0),
+                name="waiver_amount_not_zero",
+                violation_error_message=_("A waiver's amount cannot be zero."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -547,15 +579,25 @@ class ManualPaymentRequest(models.Model):
         ordering = ["-requested_at", "-id"]
         permissions = [("approve_manualpaymentrequest", "Can approve or reject manual payments")]
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0), name="manual_payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0),
+                name="manual_payment_amount_positive",
+                violation_error_message=_("A manual payment's amount must be more than zero."),
+            ),
             # One request waiting per provider reference: the same form sent twice is one request.
             models.UniqueConstraint(
-                fields=["reference"], condition=Q(status="pending"), name="manual_payment_one_pending_per_ref"
+                fields=["reference"],
+                condition=Q(status="pending"),
+                name="manual_payment_one_pending_per_ref",
+                violation_error_message=_("A request with this reference is already waiting for a decision."),
             ),
             # The person who decides is never the one who asked.
             models.CheckConstraint(
                 condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("requested_by")),
                 name="manual_payment_decided_by_another",
+                violation_error_message=_(
+                    "The person who decides a request cannot be the one who asked for it."
+                ),
             ),
         ]
 

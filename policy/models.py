@@ -133,6 +133,7 @@ class Policy(models.Model):
             models.CheckConstraint(
                 condition=Q(late_fee_cap_rate__gte=0) & Q(late_fee_cap_rate__lte=1),
                 name="policy_cap_rate_is_a_fraction",
+                violation_error_message=_("The late fee cap rate is between 0 and 1."),
             ),
             models.CheckConstraint(
                 condition=Q(fee_rate_pay_later__gte=0, fee_rate_pay_later__lte=MAX_FEE_RATE)

@@ -178,8 +178,15 @@ class Reminder(models.Model):
                 condition=Q(installment__isnull=False, payment__isnull=True)
                 | Q(installment__isnull=True, payment__isnull=False),
                 name="reminder_for_installment_or_payment",
+                violation_error_message=_(
+                    "A reminder is about either an instalment or a payment, not both and not neither."
+                ),
             ),
-            models.CheckConstraint(condition=Q(status__in=Status.values), name="reminder_status_known"),
+            models.CheckConstraint(
+                condition=Q(status__in=Status.values),
+                name="reminder_status_known",
+                violation_error_message=_("This is not a known reminder status."),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -73,10 +73,15 @@ class SweepChunk(models.Model):
         verbose_name_plural = _("sweep chunks")
         ordering = ["run", "number"]
         constraints = [
-            models.UniqueConstraint(fields=["run", "number"], name="sweepchunk_unique_number"),
+            models.UniqueConstraint(
+                fields=["run", "number"],
+                name="sweepchunk_unique_number",
+                violation_error_message=_("This sweep run already has a chunk with this number."),
+            ),
             models.CheckConstraint(
                 condition=Q(customer_to__gt=models.F("customer_from")),
                 name="sweepchunk_range_not_empty",
+                violation_error_message=_("A chunk's range of customers cannot be empty."),
             ),
         ]
 
@@ -100,7 +105,11 @@ class PortfolioSnapshot(models.Model):
         verbose_name_plural = _("portfolio snapshots")
         ordering = ["-business_date", "bucket"]
         constraints = [
-            models.UniqueConstraint(fields=["business_date", "bucket"], name="snapshot_unique_date_bucket")
+            models.UniqueConstraint(
+                fields=["business_date", "bucket"],
+                name="snapshot_unique_date_bucket",
+                violation_error_message=_("There is already a snapshot for this date and bucket."),
+            )
         ]
 
     def __str__(self) -> str:

@@ -80,3 +80,19 @@ def test_field_agent_sees_no_portfolio_counts_and_no_admin_link(client, book):
 def test_operations_admin_gets_the_data_admin_link(client):
     login_verified(client, UserFactory(roles=[Role.OPERATIONS_ADMIN], is_staff=True))
     assert reverse("admin:index") in client.get("/").content.decode()
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("is_staff", [False, True])
+def test_the_shortcuts_heading_shows_only_with_links_under_it(client, role, is_staff):
+    from accounts.navigation import navigation_for
+
+    user = UserFactory(roles=[role], is_staff=is_staff, language="zh-hans")
+    login_verified(client, user)
+    html = client.get(reverse("home")).content.decode()
+    others = [item for item in navigation_for(user) if item["url_name"] != "home"]
+    assert ("常用入口" in html) == bool(others)
+    section = html.split("常用入口", 1)[1].split("</section>", 1)[0] if others else ""
+    for item in others:
+        assert f'href="{item["url"]}"' in section
+    assert section.count("<li>") == len(others)
