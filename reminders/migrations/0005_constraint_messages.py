@@ -5,8 +5,8 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0008_h8_constraint_messages"),
-        ("orders", "0010_h8_constraint_messages"),
+        ("accounts", "0008_constraint_messages"),
+        ("orders", "0010_constraint_messages"),
         ("reminders", "0004_send_on_is_the_day_sent"),
     ]
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0008_h8_constraint_messages"),
+        ("accounts", "0008_constraint_messages"),
         ("orders", "0009_roles_manual_payments"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
