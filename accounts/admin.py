@@ -35,6 +35,7 @@ from simple_history.template_utils import HistoricalRecordContextHelper
 
 from audit import services as audit_services
 from audit.privacy import mask_field_value
+from bnpl_admin.admin_paginator import EstimatedCountPaginator
 from bnpl_admin.errors import DomainError
 from orders import selectors as order_selectors
 from orders import services as order_services
@@ -743,6 +744,7 @@ class CustomerAdmin(PiiMaskingMixin, AuditedAdmin):
     pii_search_fields = ("phone", "national_id")
     date_hierarchy = "created_at"
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     fieldsets = (
         (None, {"fields": ("platform_user_id", "name", "status", "created_at")}),
         (_("Contact"), {"fields": ("phone", "email", "national_id", "timezone", "language")}),
@@ -866,6 +868,7 @@ class EmergencyContactAdmin(PiiMaskingMixin, AuditedAdmin):
     autocomplete_fields = ("customer",)
     fieldsets = ((None, {"fields": ("customer", "name", "relationship", "phone")}),)
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
 
 @admin.register(CreditLine)
@@ -878,6 +881,7 @@ class CreditLineAdmin(CreditLineRulesMixin, AuditedAdmin):
     readonly_fields = ("updated_at",)
     history_list_display = ("limit", "grade", "status", "status_reason")
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     def get_readonly_fields(self, request, obj=None):
         readonly = super().get_readonly_fields(request, obj)

@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from accounts.admin import ReadOnlyAdminMixin
+from bnpl_admin.admin_paginator import EstimatedCountPaginator
 
 from .models import AuditEvent
 
@@ -15,6 +16,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("content_type",)
     search_fields = ("actor_username__exact", "object_id__exact")
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     fields = (
         "created_at",
         "action",

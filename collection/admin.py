@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import AuditedAdmin, ReadOnlyAdminMixin, ReadOnlyInline
+from bnpl_admin.admin_paginator import EstimatedCountPaginator
 
 from .models import CaseEvent, CollectionCase
 
@@ -54,6 +55,7 @@ class CollectionCaseAdmin(AuditedAdmin):
     search_fields = ("customer__platform_user_id__exact", "customer__name__startswith")
     date_hierarchy = "opened_at"
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     autocomplete_fields = ("customer", "assigned_agent")
     form = CollectionCaseForm
     # Status moves along CASE_TRANSITIONS in the case services, and days past due and the
@@ -82,6 +84,7 @@ class CaseEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("case__customer__platform_user_id__exact",)
     date_hierarchy = "created_at"
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     def get_queryset(self, request):
         events = super().get_queryset(request)

@@ -111,7 +111,11 @@ class CollectionCase(models.Model):
             ("assign_collectioncase", "Can assign cases to agents"),
             ("view_all_collectioncase", "Can see every case, not only the own queue"),
         ]
-        indexes = [models.Index(fields=["bucket", "status"])]
+        indexes = [
+            models.Index(fields=["bucket", "status"]),
+            # The default order (worst first) of every case list: a page read off the index.
+            models.Index(fields=["-days_past_due", "id"], name="case_worst_first_idx"),
+        ]
         constraints = [
             # At most one open case per customer, whoever or whatever opens it.
             models.UniqueConstraint(

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import AuditedAdmin, ReadOnlyAdminMixin, ReadOnlyInline
+from bnpl_admin.admin_paginator import EstimatedCountPaginator
 from bnpl_admin.errors import DomainError
 
 from . import services
@@ -118,6 +119,7 @@ class OrderAdmin(AuditedAdmin):
     search_fields = ("external_reference__exact", "customer__platform_user_id__exact")
     date_hierarchy = "placed_at"
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     autocomplete_fields = ("merchant",)
     # What the order is worth and where it is in its lifecycle change only through the
     # services (order_transition, order_return, ...); descriptive fields stay editable.
@@ -210,6 +212,7 @@ class InstallmentAdmin(ActionPageMixin, AuditedAdmin):
     search_fields = ("order__external_reference__exact", "customer__platform_user_id__exact")
     date_hierarchy = "due_date"
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     # Every amount is the stored total of entries (allocations, waivers, late-fee accrual)
     # kept by the services; an edit here would disagree with the entries. The dates stay
     # editable for schedule fixes, and each edit is in the history.
@@ -343,6 +346,7 @@ class PaymentAdmin(ActionPageMixin, AuditedAdmin):
     search_fields = ("external_reference__exact", "customer__platform_user_id__exact")
     date_hierarchy = "received_at"
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     # Only the method is a plain fact to fix; everything else is what the services recorded.
     readonly_fields = (
         "customer",
@@ -471,6 +475,7 @@ class ManualPaymentRequestAdmin(ActionPageMixin, AuditedAdmin):
     search_fields = ("reference__exact", "customer__platform_user_id__exact")
     date_hierarchy = "requested_at"
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     fields = (
         "customer",
         "amount",
@@ -598,6 +603,7 @@ class PaymentAllocationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("payment__external_reference__exact", "installment__order__external_reference__exact")
     date_hierarchy = "business_date"
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
 
 @admin.register(Waiver)
@@ -616,6 +622,7 @@ class WaiverAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("installment__order__external_reference__exact",)
     date_hierarchy = "created_at"
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
 
 @admin.register(OrderEvent)
@@ -626,3 +633,4 @@ class OrderEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("order__external_reference__exact",)
     date_hierarchy = "created_at"
     show_full_result_count = False
+    paginator = EstimatedCountPaginator

@@ -231,6 +231,8 @@ class Installment(models.Model):
             # customers, which this answers with one range scan per status; a customer's own
             # rows by status are three short probes (a customer's whole list has the FK index).
             models.Index(fields=["status", "customer", "due_date"], name="installment_status_cust_idx"),
+            # The admin list's date drill-down reads the first and last due date of the book.
+            models.Index(fields=["due_date"], name="installment_due_date_idx"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -396,6 +398,8 @@ class PaymentAllocation(models.Model):
         verbose_name_plural = _("payment allocations")
         ordering = ["id"]
         indexes = [
+            # The admin list's date drill-down (first and last business date, then one day).
+            models.Index(fields=["business_date"], name="allocation_business_date_idx"),
             # Refunds return money to credit balance; the sweep finds their payments nightly.
             models.Index(
                 fields=["payment"], condition=Q(kind="refund"), name="allocation_refund_payment_idx"

@@ -8,6 +8,7 @@ from django.utils.translation import ngettext
 
 from accounts.admin import AuditedAdmin, PiiSearchMixin, ReadOnlyAdminMixin
 from accounts.masking import mask_phone
+from bnpl_admin.admin_paginator import EstimatedCountPaginator
 
 from .models import Channel, OutboxMessage, Reminder, Stage, Status
 from .services import ReminderError, reminder_resend
@@ -62,6 +63,7 @@ class ReminderAdmin(PiiSearchMixin, AuditedAdmin):
     search_fields = ("customer__platform_user_id", "customer__name", "key")
     pii_search_fields = ("customer__phone",)
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     actions = ("resend",)
     fieldsets = (
@@ -128,6 +130,9 @@ class OutboxMessageAdmin(PiiSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("channel",)
     search_fields = ("key",)
     ordering = ("-id",)
+    # One message per reminder sent: as big as the reminders.
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
     fields = ("key", "channel", "recipient_masked", "subject", "body", "created_at")
     readonly_fields = fields
 
