@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0007_customer_books_through"),
-        ("orders", "0009_roles_manual_payments"),
+        ("orders", "0010_constraint_messages"),
     ]
 
     operations = [
