@@ -191,3 +191,71 @@ def test_the_scan_finds_english_and_raw_values(english_messages):
     assert _leaks("<td>overdue</td>", english_messages, raw) == ["raw value 'overdue'"]
     assert _leaks("<p>Sign out</p>", english_messages, raw) == ["English 'Sign out'"]
     assert _leaks("<p>退出登录</p><script>'Sign out'</script>", english_messages, raw) == []
+
+
+# --- Text a template never marked for translation -------------------------------------------------
+
+# Words that are the same in both languages: the brand, and the names of the languages on the switch.
+UNTRANSLATED_WORDS = {"BNPL", "English", "CSV"}
+_TAG = re.compile(r"<(?:[^>\"']|\"[^\"]*\"|'[^']*')*>")
+# Attributes a person reads (a tooltip, a placeholder, what a screen reader says).
+_READ_ATTRIBUTE = re.compile(r"""\b(?:title|placeholder|aria-label|alt)=(?:"([^"]*)"|'([^']*)')""")
+
+
+def template_text_problems(source: str) -> list[str]:
+    """Words of English in a template's text that no translate tag covers (what makemessages
+    would not find, so no catalogue can translate)."""
+    from django.template.base import Lexer, TokenType
+
+    # The template's text with every tag and variable as a hole (\x00), translated parts dropped.
+    skeleton, skipping = [], None
+    ends = {
+        "blocktranslate": "endblocktranslate",
+        "blocktrans": "endblocktrans",
+        "comment": "endcomment",
+        "bodyclass": "endblock",
+    }
+    for token in Lexer(source).tokenize():
+        if token.token_type == TokenType.BLOCK:
+            name = token.contents.split()[0] if token.contents else ""
+            if token.contents.split()[:2] == ["block", "bodyclass"]:
+                name = "bodyclass"  # CSS class names, not text
+            if skipping is None and name in ends:
+                skipping = ends[name]
+            elif name == skipping:
+                skipping = None
+        if token.token_type == TokenType.TEXT and not skipping:
+            skeleton.append(token.contents)
+        elif token.token_type != TokenType.COMMENT:
+            skeleton.append("\x00")
+    text = re.sub(r"<(script|style)\b.*?</\1>", " ", "".join(skeleton), flags=re.S)
+    read = [value for match in _READ_ATTRIBUTE.finditer(text) for value in match.groups() if value]
+    problems = []
+    for part in (*_TAG.sub("\n", text).split("\n"), *read):
+        part = re.sub(r"&[#\w]+;", " ", part).replace("\x00", " ")
+        if any(w not in UNTRANSLATED_WORDS for w in re.findall(r"[A-Za-z][A-Za-z'-]+", part)):
+            problems.append(" ".join(part.split()))
+    return problems
+
+
+def test_no_template_text_is_left_untranslated():
+    base = Path(settings.BASE_DIR)
+    found = {}
+    for path in sorted(base.glob("**/templates/**/*.html")):
+        if ".venv" in path.parts or "node_modules" in path.parts:
+            continue
+        problems = template_text_problems(path.read_text(encoding="utf-8"))
+        if problems:
+            found[str(path.relative_to(base))] = problems
+    assert not found, "wrap in {% translate %}:\n" + "\n".join(f"{k}: {v}" for k, v in found.items())
+
+
+def test_the_template_check_sees_bare_text():
+    assert template_text_problems("<h1>Staff sign-in 员工登录</h1>") == ["Staff sign-in 员工登录"]
+    assert template_text_problems('<input placeholder="Search">') == ["Search"]
+    assert (
+        template_text_problems(
+            "<h1>{% translate 'Sign in' %}</h1><p>{% blocktranslate %}Hi{% endblocktranslate %}</p>"
+        )
+        == []
+    )
