@@ -42,7 +42,7 @@ def value_label(model: type[models.Model] | None, name: str, value):
     except FieldDoesNotExist:
         return value
     if getattr(field, "choices", None) and isinstance(value, str | int):
-        return dict(field.flatchoices).get(value, value)
+        return str(dict(field.flatchoices).get(value, value))
     if field.many_to_many and field.related_model is Group and isinstance(value, list):
         from accounts.roles import Role
 

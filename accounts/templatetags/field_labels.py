@@ -32,18 +32,27 @@ def history_cell(record, column: str):
 
 @register.filter
 def change_old(change, opts):
-    return _change_value(opts, change.field, change.old)
+    return _change_part(change, opts, "old")
 
 
 @register.filter
 def change_new(change, opts):
-    return _change_value(opts, change.field, change.new)
+    return _change_part(change, opts, "new")
+
+
+def _change_part(change, opts, part: str):
+    # A change is a ModelChange, or a dict for a many-to-many field: read both as the template does.
+    if isinstance(change, dict):
+        return _change_value(opts, change.get("field"), change.get(part))
+    return _change_value(opts, change.field, getattr(change, part))
 
 
 def _change_value(opts, name: str, value):
     """A changed field's value as staff read it: a choice by its label, nothing as a dash."""
     if value is None or value == "":
         return "—"
+    if not name:
+        return value
     try:
         field = opts.model._meta.get_field(name)
     except FieldDoesNotExist:
