@@ -26,8 +26,17 @@ from tests.audit.site_map import build_site_data, discover, targets
 from tests.conftest import login_verified
 
 PROJECT_APPS = {"accounts", "orders", "collections", "policy", "reminders", "sweep", "audit"}
-# Pages that do something on GET, or are not pages.
-SKIP_ROUTES = ("logout", "set_language", "audit:reveal", "admin:logout", "admin:view_on_site", "admin/r/")
+# Pages that do something on GET, or are not pages. The CSV export is a download, and the event it
+# records keeps machine names in its payload ("list: audit events") for analysis.
+SKIP_ROUTES = (
+    "logout",
+    "set_language",
+    "audit:reveal",
+    "audit:event_export",
+    "admin:logout",
+    "admin:view_on_site",
+    "admin/r/",
+)
 # Messages that are English in Chinese too, or read the same in both (product and format names).
 SAME_IN_BOTH = {"CSV"}
 # A message this short is a word that also turns up inside data and code-like text.
@@ -148,7 +157,10 @@ def _pages(site) -> list[tuple[str, str]]:
 
 
 def test_every_page_reads_as_chinese(db, monkeypatch, english_messages):
-    site = build_site_data()
+    # Some text is stored as it was written (the trail's names of objects, a freeze's reason), in
+    # the writer's language: here Chinese staff and a Chinese sweep, whatever an earlier test left active.
+    with translation.override("zh-hans"):
+        site = build_site_data()
     raw_values = _raw_choice_values()
     assert {"overdue", "wechat", "short_video"} <= raw_values
     pages = _pages(site)
