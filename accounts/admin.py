@@ -37,6 +37,7 @@ from audit import services as audit_services
 from audit.privacy import mask_field_value
 from bnpl_admin.admin_paginator import EstimatedCountPaginator
 from bnpl_admin.errors import DomainError
+from bnpl_admin.labels import choice_column
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.forms import PaymentPostForm
@@ -45,6 +46,7 @@ from orders.models import ManualPaymentRequest, Order, Payment
 from . import otp, services
 from .masking import can_reveal_pii, mask_national_id, mask_phone
 from .models import CreditLine, Customer, EmergencyContact, User
+from .navigation import role_label
 from .roles import Role
 
 # --- Shared building blocks ------------------------------------------------------------------
@@ -60,6 +62,10 @@ class AuditedAdmin(SimpleHistoryAdmin):
 
     def revert_disabled(self, request, obj=None) -> bool:
         return True
+
+    def get_list_display(self, request):
+        # A related choice field ("credit_line__status") shows by its label, not its stored value.
+        return [choice_column(self.model, name) for name in super().get_list_display(request)]
 
     def history_view(self, request, object_id, extra_context=None):
         _require_integer_ids(object_id)
@@ -562,7 +568,7 @@ class UserAdmin(RefuseUnformedFieldsMixin, AuditedAdmin, DjangoUserAdmin):
 
     @admin.display(description=_("roles"))
     def roles(self, obj: User) -> str:
-        return ", ".join(obj.role_names)
+        return ", ".join(role_label(name) for name in obj.role_names)
 
     @admin.display(description=_("failed sign-ins"))
     def sign_in_lockout(self, obj: User) -> str:

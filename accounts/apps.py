@@ -11,7 +11,14 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts and credit")
 
     def ready(self) -> None:
+        from django.contrib.auth.models import Group
+
+        from .navigation import role_label
         from .roles import roles_sync
+
+        # A group's name is the role's key in the database, in English; wherever the admin shows
+        # a group (the user form, its filter, history) it shows str(group): the role's label.
+        Group.__str__ = lambda group: role_label(group.name)
 
         # The role matrix is declared in accounts.roles; a data migration applies it, and so
         # does every later migrate or flush, so a database never drifts from the declaration.

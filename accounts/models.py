@@ -12,6 +12,7 @@ from simple_history.models import HistoricalRecords
 
 from bnpl_admin.money import MoneyField
 
+from .names import person_name
 from .roles import Role
 
 phone_validator = RegexValidator(r"^\+?\d{6,15}$", _("Enter a phone number of 6 to 15 digits."))
@@ -40,6 +41,10 @@ class User(AbstractUser):
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
         permissions = [("change_user_roles", "Can change the roles of staff users")]
+
+    def get_full_name(self) -> str:
+        # Django joins "first last" with a space, which turns 钟丽 into "丽 钟".
+        return person_name(family=self.last_name, given=self.first_name)
 
     def has_role(self, role: Role) -> bool:
         return self.groups.filter(name=role).exists()

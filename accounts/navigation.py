@@ -32,14 +32,8 @@ NAV_ITEMS = (
 )
 
 
-# Role names are group names (data, in English); these are how a page shows them.
-ROLE_LABELS = {
-    Role.RISK_ANALYST: _("Risk analyst"),
-    Role.COLLECTIONS_AGENT: _("Collections agent"),
-    Role.FIELD_AGENT: _("Field agent"),
-    Role.COLLECTIONS_MANAGER: _("Collections manager"),
-    Role.OPERATIONS_ADMIN: _("Operations admin"),
-}
+# Role names are group names (data, in English); their labels are how a page shows them.
+ROLE_LABELS = dict(Role.choices)
 
 
 def role_label(name: str) -> str:

@@ -5,14 +5,16 @@ again so every database gets the same matrix.
 """
 
 from django.db.models import TextChoices
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(TextChoices):
-    RISK_ANALYST = "Risk analyst"
-    COLLECTIONS_AGENT = "Collections agent"
-    FIELD_AGENT = "Field agent"
-    COLLECTIONS_MANAGER = "Collections manager"
-    OPERATIONS_ADMIN = "Operations admin"
+    # The value is the group's name in the database; the label is what a person reads.
+    RISK_ANALYST = "Risk analyst", _("Risk analyst")
+    COLLECTIONS_AGENT = "Collections agent", _("Collections agent")
+    FIELD_AGENT = "Field agent", _("Field agent")
+    COLLECTIONS_MANAGER = "Collections manager", _("Collections manager")
+    OPERATIONS_ADMIN = "Operations admin", _("Operations admin")
 
 
 def _view(*models: str) -> set[str]:

@@ -31,10 +31,10 @@ from .roles import Role
 def credit_line_freeze(*, credit_line: CreditLine, reason: str, by=None) -> CreditLine:
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError("Freezing a credit line needs a reason.", code="no_reason")
+        raise DomainError(_("Freezing a credit line needs a reason."), code="no_reason")
     line = CreditLine.objects.select_for_update().get(pk=credit_line.pk)
     if line.status != CreditLineStatus.ACTIVE:
-        raise DomainError("Only an active credit line can be frozen.", code="not_active")
+        raise DomainError(_("Only an active credit line can be frozen."), code="not_active")
     line.status, line.status_reason, line.status_changed_at = (
         CreditLineStatus.FROZEN,
         reason,
@@ -50,12 +50,12 @@ def credit_line_unfreeze(*, credit_line: CreditLine, reason: str, by) -> CreditL
     """A person unfreezes a line, never the sweep (DESIGN.md, "Ageing")."""
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError("Unfreezing a credit line needs a reason.", code="no_reason")
+        raise DomainError(_("Unfreezing a credit line needs a reason."), code="no_reason")
     if by is None or not by.has_perm("accounts.freeze_creditline"):
-        raise DomainError("You may not unfreeze credit lines.", code="not_allowed")
+        raise DomainError(_("You may not unfreeze credit lines."), code="not_allowed")
     line = CreditLine.objects.select_for_update().get(pk=credit_line.pk)
     if line.status != CreditLineStatus.FROZEN:
-        raise DomainError("This credit line is not frozen.", code="not_frozen")
+        raise DomainError(_("This credit line is not frozen."), code="not_frozen")
     line.status, line.status_reason, line.status_changed_at = (
         CreditLineStatus.ACTIVE,
         f"Unfrozen: {reason}",
@@ -80,9 +80,11 @@ def credit_lines_freeze_overdue(
     lines = list(active.select_related("customer"))
     for line in lines:
         line.status = CreditLineStatus.FROZEN
-        line.status_reason = (
-            f"Overdue: {dpd_by_customer[line.customer_id]} days past due (sweep {on:%Y-%m-%d})"
-        )
+        # Stored text, so in the language active when the sweep runs: the business's (LANGUAGE_CODE).
+        line.status_reason = _("Overdue: %(days)d days past due (sweep %(date)s)") % {
+            "days": dpd_by_customer[line.customer_id],
+            "date": f"{on:%Y-%m-%d}",
+        }
         line.status_changed_at = now
     with transaction.atomic(savepoint=False):
         bulk_update_rows(lines, ["status", "status_reason", "status_changed_at"])

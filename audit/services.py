@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.models import OuterRef, Q, Subquery
@@ -235,7 +236,13 @@ def _m2m_names(record, field_name: str, rows: list[dict]) -> list[str]:
     key = get_m2m_reverse_field_name(field)
     ids = sorted({row[key] for row in rows if row.get(key) is not None})
     found = field.related_model._default_manager.in_bulk(ids) if ids else {}
-    return sorted(_text(found.get(pk, pk), 200) for pk in ids)
+    return sorted(_text(_stored_name(found.get(pk, pk)), 200) for pk in ids)
+
+
+def _stored_name(obj):
+    # A group is kept by its name, the role's key, not by str(), which shows the role's label
+    # in the reader's language: the trail's data stay the same whoever's request wrote them.
+    return obj.name if isinstance(obj, Group) else obj
 
 
 def _tracked_values(record) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import django_tables2 as tables
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from bnpl_admin.labels import field_label
+from bnpl_admin.labels import field_label, value_label
 
 from .models import AuditEvent
 
@@ -25,12 +25,16 @@ def value_text(value) -> str:
 def changes_text(event: AuditEvent, *, labelled: bool = False) -> list[str]:
     """field: old → new, one line per changed field, then the act's details (payload).
 
-    The trail stores field names; `labelled` shows each by its verbose name in the active
-    language instead, from the model of the event's content type (cached, so no query).
+    The trail stores field names and values; `labelled` shows each by its verbose name, and a
+    choice by its label, in the active language instead, from the model of the event's content
+    type (cached, so no query).
     """
     model = event.content_type.model_class() if labelled and event.content_type else None
     lines = [
-        f"{field_label(model, field) if labelled else field}: {value_text(old)} → {value_text(new)}"
+        f"{field_label(model, field)}: {value_text(value_label(model, field, old))} → "
+        f"{value_text(value_label(model, field, new))}"
+        if labelled
+        else f"{field}: {value_text(old)} → {value_text(new)}"
         for field, (old, new) in sorted((event.changes or {}).items())
     ]
     lines += [f"{key}: {value_text(value)}" for key, value in sorted((event.payload or {}).items())]

@@ -138,7 +138,11 @@ class CollectionCase(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Case {self.pk} · {self.customer.platform_user_id} · {self.bucket}"
+        return _("Case %(id)s · %(customer)s · %(bucket)s") % {
+            "id": self.pk,
+            "customer": self.customer.platform_user_id,
+            "bucket": self.get_bucket_display(),
+        }
 
     @property
     def is_open(self) -> bool:
@@ -178,4 +182,4 @@ class CaseEvent(models.Model):
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.case_id} {self.type}"
+        return _("Case %(case)s: %(event)s") % {"case": self.case_id, "event": self.get_type_display()}

@@ -6,6 +6,7 @@ import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from bnpl_admin.bulk import bulk_update_values
 from bnpl_admin.errors import DomainError
@@ -31,7 +32,8 @@ def case_transition(*, case: CollectionCase, to: CaseStatus, by=None, reason: st
     case = CollectionCase.objects.select_for_update().get(pk=case.pk)
     if to not in CASE_TRANSITIONS[CaseStatus(case.status)]:
         raise CaseError(
-            f"A case that is {case.get_status_display()} cannot become {to.label}.",
+            _("A case that is %(status)s cannot become %(to)s.")
+            % {"status": case.get_status_display(), "to": to.label},
             code="bad_transition",
         )
     previous = case.status

@@ -260,7 +260,11 @@ class Installment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.order.external_reference} #{self.sequence} due {self.due_date:%Y-%m-%d}"
+        return _("%(order)s #%(sequence)s due %(date)s") % {
+            "order": self.order.external_reference,
+            "sequence": self.sequence,
+            "date": f"{self.due_date:%Y-%m-%d}",
+        }
 
     def outstanding(self, component: Component) -> object:
         if component == Component.LATE_FEE:
@@ -424,7 +428,11 @@ class PaymentAllocation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.payment.external_reference} → {self.installment_id} {self.component}"
+        return _("%(payment)s → instalment %(installment)s, %(component)s") % {
+            "payment": self.payment.external_reference,
+            "installment": self.installment_id,
+            "component": self.get_component_display(),
+        }
 
 
 class Waiver(models.Model):
@@ -480,7 +488,11 @@ class Waiver(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"¥{self.amount} {self.component} on {self.installment_id}"
+        return _("¥%(amount)s of %(component)s on instalment %(installment)s") % {
+            "amount": self.amount,
+            "component": self.get_component_display(),
+            "installment": self.installment_id,
+        }
 
 
 class OrderEventType(models.TextChoices):
@@ -521,7 +533,7 @@ class OrderEvent(models.Model):
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.order_id} {self.type}"
+        return _("Order %(order)s: %(event)s") % {"order": self.order_id, "event": self.get_type_display()}
 
 
 class ManualPaymentStatus(models.TextChoices):

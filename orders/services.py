@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from accounts.models import CreditLineStatus, Customer, CustomerStatus, Grade
@@ -81,18 +82,23 @@ def _money(value: Decimal | int | str, *, what: str) -> Decimal:
     try:
         amount = to_money(value)
     except (ArithmeticError, ValueError, TypeError) as exc:
-        raise DomainError(f"{what} must be an amount in yuan with at most two decimals.") from exc
+        raise DomainError(
+            _("%(what)s must be an amount in yuan with at most two decimals.") % {"what": what}
+        ) from exc
     if amount <= ZERO:
-        raise DomainError(f"{what} must be more than zero.")
+        raise DomainError(_("%(what)s must be more than zero.") % {"what": what})
     if not money_in_bounds(amount):
-        raise DomainError(f"{what} must be at most ¥{MONEY_MAX:,}.", code="too_large")
+        raise DomainError(
+            _("%(what)s must be at most ¥%(max)s.") % {"what": what, "max": f"{MONEY_MAX:,}"},
+            code="too_large",
+        )
     return amount
 
 
 def _known_customer(customer) -> Customer:
     """The customer a service was handed, checked to be a saved one, before anything is written."""
     if not isinstance(customer, Customer) or customer.pk is None:
-        raise DomainError("No such customer.", code="no_customer")
+        raise DomainError(_("No such customer."), code="no_customer")
     return customer
 
 
@@ -100,17 +106,21 @@ def _lock_customer(customer: Customer) -> Customer:
     locked = Customer.objects.select_for_update().filter(pk=_known_customer(customer).pk).first()
     if locked is None:
         # Deleted since the caller loaded it (or never there): a clear refusal, not DoesNotExist.
-        raise DomainError("No such customer.", code="no_customer")
+        raise DomainError(_("No such customer."), code="no_customer")
     return locked
 
 
 def _moment(value, *, what: str) -> datetime.datetime:
     """An aware datetime that the database and the business time zone can both represent."""
     if not isinstance(value, datetime.datetime) or timezone.is_naive(value):
-        raise DomainError(f"{what} must be a date and time with its time zone.", code="bad_time")
+        raise DomainError(
+            _("%(what)s must be a date and time with its time zone.") % {"what": what}, code="bad_time"
+        )
     if not moment_in_bounds(value):
         raise DomainError(
-            f"{what} must be between {DATE_MIN:%Y-%m-%d} and {DATE_MAX:%Y-%m-%d}.", code="bad_time"
+            _("%(what)s must be between %(first)s and %(last)s.")
+            % {"what": what, "first": f"{DATE_MIN:%Y-%m-%d}", "last": f"{DATE_MAX:%Y-%m-%d}"},
+            code="bad_time",
         )
     return value
 
@@ -123,7 +133,8 @@ def order_transition(*, order: Order, to: OrderStatus, by=None, reason: str = ""
     """Move an order along ORDER_TRANSITIONS and record it; the only place status changes."""
     if to not in ORDER_TRANSITIONS[OrderStatus(order.status)]:
         raise OrderError(
-            f"An order that is {order.get_status_display()} cannot become {to.label}.",
+            _("An order that is %(status)s cannot become %(to)s.")
+            % {"status": order.get_status_display(), "to": to.label},
             code="bad_transition",
         )
     previous = order.status
@@ -212,15 +223,17 @@ def order_place(
     The full decision engine (velocity, affordability, referral) comes with the risk console;
     these are the checks DESIGN.md says must always pass.
     """
-    amount = _money(amount, what="The order amount")
+    amount = _money(amount, what=_("The order amount"))
     placed_at = placed_at or timezone.now()
     if plan not in PLAN_INSTALLMENTS:
-        raise OrderError(f"Unknown plan {plan!r}.", code="bad_plan")
+        raise OrderError(_("Unknown plan %(plan)r.") % {"plan": plan}, code="bad_plan")
     if amount < CENT * PLAN_INSTALLMENTS[Plan(plan)]:
         # Every instalment must carry at least a fen, or it could never be paid.
-        raise OrderError("The amount is too small for this plan.", code="too_small")
+        raise OrderError(_("The amount is too small for this plan."), code="too_small")
     if Order.objects.filter(external_reference=external_reference).exists():
-        raise OrderError(f"Order {external_reference} already exists.", code="duplicate")
+        raise OrderError(
+            _("Order %(reference)s already exists.") % {"reference": external_reference}, code="duplicate"
+        )
     customer = _lock_customer(customer)
     policy = policy_in_force(on=_business_date(placed_at))
     fee_rate = policy.fee_rate_for(PLAN_INSTALLMENTS[Plan(plan)])
@@ -273,7 +286,7 @@ def order_deliver(
     """Mark the order delivered and build its repayment schedule: the trial window starts now."""
     order = Order.objects.select_for_update().get(pk=order.pk)
     if order.installments.exists():
-        raise OrderError("This order already has a repayment schedule.", code="has_schedule")
+        raise OrderError(_("This order already has a repayment schedule."), code="has_schedule")
     delivered_at = delivered_at or timezone.now()
     order_transition(order=order, to=OrderStatus.DELIVERED, by=by)
     order.delivered_at = delivered_at
@@ -420,19 +433,20 @@ def payment_post(
     changes nothing; the same reference with another customer or amount is an error.
     """
     customer = _known_customer(customer)
-    amount = _money(amount, what="The payment amount")
-    received_at = _moment(received_at, what="The time of receipt")
+    amount = _money(amount, what=_("The payment amount"))
+    received_at = _moment(received_at, what=_("The time of receipt"))
     if received_at > timezone.now() + FUTURE_TOLERANCE:
-        raise PaymentError("A payment cannot be received in the future.", code="future")
+        raise PaymentError(_("A payment cannot be received in the future."), code="future")
     reference = (reference or "").strip()
     if not reference:
-        raise PaymentError("A payment needs the provider's reference.", code="no_reference")
+        raise PaymentError(_("A payment needs the provider's reference."), code="no_reference")
     if len(reference) > REFERENCE_MAX_LENGTH:
         raise PaymentError(
-            f"A provider reference is at most {REFERENCE_MAX_LENGTH} characters.", code="long_reference"
+            _("A provider reference is at most %(max)d characters.") % {"max": REFERENCE_MAX_LENGTH},
+            code="long_reference",
         )
     if method not in PaymentMethod.values:
-        raise PaymentError(f"Unknown payment method {method!r}.", code="bad_method")
+        raise PaymentError(_("Unknown payment method %(method)r.") % {"method": method}, code="bad_method")
 
     customer = _lock_customer(customer)
     customer_catch_up(customer=customer, on=_business_date(received_at))
@@ -476,8 +490,8 @@ def payment_post(
 def _same_payment_or_error(existing: Payment, *, customer: Customer, amount: Decimal) -> Payment:
     if existing.customer_id != customer.pk or existing.amount != amount:
         raise PaymentError(
-            f"Reference {existing.external_reference} was already posted for another "
-            f"customer or amount (¥{existing.amount}).",
+            _("Reference %(reference)s was already posted for another customer or amount (¥%(amount)s).")
+            % {"reference": existing.external_reference, "amount": existing.amount},
             code="reference_conflict",
         )
     return existing
@@ -517,8 +531,8 @@ def manual_payment_submit(
     """A payment typed in by a staff member: posted at once, or, above the policy's thresholds,
     a request that waits for another person's approval (manual_payment_approve)."""
     customer = _known_customer(customer)
-    amount = _money(amount, what="The payment amount")
-    received_at = _moment(received_at, what="The time of receipt")
+    amount = _money(amount, what=_("The payment amount"))
+    received_at = _moment(received_at, what=_("The time of receipt"))
     reasons = manual_payment_approval_reasons(amount=amount, received_at=received_at)
     if not reasons:
         return payment_post(
@@ -559,29 +573,34 @@ def manual_payment_request(
     posted, or waiting with another customer or amount, is refused.
     """
     customer = _lock_customer(customer)
-    amount = _money(amount, what="The payment amount")
-    received_at = _moment(received_at, what="The time of receipt")
+    amount = _money(amount, what=_("The payment amount"))
+    received_at = _moment(received_at, what=_("The time of receipt"))
     if received_at > timezone.now() + FUTURE_TOLERANCE:
-        raise PaymentError("A payment cannot be received in the future.", code="future")
+        raise PaymentError(_("A payment cannot be received in the future."), code="future")
     reference = (reference or "").strip()
     if not reference or len(reference) > REFERENCE_MAX_LENGTH:
         raise PaymentError(
-            f"A payment needs the provider's reference (at most {REFERENCE_MAX_LENGTH} characters).",
+            _("A payment needs the provider's reference (at most %(max)d characters).")
+            % {"max": REFERENCE_MAX_LENGTH},
             code="no_reference",
         )
     if method not in PaymentMethod.values:
-        raise PaymentError(f"Unknown payment method {method!r}.", code="bad_method")
+        raise PaymentError(_("Unknown payment method %(method)r.") % {"method": method}, code="bad_method")
     if requested_by is None or getattr(requested_by, "pk", None) is None:
-        raise PaymentError("A request names the person who makes it.", code="no_requester")
+        raise PaymentError(_("A request names the person who makes it."), code="no_requester")
     if Payment.objects.filter(external_reference=reference).exists():
-        raise PaymentError(f"Reference {reference} was already posted.", code="reference_conflict")
+        raise PaymentError(
+            _("Reference %(reference)s was already posted.") % {"reference": reference},
+            code="reference_conflict",
+        )
     waiting = ManualPaymentRequest.objects.filter(
         reference=reference, status=ManualPaymentStatus.PENDING
     ).first()
     if waiting is not None:
         if (waiting.customer_id, waiting.amount) != (customer.pk, amount):
             raise PaymentError(
-                f"Reference {reference} is already waiting for approval for another customer or amount.",
+                _("Reference %(reference)s is already waiting for approval for another customer or amount.")
+                % {"reference": reference},
                 code="reference_conflict",
             )
         return waiting
@@ -600,17 +619,20 @@ def manual_payment_request(
 
 def _lock_pending(request: ManualPaymentRequest, *, by) -> ManualPaymentRequest:
     if not isinstance(request, ManualPaymentRequest) or request.pk is None:
-        raise PaymentError("No such manual payment request.", code="no_request")
+        raise PaymentError(_("No such manual payment request."), code="no_request")
     _lock_customer(request.customer)
     request = ManualPaymentRequest.objects.select_for_update().get(pk=request.pk)
     if request.status != ManualPaymentStatus.PENDING:
         raise PaymentError(
-            f"This request was already decided ({request.get_status_display()}).", code="decided"
+            _("This request was already decided (%(status)s).") % {"status": request.get_status_display()},
+            code="decided",
         )
     if by is None or not by.has_perm("orders.approve_manualpaymentrequest"):
-        raise PaymentError("You may not decide manual payment requests.", code="not_allowed")
+        raise PaymentError(_("You may not decide manual payment requests."), code="not_allowed")
     if by.pk == request.requested_by_id:
-        raise PaymentError("Nobody decides a manual payment they asked for themselves.", code="own_request")
+        raise PaymentError(
+            _("Nobody decides a manual payment they asked for themselves."), code="own_request"
+        )
     return request
 
 
@@ -638,7 +660,7 @@ def manual_payment_reject(*, request: ManualPaymentRequest, by, note: str) -> Ma
     """Reject a waiting manual payment, with a note; nothing is posted."""
     note = (note or "").strip()
     if not note:
-        raise PaymentError("A rejection needs a note.", code="no_reason")
+        raise PaymentError(_("A rejection needs a note."), code="no_reason")
     request = _lock_pending(request, by=by)
     request.status = ManualPaymentStatus.REJECTED
     request.decided_by, request.decided_at = by, timezone.now()
@@ -672,11 +694,11 @@ def payment_reverse(*, payment: Payment, reason: str, by) -> Payment:
     """Undo a payment with new negative allocations; nothing is deleted."""
     reason = (reason or "").strip()
     if not reason:
-        raise PaymentError("A reversal needs a reason.", code="no_reason")
+        raise PaymentError(_("A reversal needs a reason."), code="no_reason")
     customer_catch_up(customer=_lock_customer(payment.customer), on=_business_date())
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if payment.status == PaymentStatus.REVERSED:
-        raise PaymentError("This payment has already been reversed.", code="already_reversed")
+        raise PaymentError(_("This payment has already been reversed."), code="already_reversed")
 
     net = selectors.allocations_net(payment=payment)
     installments = {
@@ -740,32 +762,36 @@ def fee_waive(
     The requester is never the approver (maker–checker). A waiver asked for with a token that
     already made one is that waiver again, and nothing changes: a form submitted twice.
     """
-    amount = _money(amount, what="The waived amount")
+    amount = _money(amount, what=_("The waived amount"))
     if requested_by is None or getattr(requested_by, "pk", None) is None:
-        raise DomainError("A waiver names the person who asked for it.", code="no_requester")
+        raise DomainError(_("A waiver names the person who asked for it."), code="no_requester")
     if requested_by.pk == approved_by.pk:
-        raise DomainError("Nobody approves a waiver they asked for themselves.", code="own_request")
+        raise DomainError(_("Nobody approves a waiver they asked for themselves."), code="own_request")
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError("A waiver needs a reason.", code="no_reason")
+        raise DomainError(_("A waiver needs a reason."), code="no_reason")
     if component not in (Component.FEE, Component.LATE_FEE):
-        raise DomainError("Only fees and late fees can be waived.", code="bad_component")
+        raise DomainError(_("Only fees and late fees can be waived."), code="bad_component")
     component = Component(component)
     if not approved_by.has_perm("orders.waive_fee"):
-        raise DomainError("The approver may not waive fees.", code="not_allowed")
+        raise DomainError(_("The approver may not waive fees."), code="not_allowed")
     customer = _lock_customer(installment.customer)
     if token is not None:
         # After the customer's lock: a second submission waits for the first and finds it here.
         done = Waiver.objects.filter(request_token=token).first()
         if done is not None:
             if (done.installment_id, done.component, done.amount) != (installment.pk, component, amount):
-                raise DomainError("This form was already used for another waiver.", code="token_reused")
+                raise DomainError(_("This form was already used for another waiver."), code="token_reused")
             return done
     customer_catch_up(customer=customer, on=_business_date())
     installment = Installment.objects.select_for_update().get(pk=installment.pk)
     owed = installment.outstanding(component)
     if amount > owed:
-        raise DomainError(f"Only ¥{owed} of this {component.label} is unpaid.", code="too_much")
+        raise DomainError(
+            _("Only ¥%(amount)s of this %(component)s is unpaid.")
+            % {"amount": owed, "component": component.label},
+            code="too_much",
+        )
     field = "fee_waived" if component == Component.FEE else "late_fee_waived"
     setattr(installment, field, getattr(installment, field) + amount)
     installment.status = status_on(installment, _business_date())
@@ -785,7 +811,7 @@ def fee_waive(
             )
     except IntegrityError:
         # The token made a waiver for another customer meanwhile (their lock is not ours).
-        raise DomainError("This form was already used for another waiver.", code="token_reused") from None
+        raise DomainError(_("This form was already used for another waiver."), code="token_reused") from None
     _event(
         installment.order,
         OrderEventType.FEE_WAIVED,
@@ -808,15 +834,18 @@ def order_return(*, order: Order, amount: Decimal, by=None, reason: str = "") ->
     allocations. A return of the whole principal closes the order as returned and cancels
     its unpaid late fees.
     """
-    amount = _money(amount, what="The returned amount")
+    amount = _money(amount, what=_("The returned amount"))
     customer_catch_up(customer=_lock_customer(order.customer), on=_business_date())
     order = Order.objects.select_for_update().get(pk=order.pk)
     if order.status not in (OrderStatus.DELIVERED, OrderStatus.COMPLETED):
-        raise OrderError("Only a delivered order can be returned.", code="not_delivered")
+        raise OrderError(_("Only a delivered order can be returned."), code="not_delivered")
     installments = list(Installment.objects.select_for_update().filter(order=order).order_by("-sequence"))
     principal_left = sum((i.principal_due for i in installments), ZERO)
     if amount > principal_left:
-        raise OrderError(f"At most ¥{principal_left} of principal is left on this order.", code="too_much")
+        raise OrderError(
+            _("At most ¥%(amount)s of principal is left on this order.") % {"amount": principal_left},
+            code="too_much",
+        )
     full = amount == principal_left
     remaining = amount
     for installment in installments:
@@ -913,14 +942,17 @@ def order_hold_open(*, order: Order, kind: str, by=None, on: datetime.date | Non
     from .models import Hold
 
     if kind not in (Hold.RETURN, Hold.DISPUTE):
-        raise OrderError("A hold is either a return or a dispute.", code="bad_hold")
+        raise OrderError(_("A hold is either a return or a dispute."), code="bad_hold")
     on = on or _business_date()
     customer_catch_up(customer=_lock_customer(order.customer), on=on)
     order = Order.objects.select_for_update().get(pk=order.pk)
     if order.status not in (OrderStatus.DELIVERED, OrderStatus.COMPLETED):
-        raise OrderError("Only a delivered order can be put on hold.", code="not_delivered")
+        raise OrderError(_("Only a delivered order can be put on hold."), code="not_delivered")
     if order.hold:
-        raise OrderError(f"This order is already on hold ({order.get_hold_display()}).", code="on_hold")
+        raise OrderError(
+            _("This order is already on hold (%(hold)s).") % {"hold": order.get_hold_display()},
+            code="on_hold",
+        )
     order.hold, order.hold_since = kind, on
     order.save(update_fields=["hold", "hold_since"])
     _event(order, OrderEventType.HOLD_OPENED, actor=by, kind=kind, since=order.hold_since.isoformat())
@@ -937,9 +969,9 @@ def order_hold_close(*, order: Order, by=None, on: datetime.date | None = None, 
     customer_catch_up(customer=_lock_customer(order.customer), on=on)
     order = Order.objects.select_for_update().get(pk=order.pk)
     if not order.hold:
-        raise OrderError("This order is not on hold.", code="not_on_hold")
+        raise OrderError(_("This order is not on hold."), code="not_on_hold")
     if on < order.hold_since:
-        raise OrderError("A hold cannot close before it opened.", code="bad_date")
+        raise OrderError(_("A hold cannot close before it opened."), code="bad_date")
     paused = []
     for installment in Installment.objects.select_for_update().filter(
         order=order, status__in=UNPAID_INSTALLMENT_STATUSES, due_date__lt=on

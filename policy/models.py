@@ -164,7 +164,7 @@ class Policy(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Policy from {self.effective_from:%Y-%m-%d}"
+        return _("Policy from %(date)s") % {"date": f"{self.effective_from:%Y-%m-%d}"}
 
     def fee_rate_for(self, installments: int) -> Decimal:
         rates = {

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Customer
 from bnpl_admin.errors import DomainError
@@ -73,7 +74,9 @@ def _address(customer: Customer, channel: str) -> str:
 def _move(pk: int, *, from_: Status, to: Status, token: str | None = None, **fields) -> bool:
     """The one way status changes: a conditional UPDATE along TRANSITIONS; False if the row moved on."""
     if to not in TRANSITIONS[from_]:
-        raise ReminderError(f"A {from_.label.lower()} reminder cannot become {to.label.lower()}.")
+        raise ReminderError(
+            _("A reminder that is %(status)s cannot become %(to)s.") % {"status": from_.label, "to": to.label}
+        )
     rows = Reminder.objects.filter(pk=pk, status=from_)
     if token is not None:
         rows = rows.filter(claim_token=token)
@@ -559,8 +562,8 @@ def reminder_resend(*, reminder: Reminder, by, now: datetime.datetime | None = N
         reminder = Reminder.objects.select_for_update().get(pk=reminder.pk)
         if reminder.status != Status.FAILED:
             raise ReminderError(
-                f"Only a failed reminder can be sent again; "
-                f"{reminder.key} is {reminder.get_status_display()}.",
+                _("Only a failed reminder can be sent again; %(key)s is %(status)s.")
+                % {"key": reminder.key, "status": reminder.get_status_display()},
                 code="not_failed",
             )
         reminder.status = Status.QUEUED

@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from bnpl_admin.money import ZERO, MoneyField
+from collection.models import Bucket
 
 
 class RunStatus(models.TextChoices):
@@ -42,7 +43,10 @@ class SweepRun(models.Model):
         ordering = ["-business_date"]
 
     def __str__(self) -> str:
-        return f"Sweep {self.business_date:%Y-%m-%d} ({self.get_status_display()})"
+        return _("Sweep %(date)s (%(status)s)") % {
+            "date": f"{self.business_date:%Y-%m-%d}",
+            "status": self.get_status_display(),
+        }
 
     @property
     def progress(self) -> str:
@@ -86,14 +90,17 @@ class SweepChunk(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.run.business_date:%Y-%m-%d} chunk {self.number}"
+        return _("%(date)s chunk %(number)s") % {
+            "date": f"{self.run.business_date:%Y-%m-%d}",
+            "number": self.number,
+        }
 
 
 class PortfolioSnapshot(models.Model):
     """The book by ageing bucket at the end of a business date's sweep (the dashboards read it)."""
 
     business_date = models.DateField(_("business date"))
-    bucket = models.CharField(_("bucket"), max_length=8)
+    bucket = models.CharField(_("bucket"), max_length=8, choices=Bucket.choices)
     customers = models.PositiveIntegerField(_("number of customers"), default=0)
     principal_outstanding = MoneyField(_("principal outstanding"), default=ZERO)
     overdue_amount = MoneyField(_("overdue amount"), default=ZERO)
@@ -113,4 +120,8 @@ class PortfolioSnapshot(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.business_date:%Y-%m-%d} {self.bucket}: {self.customers}"
+        return _("%(date)s %(bucket)s: %(customers)s customers") % {
+            "date": f"{self.business_date:%Y-%m-%d}",
+            "bucket": self.get_bucket_display(),
+            "customers": self.customers,
+        }

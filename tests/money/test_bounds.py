@@ -67,16 +67,18 @@ def test_money_max_itself_posts(db):
     ],
 )
 def test_an_unknown_or_missing_customer_is_a_domain_error(db, make_customer):
-    with pytest.raises(DomainError, match="customer"):
+    with pytest.raises(DomainError) as refused:
         payment_post(customer=make_customer(), amount=D("10.00"), reference="WHO-1", received_at=TODAY_NOON)
+    assert refused.value.code == "no_customer"
     assert _nothing_written()
 
 
 def test_a_customer_deleted_meanwhile_is_a_domain_error(db):
     customer = CustomerFactory()
     Customer.objects.filter(pk=customer.pk).delete()
-    with pytest.raises(DomainError, match="customer"):
+    with pytest.raises(DomainError) as refused:
         payment_post(customer=customer, amount=D("10.00"), reference="GONE-1", received_at=TODAY_NOON)
+    assert refused.value.code == "no_customer"
     assert _nothing_written()
 
 
@@ -99,10 +101,11 @@ def test_a_received_at_that_is_not_a_moment_is_a_domain_error(db, received_at):
 
 
 def test_a_reference_longer_than_the_column_is_a_domain_error(db):
-    with pytest.raises(DomainError, match="reference"):
+    with pytest.raises(DomainError) as refused:
         payment_post(
             customer=CustomerFactory(), amount=D("10.00"), reference="R" * 65, received_at=TODAY_NOON
         )
+    assert refused.value.code == "long_reference"
     assert _nothing_written()
 
 

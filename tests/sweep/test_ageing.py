@@ -4,6 +4,8 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
+from django.utils import translation
 
 from accounts.models import CreditLineStatus
 from collection.models import Bucket, CaseEvent, CaseStatus, CollectionCase
@@ -50,7 +52,14 @@ def test_one_day_late_opens_an_m1_case_and_freezes_the_line(late_order):
     line = late_order.customer.credit_line
     line.refresh_from_db()
     assert line.status == CreditLineStatus.FROZEN
-    assert "1 days past due" in line.status_reason
+    # Written in the business's language (LANGUAGE_CODE), as the sweep runs without a reader.
+    with translation.override(settings.LANGUAGE_CODE):
+        assert line.status_reason == translation.gettext(
+            "Overdue: %(days)d days past due (sweep %(date)s)"
+        ) % {
+            "days": 1,
+            "date": at(1).isoformat(),
+        }
     # The freeze is audited like a change by a person.
     assert line.history.first().status == CreditLineStatus.FROZEN
     assert CaseEvent.objects.filter(case=case, type="opened").count() == 1
