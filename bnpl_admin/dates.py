@@ -15,6 +15,12 @@ DATE_MIN = datetime.date(1900, 1, 1)
 DATE_MAX = datetime.date(9998, 12, 31)
 
 
+def business_date(at: datetime.datetime | None = None) -> datetime.date:
+    """The business date at `at` (now by default): the date in the console's TIME_ZONE, whatever
+    zone a request activated for the signed-in staff member's pages."""
+    return timezone.localdate(at or timezone.now(), timezone.get_default_timezone())
+
+
 def date_in_bounds(value: datetime.date) -> bool:
     if isinstance(value, datetime.datetime):
         return moment_in_bounds(value)

@@ -19,6 +19,7 @@ from simple_history.utils import bulk_create_with_history
 
 from accounts.models import CreditLineStatus, Customer, CustomerStatus, Grade
 from bnpl_admin.dates import DATE_MAX, DATE_MIN, moment_in_bounds
+from bnpl_admin.dates import business_date as _business_date
 from bnpl_admin.errors import DomainError
 from bnpl_admin.money import CENT, MONEY_MAX, ZERO, apply_rate, money_in_bounds, to_money
 from policy.selectors import policy_in_force
@@ -70,12 +71,6 @@ class OrderError(DomainError):
 
 class PaymentError(DomainError):
     pass
-
-
-def _business_date(at: datetime.datetime | None = None) -> datetime.date:
-    # The business date is the business's (TIME_ZONE), whatever zone the signed-in staff
-    # member's pages are shown in.
-    return timezone.localdate(at or timezone.now(), timezone.get_default_timezone())
 
 
 def _money(value: Decimal | int | str, *, what: str) -> Decimal:

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Customer
+from bnpl_admin.dates import business_date
 from bnpl_admin.errors import DomainError
 from orders.models import UNPAID_INSTALLMENT_STATUSES, Payment, PaymentStatus
 from policy.conduct import (
@@ -60,11 +61,6 @@ BULK_BATCH_SIZE = 2000
 
 class ReminderError(DomainError):
     pass
-
-
-def business_date(at: datetime.datetime) -> datetime.date:
-    """The business date at `at`: in the console's TIME_ZONE, whatever zone a request activated."""
-    return timezone.localdate(at, timezone=timezone.get_default_timezone())
 
 
 def _address(customer: Customer, channel: str) -> str:

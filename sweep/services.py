@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Customer
 from accounts.services import credit_lines_freeze_overdue
+from bnpl_admin.dates import business_date
 from bnpl_admin.errors import DomainError
 from bnpl_admin.money import ZERO
 from collection.services import cases_age
@@ -58,15 +59,10 @@ def _fen(amount: Decimal) -> int:
     return int((amount * 100).to_integral_value())
 
 
-def business_today() -> datetime.date:
-    """Today in the console's TIME_ZONE, whatever zone a request activated."""
-    return timezone.localdate(timezone=timezone.get_default_timezone())
-
-
 def _refuse_future(on: datetime.date) -> None:
     """A sweep for a day that has not come yet would charge fees and age cases for days no one has
     been late: refused wherever it comes from (the command, a beat task's edited arguments)."""
-    today = business_today()
+    today = business_date()
     if on > today:
         raise DomainError(
             _("The sweep cannot run for %(date)s: that business date is after today (%(today)s).")

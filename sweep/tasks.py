@@ -9,6 +9,7 @@ from celery import chord, shared_task
 from django.db import OperationalError
 from django.utils.translation import gettext as _
 
+from bnpl_admin.dates import business_date
 from bnpl_admin.errors import DomainError
 
 from . import services
@@ -19,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 def _date(value: str | None) -> datetime.date:
     if not value:
-        return services.business_today()
+        return business_date()
     try:
         return datetime.date.fromisoformat(str(value))
     except ValueError:

@@ -4,9 +4,10 @@ import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
+from bnpl_admin.dates import business_date
 from bnpl_admin.errors import DomainError
 from policy.models import Policy
-from sweep.services import DEFAULT_CHUNK_SIZE, business_today, sweep_run
+from sweep.services import DEFAULT_CHUNK_SIZE, sweep_run
 
 
 def _date(value: str) -> datetime.date:
@@ -36,7 +37,7 @@ class Command(BaseCommand):
     def handle(self, *args, date=None, chunk_size: int, again: bool, **options):
         if chunk_size < 1:
             raise CommandError("--chunk-size must be at least 1.")
-        on = date or business_today()
+        on = date or business_date()
         try:
             run = sweep_run(on=on, chunk_size=chunk_size, triggered_by="command", again=again)
         except DomainError as exc:
