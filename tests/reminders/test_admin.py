@@ -110,7 +110,7 @@ def test_resend_failed_reminders(
         "resend",
     )
     # It goes out again once (attempts kept: one more try) …
-    assert reminder_deliver(reminder_id=failed.pk).status == "sent"
+    assert reminder_deliver(reminder_id=failed.pk, now=NOW).status == "sent"
     assert Reminder.objects.get(pk=failed.pk).attempts == 6
 
 
