@@ -77,7 +77,8 @@ def _foreign_key(model, name):
         field = model._meta.get_field(name)
     except Exception:  # a field the model no longer has
         return None
-    return field if getattr(field, "many_to_one", False) and field.related_model else None
+    one = getattr(field, "many_to_one", False) or getattr(field, "one_to_one", False)
+    return field if one and field.related_model and field.concrete else None
 
 
 class AuditEventTable(ConsoleTable):
@@ -93,7 +94,8 @@ class AuditEventTable(ConsoleTable):
     changes = tables.Column(
         verbose_name=_("Changes"), empty_values=(), orderable=False, attrs={"td": {"class": "wrap"}}
     )
-    reason = tables.Column(verbose_name=_("Reason"), orderable=False)
+    # Reasons are read in full: the cell wraps rather than cuts.
+    reason = tables.Column(verbose_name=_("Reason"), orderable=False, attrs={"td": {"class": "wrap"}})
     ip_address = tables.Column(verbose_name=_("IP address"), orderable=False)
     user_agent = tables.Column(verbose_name=_("Browser"), visible=False)
 

@@ -11,13 +11,14 @@ from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 from django.utils import translation
 
+from accounts.models import CreditLine
 from accounts.roles import Role
 from audit.models import AuditAction, AuditEvent
 from audit.sentences import audit_details_sentence, case_event_sentence, order_event_sentence
 from collection.models import CaseEvent, CaseEventType, CollectionCase
 from orders.models import OrderEvent, OrderEventType
 from orders.services import fee_waive
-from tests.factories import CollectionCaseFactory, UserFactory, delivered_order
+from tests.factories import CollectionCaseFactory, CustomerFactory, UserFactory, delivered_order
 
 LIST = reverse("audit:event_list")
 EXPORT = reverse("audit:event_export")
@@ -65,6 +66,19 @@ def test_people_and_related_rows_by_name_not_id(verified_client, manager, reassi
     assert "holiday cover" in response.text
 
 
+def test_a_one_to_one_relation_is_named_too(verified_client, manager, db):
+    customer = CustomerFactory(name="张伟")
+
+    response = verified_client(manager).get(LIST, {"action": "created", "object_type": _type_id(CreditLine)})
+
+    [changes] = [cell for cell in _cells(response, "changes") if "张伟" in cell]
+    assert f"张伟 ({customer.platform_user_id})" in changes
+
+
+def _type_id(model) -> int:
+    return ContentType.objects.get_for_model(model).pk
+
+
 def test_the_export_keeps_usernames_ids_and_field_names(verified_client, manager, reassigned):
     response = verified_client(manager).get(EXPORT, {"action": "changed", "object_id": reassigned["case"].pk})
 
@@ -104,6 +118,19 @@ def test_an_export_in_the_trail_reads_as_a_sentence(verified_client, manager, db
 
     assert "导出列表 audit-events 共 1 行。筛选条件：action: login。" in changes  # the reader's sign-in
     assert "{" not in changes and "rows:" not in changes
+
+
+def test_a_long_value_is_one_line_with_the_whole_on_hover(verified_client, manager, db):
+    long_name = "a" * 75 + "b" * 75
+    AuditEvent.objects.create(
+        action=AuditAction.LOGIN_FAILED, actor_username=long_name, object_repr="o" * 200
+    )
+
+    html = verified_client(manager).get(LIST, {"action": "login_failed"}).text
+
+    assert f'<td  title="{long_name}">{long_name}</td>' in html
+    assert f'title="{"o" * 200}"' in html
+    assert '<td class="wrap" title=' not in html  # a wrapping column needs no hover text
 
 
 # --- Event payloads as sentences ------------------------------------------------------------------

@@ -13,7 +13,7 @@ from accounts.roles import Role
 from audit.models import AuditAction, AuditEvent
 from audit.services import audit_record
 from collection.models import CollectionCase
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import SCREENSHOTS, screenshot
 from tests.browser.test_staff_in_browser import pass_second_factor, sign_in, staff
 from tests.factories import CollectionCaseFactory, CustomerFactory, UserFactory
 
@@ -44,8 +44,9 @@ def _trail(manager):
         action=AuditAction.EXPORT,
         payload={"list": "audit-events", "rows": 120, "truncated": False, "filters": {"action": "login"}},
     )
-    for _ in range(60):
-        audit_record(actor=manager, action=AuditAction.LOGIN)
+    # Yesterday's sign-ins fill a second page; today's acts above come first.
+    fillers = [audit_record(actor=manager, action=AuditAction.LOGIN).pk for _ in range(60)]
+    AuditEvent.objects.filter(pk__in=fillers).update(created_at=timezone.now() - datetime.timedelta(days=1))
     # The newest, so on the first page after the sign-in.
     AuditEvent.objects.create(
         created_at=timezone.now() + datetime.timedelta(hours=1),
@@ -72,6 +73,7 @@ def test_the_audit_trail_at_desktop_and_phone_width(page, language):
         long_cell = page.locator('td[title="' + "a" * 75 + "b" * 75 + '"]')
         assert long_cell.evaluate("td => td.getBoundingClientRect().width") < 400
         screenshot(page, f"list-audit-{size}-{language}")
+        page.screenshot(path=str(SCREENSHOTS / f"list-audit-{size}-{language}-top.png"))
 
 
 def test_htmx_replaces_only_the_table(page):
