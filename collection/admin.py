@@ -10,10 +10,10 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import AuditedAdmin, ReadOnlyAdminMixin, ReadOnlyInline
-from audit.sentences import case_event_sentence
 from bnpl_admin.admin_paginator import EstimatedCountPaginator
 
 from .models import CaseEvent, CollectionCase
+from .sentences import case_event_sentence
 
 
 class CaseEventInline(ReadOnlyInline):

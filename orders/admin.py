@@ -14,7 +14,6 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import AuditedAdmin, ReadOnlyAdminMixin, ReadOnlyInline
-from audit.sentences import order_event_sentence
 from bnpl_admin.admin_paginator import EstimatedCountPaginator
 from bnpl_admin.errors import DomainError
 
@@ -32,6 +31,7 @@ from .models import (
     PaymentStatus,
     Waiver,
 )
+from .sentences import order_event_sentence
 
 
 class ActionPageMixin:

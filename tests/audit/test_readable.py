@@ -14,9 +14,11 @@ from django.utils import translation
 from accounts.models import CreditLine
 from accounts.roles import Role
 from audit.models import AuditAction, AuditEvent
-from audit.sentences import audit_details_sentence, case_event_sentence, order_event_sentence
+from audit.sentences import audit_details_sentence
 from collection.models import CaseEvent, CaseEventType, CollectionCase
+from collection.sentences import case_event_sentence
 from orders.models import OrderEvent, OrderEventType
+from orders.sentences import order_event_sentence
 from orders.services import fee_waive
 from tests.factories import CollectionCaseFactory, CustomerFactory, UserFactory, delivered_order
 
