@@ -350,18 +350,71 @@ class AccessAttemptAdmin(axes.admin.AccessAttemptAdmin):
 
 
 class CreditLineForm(forms.ModelForm):
+    """A credit line's fields. A change of status is a freeze or an unfreeze: checked here with
+    the signed-in user's permission and reason (a refusal is a form error), and made by
+    accounts.services when the form is saved (_credit_line_save)."""
+
+    actor = None  # set per request by CreditLineRulesMixin
+
     class Meta:
         model = CreditLine
         fields = ("customer", "limit", "grade", "score", "status", "status_reason")
 
+    def clean(self):
+        cleaned = super().clean()
+        self.status_change = None
+        if self.instance.pk is None or "status" not in self.changed_data or "status" not in cleaned:
+            return cleaned
+        # The reason is said anew for each change; the stored one is the last change's.
+        reason = cleaned.get("status_reason", "") if "status_reason" in self.changed_data else ""
+        try:
+            reason = services.credit_line_status_check(
+                status=self.instance.status, to=cleaned["status"], reason=reason, by=self.actor
+            )
+        except DomainError as exc:
+            field = (
+                "status_reason" if exc.code == "no_reason" and "status_reason" in self.fields else "status"
+            )
+            self.add_error(field, forms.ValidationError(exc.message, code=exc.code))
+            return cleaned
+        self.status_change = (cleaned["status"], reason)
+        return cleaned
+
     def save(self, commit=True):
-        if "status" in self.changed_data:
+        if self.instance.pk is None and "status" in self.changed_data:
             self.instance.status_changed_at = timezone.now()
         return super().save(commit)
 
 
+def _credit_line_form(base, actor):
+    return type(base.__name__, (base,), {"actor": actor})
+
+
+def _credit_line_save(request, line: CreditLine, form, save) -> None:
+    """Save a credit line from the admin: its status through credit_line_freeze/unfreeze (the
+    reason, the permission, the time and the history record), the other fields by `save`."""
+    change = getattr(form, "status_change", None)
+    if change is None or line.pk is None:
+        save()
+        return
+    to, reason = change
+    stored = CreditLine.objects.get(pk=line.pk)
+    line.status, line.status_reason, line.status_changed_at = (
+        stored.status,
+        stored.status_reason,
+        stored.status_changed_at,
+    )
+    if set(form.changed_data) - {"status", "status_reason"}:
+        save()
+    try:
+        services.credit_line_status_change(credit_line=line, to=to, reason=reason, by=request.user)
+    except DomainError as exc:  # changed by someone else since the form was checked
+        raise _refused(exc) from exc
+    line.refresh_from_db()
+
+
 class CreditLineRulesMixin:
-    """Freezing and unfreezing a line is its own permission; the time of a change is recorded."""
+    """Freezing and unfreezing a line is its own permission and goes through the services."""
 
     form = CreditLineForm
 
@@ -370,6 +423,14 @@ class CreditLineRulesMixin:
         if not request.user.has_perm("accounts.freeze_creditline"):
             readonly += ["status", "status_reason"]
         return readonly
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = _credit_line_form(kwargs.get("form", self.form), request.user)
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_formset(self, request, obj=None, **kwargs):
+        kwargs["form"] = _credit_line_form(kwargs.get("form", self.form), request.user)
+        return super().get_formset(request, obj, **kwargs)
 
 
 class CreditLineInline(CreditLineRulesMixin, admin.StackedInline):
@@ -432,6 +493,15 @@ class CustomerAdmin(PiiMaskingMixin, AuditedAdmin):
     actions = ("post_payment",)
     change_form_template = "admin/accounts/customer/change_form.html"
 
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not CreditLine:
+            super().save_formset(request, form, formset, change)
+            return
+        changed = formset.save(commit=False)
+        for line_form in formset.forms:
+            if line_form.instance in changed:
+                _credit_line_save(request, line_form.instance, line_form, line_form.instance.save)
+
     def has_post_payment_permission(self, request) -> bool:
         return request.user.has_perm("orders.post_payment")
 
@@ -465,7 +535,7 @@ class EmergencyContactAdmin(PiiMaskingMixin, AuditedAdmin):
 
 
 @admin.register(CreditLine)
-class CreditLineAdmin(CreditLineRulesMixin, AuditedAdmin):
+class CreditLineAdmin(RefuseUnformedFieldsMixin, CreditLineRulesMixin, AuditedAdmin):
     list_display = ("customer", "limit", "grade", "score", "status", "status_changed_at", "updated_at")
     list_filter = ("status", "grade")
     list_select_related = ("customer",)
@@ -480,3 +550,8 @@ class CreditLineAdmin(CreditLineRulesMixin, AuditedAdmin):
         readonly = super().get_readonly_fields(request, obj)
         # A line belongs to one customer for life.
         return [*readonly, "customer"] if obj is not None else readonly
+
+    def save_model(self, request, obj, form, change):
+        _credit_line_save(
+            request, obj, form, lambda: super(CreditLineAdmin, self).save_model(request, obj, form, change)
+        )
