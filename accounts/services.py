@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from bnpl_admin.bulk import bulk_update_rows
 from bnpl_admin.errors import DomainError
 
+from . import signals
 from .models import CreditLine, CreditLineStatus, User
 from .roles import Role
 
@@ -261,9 +262,6 @@ def user_set_password_by(*, user: User, password: str | None, by, request=None) 
     The user's sessions end and their second factor is removed, so whoever knows the new
     password still cannot pass as them without enrolling a new factor, which the trail shows.
     """
-    from audit.models import AuditAction
-    from audit.services import audit_record
-
     from . import otp
 
     user = User.objects.select_for_update().get(pk=user.pk)
@@ -284,12 +282,14 @@ def user_set_password_by(*, user: User, password: str | None, by, request=None) 
         del user.skip_history_when_saving
     sessions = user_sessions_end(user=user)
     devices = otp.second_factor_devices_delete(user=user)
-    audit_record(
-        actor=by,
-        action=AuditAction.PASSWORD_SET,
-        obj=user,
+    # The trail's record (audit.receivers), written in this transaction.
+    signals.password_set_by_other.send(
+        sender=User,
+        user=user,
+        by=by,
         reason="password sign-in disabled" if password is None else "password set",
-        payload={"sessions_ended": sessions, "second_factor_devices_removed": devices},
+        sessions_ended=sessions,
+        second_factor_devices_removed=devices,
         request=request,
     )
     return user
@@ -339,21 +339,12 @@ def sign_in_lockout_lift(*, attempts, by, request=None) -> int:
 
     One audit event per attempt: whose name and which address, and how many failures it held.
     """
-    from audit.models import AuditAction
-    from audit.services import audit_record
-
     if by is None or not (by.is_superuser or by.has_perm("axes.delete_accessattempt")):
         raise DomainError(_("You may not lift sign-in lockouts."), code="not_allowed")
     rows = list(attempts.select_for_update())
     for attempt in rows:
-        audit_record(
-            actor=by,
-            action=AuditAction.LOCKOUT_LIFTED,
-            obj=attempt,
-            changes={"failures_since_start": [attempt.failures_since_start, 0]},
-            payload={"username": attempt.username, "ip_address": attempt.ip_address},
-            request=request,
-        )
+        # The trail's record of each lift (audit.receivers), written in this transaction.
+        signals.sign_in_lockout_lifted.send(sender=type(attempt), attempt=attempt, by=by, request=request)
     for attempt in rows:
         attempt.delete()
     return len(rows)

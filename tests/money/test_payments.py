@@ -237,7 +237,7 @@ def test_the_same_reference_for_two_customers_at_the_same_moment_posts_one_and_r
         return lambda: (
             payment_post(
                 customer=customer, amount=D("100.00"), reference="WX-CLASH", received_at=noon(PAID_ON)
-            ).pk
+            ).payment.pk
         )
 
     results, errors = _run_together(post(first.customer), post(second.customer))
