@@ -19,14 +19,13 @@ from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 from django_tables2.paginators import LazyPaginator
 
-from accounts.masking import mask_national_id, mask_phone
+from accounts.masking import FIELD_MASKERS, scrub_text
 from bnpl_admin.errors import DomainError
 
 from . import services
 from .filters import AuditEventFilterSet
 from .forms import RevealForm
 from .models import AuditAction
-from .privacy import scrub_text
 from .selectors import audit_events_visible_to
 from .tables import AuditEventTable, changes_text
 
@@ -139,8 +138,6 @@ def _csv_cell(value) -> str:
 
 # --- Revealing personal data ---------------------------------------------------------------------
 
-_MASKERS = {"phone": mask_phone, "national_id": mask_national_id}
-
 
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -174,7 +171,7 @@ def pii_reveal(request, app_label: str, model: str, pk: int, field: str):
         {
             "object": obj,
             "field_label": model_class._meta.get_field(field).verbose_name,
-            "masked_value": _MASKERS[field](getattr(obj, field)),
+            "masked_value": FIELD_MASKERS[field](getattr(obj, field)),
             "value": value,
             "form": form,
         },
