@@ -10,7 +10,7 @@ export PORT
 
 help:
 	@echo "make run    - install, migrate, seed the demo when empty, start web + worker + beat"
-	@echo "make test   - the whole test suite plus ruff"
+	@echo "make test   - the whole test suite plus ruff and the import contracts"
 	@echo "make bench  - the sweep and reminder benchmark (see docs/performance.md)"
 
 $(VENV)/bin/activate:
@@ -54,6 +54,7 @@ browser:
 test: $(VENV)/.installed translations browser | var
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-logo
 	DJANGO_SETTINGS_MODULE=bnpl_admin.settings.test $(PY) manage.py check
 	DJANGO_SETTINGS_MODULE=bnpl_admin.settings.test $(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest

@@ -23,47 +23,78 @@ from django.utils.translation import gettext as _
 from bnpl_admin.bulk import bulk_update_rows
 from bnpl_admin.errors import DomainError
 
+from . import signals
 from .models import CreditLine, CreditLineStatus, User
 from .roles import Role
 
 
-@transaction.atomic
-def credit_line_freeze(*, credit_line: CreditLine, reason: str, by=None) -> CreditLine:
+def credit_line_status_check(*, status: str, to: str, reason: str, by) -> str:
+    """Whether `by` may move a line from `status` to `to`, saying why; returns the reason.
+
+    A person freezes an active line or unfreezes a frozen one, with a reason and the
+    permission (DESIGN.md, "Ageing"); nothing else changes a line's status by hand. The
+    admin's form calls this to show a refusal as a form error; the services call it again
+    with the row locked.
+    """
     reason = (reason or "").strip()
-    if not reason:
-        raise DomainError(_("Freezing a credit line needs a reason."), code="no_reason")
-    line = CreditLine.objects.select_for_update().get(pk=credit_line.pk)
-    if line.status != CreditLineStatus.ACTIVE:
-        raise DomainError(_("Only an active credit line can be frozen."), code="not_active")
-    line.status, line.status_reason, line.status_changed_at = (
-        CreditLineStatus.FROZEN,
-        reason,
-        timezone.now(),
-    )
+    if to == CreditLineStatus.FROZEN:
+        if not reason:
+            raise DomainError(_("Freezing a credit line needs a reason."), code="no_reason")
+        if by is None or not by.has_perm("accounts.freeze_creditline"):
+            raise DomainError(_("You may not freeze credit lines."), code="not_allowed")
+        if status != CreditLineStatus.ACTIVE:
+            raise DomainError(_("Only an active credit line can be frozen."), code="not_active")
+    elif to == CreditLineStatus.ACTIVE:
+        if not reason:
+            raise DomainError(_("Unfreezing a credit line needs a reason."), code="no_reason")
+        if by is None or not by.has_perm("accounts.freeze_creditline"):
+            raise DomainError(_("You may not unfreeze credit lines."), code="not_allowed")
+        if status != CreditLineStatus.FROZEN:
+            raise DomainError(_("This credit line is not frozen."), code="not_frozen")
+    else:
+        raise DomainError(
+            _("A credit line is frozen or unfrozen by hand; no other status change is made here."),
+            code="bad_status",
+        )
+    return reason
+
+
+def _status_set(line: CreditLine, *, to: str, stored_reason: str, reason: str, by) -> CreditLine:
+    line.status, line.status_reason, line.status_changed_at = to, stored_reason, timezone.now()
+    # The history row is the record: who, when, and the reason as its change reason.
     line._change_reason = reason
+    if by is not None:
+        line._history_user = by
     line.save(update_fields=["status", "status_reason", "status_changed_at", "updated_at"])
     return line
+
+
+@transaction.atomic
+def credit_line_freeze(*, credit_line: CreditLine, reason: str, by) -> CreditLine:
+    """A person freezes an active line, with a reason (the sweep has credit_lines_freeze_overdue)."""
+    line = CreditLine.objects.select_for_update().get(pk=credit_line.pk)
+    reason = credit_line_status_check(status=line.status, to=CreditLineStatus.FROZEN, reason=reason, by=by)
+    return _status_set(line, to=CreditLineStatus.FROZEN, stored_reason=reason, reason=reason, by=by)
 
 
 @transaction.atomic
 def credit_line_unfreeze(*, credit_line: CreditLine, reason: str, by) -> CreditLine:
     """A person unfreezes a line, never the sweep (DESIGN.md, "Ageing")."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError(_("Unfreezing a credit line needs a reason."), code="no_reason")
-    if by is None or not by.has_perm("accounts.freeze_creditline"):
-        raise DomainError(_("You may not unfreeze credit lines."), code="not_allowed")
     line = CreditLine.objects.select_for_update().get(pk=credit_line.pk)
-    if line.status != CreditLineStatus.FROZEN:
-        raise DomainError(_("This credit line is not frozen."), code="not_frozen")
-    line.status, line.status_reason, line.status_changed_at = (
-        CreditLineStatus.ACTIVE,
-        f"Unfrozen: {reason}",
-        timezone.now(),
+    reason = credit_line_status_check(status=line.status, to=CreditLineStatus.ACTIVE, reason=reason, by=by)
+    return _status_set(
+        line, to=CreditLineStatus.ACTIVE, stored_reason=f"Unfrozen: {reason}", reason=reason, by=by
     )
-    line._change_reason = reason
-    line.save(update_fields=["status", "status_reason", "status_changed_at", "updated_at"])
-    return line
+
+
+def credit_line_status_change(*, credit_line: CreditLine, to: str, reason: str, by) -> CreditLine:
+    """The admin's status field: freezing or unfreezing, through the service that does it."""
+    if to == CreditLineStatus.FROZEN:
+        return credit_line_freeze(credit_line=credit_line, reason=reason, by=by)
+    if to == CreditLineStatus.ACTIVE:
+        return credit_line_unfreeze(credit_line=credit_line, reason=reason, by=by)
+    credit_line_status_check(status=credit_line.status, to=to, reason=reason, by=by)  # refuses
+    return credit_line
 
 
 def credit_lines_freeze_overdue(
@@ -231,9 +262,6 @@ def user_set_password_by(*, user: User, password: str | None, by, request=None) 
     The user's sessions end and their second factor is removed, so whoever knows the new
     password still cannot pass as them without enrolling a new factor, which the trail shows.
     """
-    from audit.models import AuditAction
-    from audit.services import audit_record
-
     from . import otp
 
     user = User.objects.select_for_update().get(pk=user.pk)
@@ -254,12 +282,14 @@ def user_set_password_by(*, user: User, password: str | None, by, request=None) 
         del user.skip_history_when_saving
     sessions = user_sessions_end(user=user)
     devices = otp.second_factor_devices_delete(user=user)
-    audit_record(
-        actor=by,
-        action=AuditAction.PASSWORD_SET,
-        obj=user,
+    # The trail's record (audit.receivers), written in this transaction.
+    signals.password_set_by_other.send(
+        sender=User,
+        user=user,
+        by=by,
         reason="password sign-in disabled" if password is None else "password set",
-        payload={"sessions_ended": sessions, "second_factor_devices_removed": devices},
+        sessions_ended=sessions,
+        second_factor_devices_removed=devices,
         request=request,
     )
     return user
@@ -309,21 +339,12 @@ def sign_in_lockout_lift(*, attempts, by, request=None) -> int:
 
     One audit event per attempt: whose name and which address, and how many failures it held.
     """
-    from audit.models import AuditAction
-    from audit.services import audit_record
-
     if by is None or not (by.is_superuser or by.has_perm("axes.delete_accessattempt")):
         raise DomainError(_("You may not lift sign-in lockouts."), code="not_allowed")
     rows = list(attempts.select_for_update())
     for attempt in rows:
-        audit_record(
-            actor=by,
-            action=AuditAction.LOCKOUT_LIFTED,
-            obj=attempt,
-            changes={"failures_since_start": [attempt.failures_since_start, 0]},
-            payload={"username": attempt.username, "ip_address": attempt.ip_address},
-            request=request,
-        )
+        # The trail's record of each lift (audit.receivers), written in this transaction.
+        signals.sign_in_lockout_lifted.send(sender=type(attempt), attempt=attempt, by=by, request=request)
     for attempt in rows:
         attempt.delete()
     return len(rows)

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from accounts.admin import ReadOnlyAdminMixin
+from bnpl_admin.admin_base import ReadOnlyAdminMixin
 from bnpl_admin.admin_paginator import EstimatedCountPaginator
 
 from .models import AuditEvent

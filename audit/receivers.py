@@ -1,8 +1,7 @@
-"""Signal receivers that write the audit trail: sign-ins, history rows, second-factor resets."""
+"""Signal receivers that write the audit trail: sign-ins, history rows, second-factor resets,
+passwords set by someone else and sign-in lockouts lifted (accounts.signals)."""
 
 from __future__ import annotations
-
-import logging
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from simple_history.manager import HistoryManager
@@ -11,8 +10,6 @@ from simple_history.signals import post_create_historical_record
 
 from . import services
 from .models import AuditAction
-
-logger = logging.getLogger(__name__)
 
 
 def on_logged_in(sender, request, user, **kwargs) -> None:
@@ -52,6 +49,35 @@ def on_second_factor_reset(sender, user=None, by=None, request=None, reason="", 
     )
 
 
+def on_password_set_by_other(
+    sender, user, by, reason="", sessions_ended=0, second_factor_devices_removed=0, request=None, **kwargs
+) -> None:
+    """accounts.signals.password_set_by_other: `by` set `user`'s password."""
+    services.audit_record(
+        actor=by,
+        action=AuditAction.PASSWORD_SET,
+        obj=user,
+        reason=reason,
+        payload={
+            "sessions_ended": sessions_ended,
+            "second_factor_devices_removed": second_factor_devices_removed,
+        },
+        request=request,
+    )
+
+
+def on_sign_in_lockout_lifted(sender, attempt, by, request=None, **kwargs) -> None:
+    """accounts.signals.sign_in_lockout_lifted: `by` deleted this django-axes access attempt."""
+    services.audit_record(
+        actor=by,
+        action=AuditAction.LOCKOUT_LIFTED,
+        obj=attempt,
+        changes={"failures_since_start": [attempt.failures_since_start, 0]},
+        payload={"username": attempt.username, "ip_address": attempt.ip_address},
+        request=request,
+    )
+
+
 def _current_request():
     """The request HistoryRequestMiddleware keeps for the history rows of this thread, if any."""
     return getattr(HistoricalRecords.context, "request", None)
@@ -80,10 +106,12 @@ def connect() -> None:
     post_create_historical_record.connect(on_history_record, dispatch_uid="audit_history_record")
     if not getattr(HistoryManager.bulk_history_create, "audit_wrapped", False):
         HistoryManager.bulk_history_create = _audit_bulk_history(HistoryManager.bulk_history_create)
-    try:
-        # Added by the sign-in security work; the trail records it once it exists.
-        from accounts.signals import second_factor_reset
-    except ImportError:
-        logger.debug("accounts.signals.second_factor_reset does not exist yet; not audited")
-    else:
-        second_factor_reset.connect(on_second_factor_reset, dispatch_uid="audit_second_factor_reset")
+    from accounts import signals as account_signals
+
+    account_signals.second_factor_reset.connect(
+        on_second_factor_reset, dispatch_uid="audit_second_factor_reset"
+    )
+    account_signals.password_set_by_other.connect(on_password_set_by_other, dispatch_uid="audit_password_set")
+    account_signals.sign_in_lockout_lifted.connect(
+        on_sign_in_lockout_lifted, dispatch_uid="audit_sign_in_lockout_lifted"
+    )

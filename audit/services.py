@@ -22,10 +22,11 @@ from django.db.models import OuterRef, Q, Subquery
 from django.utils.translation import gettext as _
 from simple_history.utils import get_m2m_reverse_field_name
 
+from accounts.masking import scrub_text
 from bnpl_admin.errors import DomainError
 
 from .models import HISTORY_ACTIONS, AuditAction, AuditEvent
-from .privacy import mask_field_value, scrub_text
+from .privacy import trail_value
 
 # Columns django-simple-history adds to every history table: not fields of the model.
 _HISTORY_COLUMNS = frozenset(
@@ -113,7 +114,7 @@ def pii_search_record(
     if not user.has_perm(REVEAL_PERMISSION):
         raise DomainError(_("You may not reveal personal data."), code="not_allowed")
     found = list(found)
-    payload = {"field": field, "via": "search", "term": mask_field_value(field, term), "found": len(found)}
+    payload = {"field": field, "via": "search", "term": trail_value(field, term), "found": len(found)}
     return [
         audit_record(
             actor=user,
@@ -257,7 +258,7 @@ def _tracked_values(record) -> dict[str, Any]:
 
 
 def _value(field: str, value):
-    return _json_safe(mask_field_value(field, value))
+    return _json_safe(trail_value(field, value))
 
 
 def _json_safe(value):

@@ -11,14 +11,13 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from accounts.masking import mask_national_id, mask_phone
+from accounts.masking import FIELD_MASKERS, scrub_text
 from bnpl_admin.errors import DomainError
 from bnpl_admin.lists import ObjectListView
 
 from . import services
 from .filters import AuditEventFilterSet
 from .forms import RevealForm
-from .privacy import scrub_text
 from .selectors import audit_events_visible_to
 from .tables import AuditEventTable
 
@@ -45,8 +44,6 @@ class AuditEventListView(ObjectListView):
 
 
 # --- Revealing personal data ---------------------------------------------------------------------
-
-_MASKERS = {"phone": mask_phone, "national_id": mask_national_id}
 
 
 @never_cache
@@ -81,7 +78,7 @@ def pii_reveal(request, app_label: str, model: str, pk: int, field: str):
         {
             "object": obj,
             "field_label": model_class._meta.get_field(field).verbose_name,
-            "masked_value": _MASKERS[field](getattr(obj, field)),
+            "masked_value": FIELD_MASKERS[field](getattr(obj, field)),
             "value": value,
             "form": form,
         },

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from accounts.admin import AuditedAdmin, ReadOnlyAdminMixin, ReadOnlyInline
+from accounts.models import Customer
+from bnpl_admin.admin_base import AuditedAdmin, ReadOnlyAdminMixin, ReadOnlyInline
 from bnpl_admin.admin_paginator import EstimatedCountPaginator
 from bnpl_admin.errors import DomainError
 
-from . import services
-from .forms import FeeWaiveForm, ManualPaymentRejectForm, PaymentReverseForm
+from . import selectors, services
+from .forms import FeeWaiveForm, ManualPaymentRejectForm, PaymentPostForm, PaymentReverseForm
 from .models import (
     Installment,
     ManualPaymentRequest,
@@ -411,6 +415,74 @@ class PaymentAdmin(ActionPageMixin, AuditedAdmin):
     def has_reverse_payment_permission(self, request) -> bool:
         return request.user.has_perm("orders.reverse_payment")
 
+    def has_post_payment_permission(self, request) -> bool:
+        return request.user.has_perm("orders.post_payment")
+
+    def get_urls(self):
+        # Linked from the customer's page and the customer list's action (accounts.admin).
+        urls = [
+            path(
+                "post-for-customer/<path:customer_id>/",
+                self.admin_site.admin_view(self.post_payment_view),
+                name="orders_payment_post",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def post_payment_view(self, request, customer_id):
+        """A customer's "Post a payment" screen: posted like the provider would, through
+        orders.services.manual_payment_submit (above the policy's thresholds, a request for a
+        second person)."""
+        customer_opts = Customer._meta
+        customer_id = unquote(customer_id)
+        customer = Customer.objects.filter(pk=customer_id).first() if customer_id.isdigit() else None
+        if customer is None:
+            return self._get_obj_does_not_exist_redirect(request, customer_opts, customer_id)
+        may_see = request.user.has_perm("accounts.view_customer") or request.user.has_perm(
+            "accounts.change_customer"
+        )
+        if not (may_see and self.has_post_payment_permission(request)):
+            raise PermissionDenied
+
+        form = PaymentPostForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                outcome = services.manual_payment_submit(
+                    customer=customer,
+                    amount=data["amount"],
+                    reference=data["reference"],
+                    received_at=data["received_at"],
+                    method=data["method"],
+                    by=request.user,
+                    reason=data["reason"],
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                if isinstance(outcome, ManualPaymentRequest):
+                    self.message_user(request, *_requested_message(outcome))
+                    return HttpResponseRedirect(
+                        reverse("admin:orders_manualpaymentrequest_change", args=[outcome.pk])
+                    )
+                self.message_user(request, *_posted_message(outcome))
+                return HttpResponseRedirect(reverse("admin:orders_payment_change", args=[outcome.payment.pk]))
+
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Post a payment for %(customer)s") % {"customer": customer},
+            # The page is the customer's: its breadcrumbs lead back to the customers.
+            "opts": customer_opts,
+            "original": customer,
+            "objects": [customer],
+            "form": form,
+            "media": self.media + form.media,
+            "balance": selectors.customer_balance(customer=customer),
+            "submit_label": _("Post payment"),
+            "cancel_url": reverse("admin:accounts_customer_change", args=[customer.pk]),
+        }
+        return TemplateResponse(request, "admin/orders/payment/post_payment.html", context)
+
     @admin.action(permissions=["reverse_payment"], description=_("Reverse the selected payments"))
     def reverse_payment(self, request, queryset):
         # "Select all" across pages could hand over the whole table.
@@ -451,6 +523,31 @@ class PaymentAdmin(ActionPageMixin, AuditedAdmin):
             already_reversed=[p for p in payments if p.status == PaymentStatus.REVERSED],
             submit_label=_("Reverse"),
         )
+
+
+def _requested_message(waiting: ManualPaymentRequest) -> tuple[str, int]:
+    # Not an error: the request was made; the payment posts when a colleague approves it.
+    text = _(
+        "¥%(amount)s (%(ref)s) is sent for a second person's approval (%(why)s); "
+        "it is posted when a colleague approves it under Manual payment requests."
+    )
+    values = {"amount": waiting.amount, "ref": waiting.reference, "why": waiting.approval_reasons_text()}
+    return text % values, messages.SUCCESS
+
+
+def _posted_message(posting: services.PaymentPosting) -> tuple[str, int]:
+    payment = posting.payment
+    if posting.replayed:
+        text = _("Payment %(ref)s was already posted; nothing changed.")
+        return text % {"ref": payment.external_reference}, messages.WARNING
+    text = _("Posted ¥%(amount)s (%(ref)s): ¥%(allocated)s allocated, ¥%(credit)s left as credit.")
+    values = {
+        "amount": payment.amount,
+        "ref": payment.external_reference,
+        "allocated": payment.amount - payment.credit_created,
+        "credit": payment.credit_created,
+    }
+    return text % values, messages.SUCCESS
 
 
 # --- Payments typed in by hand that wait for a second person -------------------------------------

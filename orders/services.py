@@ -11,6 +11,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -23,7 +24,6 @@ from bnpl_admin.dates import business_date as _business_date
 from bnpl_admin.errors import DomainError
 from bnpl_admin.money import CENT, MONEY_MAX, ZERO, apply_rate, money_in_bounds, to_money
 from policy.selectors import policy_in_force
-from reminders.services import receipt_queue
 
 from . import selectors
 from .ledger import (
@@ -59,6 +59,7 @@ from .models import (
     Plan,
     Waiver,
 )
+from .signals import payment_posted
 
 # Clocks of the provider and of this server may differ a little.
 FUTURE_TOLERANCE = datetime.timedelta(minutes=5)
@@ -412,6 +413,14 @@ def _order_settle(order: Order, *, actor=None) -> None:
         order_transition(order=order, to=OrderStatus.DELIVERED, by=actor, reason="owes again")
 
 
+class PaymentPosting(NamedTuple):
+    """What payment_post did: the payment, and whether its reference was already posted
+    (replayed: nothing changed), so a caller says so without checking first."""
+
+    payment: Payment
+    replayed: bool
+
+
 @transaction.atomic
 def payment_post(
     *,
@@ -421,11 +430,12 @@ def payment_post(
     received_at: datetime.datetime,
     method: str = PaymentMethod.ALIPAY,
     posted_by=None,
-) -> Payment:
+) -> PaymentPosting:
     """Post a payment once per provider reference and allocate it (DESIGN.md, "Money").
 
-    Posting a reference that is already known returns the payment recorded for it and
-    changes nothing; the same reference with another customer or amount is an error.
+    Posting a reference that is already known returns the payment recorded for it, replayed,
+    and changes nothing; the same reference with another customer or amount is an error.
+    A new payment is published (orders.signals.payment_posted) inside this transaction.
     """
     customer = _known_customer(customer)
     amount = _money(amount, what=_("The payment amount"))
@@ -447,7 +457,7 @@ def payment_post(
     customer_catch_up(customer=customer, on=_business_date(received_at))
     existing = Payment.objects.filter(external_reference=reference).first()
     if existing is not None:
-        return _same_payment_or_error(existing, customer=customer, amount=amount)
+        return PaymentPosting(_same_payment_or_error(existing, customer=customer, amount=amount), True)
 
     try:
         with transaction.atomic():
@@ -462,7 +472,7 @@ def payment_post(
     except IntegrityError:
         # Another transaction posted this reference for another customer meanwhile.
         existing = Payment.objects.get(external_reference=reference)
-        return _same_payment_or_error(existing, customer=customer, amount=amount)
+        return PaymentPosting(_same_payment_or_error(existing, customer=customer, amount=amount), True)
 
     on = _business_date(received_at)
     lines, left = allocate(amount, _payable_installments(customer, on))
@@ -476,10 +486,10 @@ def payment_post(
     )
     payment.credit_created = left
     payment.save(update_fields=["credit_created"])
-    # The "payment received" receipt, written in this transaction (the outbox): it exists
-    # exactly when the payment does, and its delivery is published once they are committed.
-    receipt_queue(payment=payment)
-    return payment
+    # Subscribers write in this transaction (the reminders app's receipt, an outbox row): it
+    # exists exactly when the payment does, and its delivery is published once committed.
+    payment_posted.send(sender=Payment, payment=payment)
+    return PaymentPosting(payment, False)
 
 
 def _same_payment_or_error(existing: Payment, *, customer: Customer, amount: Decimal) -> Payment:
@@ -522,9 +532,10 @@ def manual_payment_submit(
     method: str,
     by,
     reason: str = "",
-) -> Payment | ManualPaymentRequest:
-    """A payment typed in by a staff member: posted at once, or, above the policy's thresholds,
-    a request that waits for another person's approval (manual_payment_approve)."""
+) -> PaymentPosting | ManualPaymentRequest:
+    """A payment typed in by a staff member: posted at once (what payment_post did), or, above
+    the policy's thresholds, a request that waits for another person's approval
+    (manual_payment_approve)."""
     customer = _known_customer(customer)
     amount = _money(amount, what=_("The payment amount"))
     received_at = _moment(received_at, what=_("The time of receipt"))
@@ -635,7 +646,9 @@ def _lock_pending(request: ManualPaymentRequest, *, by) -> ManualPaymentRequest:
 def manual_payment_approve(*, request: ManualPaymentRequest, by) -> Payment:
     """Approve a waiting manual payment: it is posted, in this transaction, by payment_post."""
     request = _lock_pending(request, by=by)
-    payment = payment_post(
+    # A reference the provider posted meanwhile (same customer and amount) is that payment,
+    # replayed, not a second one: the request records it as what it approved.
+    payment, _replayed = payment_post(
         customer=request.customer,
         amount=request.amount,
         reference=request.reference,

@@ -8,7 +8,7 @@ from django.contrib.admin.utils import flatten_fieldsets
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.admin import AuditedAdmin
+from bnpl_admin.admin_base import AuditedAdmin
 
 from .models import Policy
 

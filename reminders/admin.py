@@ -6,19 +6,12 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from accounts.admin import AuditedAdmin, PiiSearchMixin, ReadOnlyAdminMixin
-from accounts.masking import mask_phone
+from accounts.masking import mask_recipient
+from bnpl_admin.admin_base import AuditedAdmin, PiiSearchMixin, ReadOnlyAdminMixin
 from bnpl_admin.admin_paginator import EstimatedCountPaginator
 
-from .models import Channel, OutboxMessage, Reminder, Stage, Status
+from .models import OutboxMessage, Reminder, Stage, Status
 from .services import ReminderError, reminder_resend
-
-
-def mask_recipient(channel: str, recipient: str) -> str:
-    if channel == Channel.SMS:
-        return mask_phone(recipient)
-    name, _at, domain = recipient.partition("@")
-    return f"{name[:1]}***@{domain}" if domain else ""
 
 
 class StageFilter(admin.SimpleListFilter):
@@ -91,7 +84,7 @@ class ReminderAdmin(PiiSearchMixin, AuditedAdmin):
 
     @admin.display(description=_("recipient"))
     def recipient_masked(self, obj: Reminder) -> str:
-        return mask_recipient(obj.channel, obj.recipient)
+        return mask_recipient(obj.recipient)
 
     @admin.action(description=_("Send the selected failed reminders again"), permissions=["change"])
     def resend(self, request, queryset):
@@ -138,4 +131,4 @@ class OutboxMessageAdmin(PiiSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("recipient"))
     def recipient_masked(self, obj: OutboxMessage) -> str:
-        return mask_recipient(obj.channel, obj.recipient)
+        return mask_recipient(obj.recipient)

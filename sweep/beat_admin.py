@@ -22,7 +22,7 @@ from django_celery_beat.models import (
     SolarSchedule,
 )
 
-from accounts.admin import RefuseUnformedFieldsMixin
+from bnpl_admin.admin_base import RefuseUnformedFieldsMixin
 from bnpl_admin.errors import DomainError
 
 from . import schedules

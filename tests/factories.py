@@ -132,12 +132,13 @@ def posted_payment(
     reference: str | None = None,
 ) -> Payment:
     """A payment received from the provider at noon on `on` (default today), posted through the service."""
-    return payment_post(
+    payment, _replayed = payment_post(
         customer=customer,
         amount=Decimal(amount),
         reference=reference or f"ALIPAY-{next(_payment_seq):010d}",
         received_at=noon(on or timezone.localdate()),
     )
+    return payment
 
 
 def waiver_requester() -> User:

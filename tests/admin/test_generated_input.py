@@ -209,7 +209,7 @@ def _assert_every_form_is_found(site, user, form_targets) -> None:
         if model_admin.has_change_permission(request, site.objects[model]):
             assert f"admin:{name}_change " in keys, f"no change form found for {name}"
     for expected in (
-        "admin:accounts_customer_post_payment",
+        "admin:orders_payment_post",
         "action orders.Installment.waive_fee",
         "action orders.Payment.reverse_payment",
         "action orders.ManualPaymentRequest.approve_requests",

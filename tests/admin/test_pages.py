@@ -175,7 +175,7 @@ def test_detail_pages_with_many_inline_rows_in_few_queries(client, superuser, dj
         )
         for _ in range(ROWS)
     ]
-    payment = payment_post(
+    payment, _replayed = payment_post(
         customer=customer,
         amount=Decimal("5000.00"),
         reference="BIG-1",

@@ -301,6 +301,8 @@ def sample_value(data: SiteData):
             name = {"arg1": "object_id", "arg2": "version_id"}.get(name, name)
         if name in ("object_id", "id", "pk") and model is not None:
             return str(data.objects[model].pk)
+        if name == "customer_id":  # a customer's screen in another app's admin (post a payment)
+            return str(customer.pk)
         if name == "version_id" and model is not None:
             history = data.objects[model].history.order_by("pk").first()
             return str(history.pk)

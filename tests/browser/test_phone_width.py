@@ -42,7 +42,7 @@ def _pages_for(role: Role, customer) -> list[tuple[str, str]]:
         pages += [
             ("admin", reverse("admin:index")),
             ("admin-customer", reverse("admin:accounts_customer_change", args=[customer.pk])),
-            ("admin-post-payment", reverse("admin:accounts_customer_post_payment", args=[customer.pk])),
+            ("admin-post-payment", reverse("admin:orders_payment_post", args=[customer.pk])),
         ]
     return pages
 

@@ -95,6 +95,7 @@ def test_freezing_without_a_reason_in_the_admin_is_refused_in_words(client, zh_s
     page = response.content.decode()
     assert response.status_code == 200
     assert "creditline_frozen_has_reason" not in page and "约束" not in page
-    assert "冻结的额度须填写原因。" in page
+    # The freeze rule (accounts.services.credit_line_status_check) refuses it before the constraint.
+    assert "冻结授信额度需要填写原因。" in page
     line.refresh_from_db()
     assert line.status != CreditLineStatus.FROZEN

@@ -70,7 +70,7 @@ def test_a_payment_posted_by_staff_in_new_york_pays_what_is_due_on_the_business_
         first.due_date, datetime.time(9), tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai")
     )
     with timezone.override(zoneinfo.ZoneInfo("America/New_York")):
-        payment = payment_post(
+        payment, _replayed = payment_post(
             customer=order.customer, amount=Decimal("339.34"), reference="NY-1", received_at=received_at
         )
     assert payment.credit_created == Decimal("0.00")

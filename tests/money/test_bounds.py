@@ -51,7 +51,7 @@ def test_an_amount_above_money_max_is_refused_before_anything_is_written(db, amo
 
 
 def test_money_max_itself_posts(db):
-    payment = payment_post(
+    payment, _replayed = payment_post(
         customer=CustomerFactory(), amount=MONEY_MAX, reference="MAX-1", received_at=TODAY_NOON
     )
     assert payment.credit_created == MONEY_MAX

@@ -52,14 +52,18 @@ def order(db) -> Order:
 
 def test_the_same_reference_twice_is_one_payment_and_one_set_of_allocations(order):
     customer = order.customer
-    first = payment_post(customer=customer, amount=D("400.00"), reference="ALI-1", received_at=noon(PAID_ON))
+    first, replayed = payment_post(
+        customer=customer, amount=D("400.00"), reference="ALI-1", received_at=noon(PAID_ON)
+    )
+    assert not replayed
     after_first = _book(customer)
 
-    again = payment_post(
+    again, replayed = payment_post(
         customer=customer, amount=D("400.00"), reference=" ALI-1 ", received_at=noon(PAID_ON), method="wechat"
     )
 
     assert again.pk == first.pk
+    assert replayed  # the caller learns it without checking first
     assert _book(customer) == after_first
     assert Payment.objects.filter(external_reference="ALI-1").count() == 1
     assert sum(a.amount for a in first.allocations.all()) == D("400.00")
@@ -126,7 +130,7 @@ def test_a_float_is_never_taken_for_money(order, amount):
 
 def test_every_method_the_provider_sends_is_accepted(order):
     for n, method in enumerate(PaymentMethod.values):
-        payment = payment_post(
+        payment, _replayed = payment_post(
             customer=order.customer,
             amount=D("1.00"),
             reference=f"M-{n}",
@@ -171,7 +175,7 @@ def test_two_payments_for_one_customer_at_the_same_moment_are_both_allocated_exa
         return lambda: (
             payment_post(
                 customer=customer, amount=D(amount), reference=reference, received_at=noon(PAID_ON)
-            ).pk
+            ).payment.pk
         )
 
     (_a, _b), errors = _run_together(post("WX-A", "300.00"), post("WX-B", "500.00"))
@@ -206,13 +210,15 @@ def test_the_same_reference_posted_twice_at_the_same_moment_is_one_payment(postg
     def post():
         return payment_post(
             customer=order.customer, amount=D("339.34"), reference="WX-SAME", received_at=noon(PAID_ON)
-        ).pk
+        )
 
     results, errors = _run_together(post, post)
 
     assert errors == []
     assert Payment.objects.count() == 1
-    assert results[0] == results[1] == Payment.objects.get().pk
+    assert results[0].payment.pk == results[1].payment.pk == Payment.objects.get().pk
+    # One of them posted it; the other was told it replayed that payment.
+    assert sorted(result.replayed for result in results) == [False, True]
     assert [(a.component, str(a.amount)) for a in PaymentAllocation.objects.order_by("id")] == [
         (Component.FEE, "6.00"),
         (Component.PRINCIPAL, "333.34"),
@@ -231,7 +237,7 @@ def test_the_same_reference_for_two_customers_at_the_same_moment_posts_one_and_r
         return lambda: (
             payment_post(
                 customer=customer, amount=D("100.00"), reference="WX-CLASH", received_at=noon(PAID_ON)
-            ).pk
+            ).payment.pk
         )
 
     results, errors = _run_together(post(first.customer), post(second.customer))

@@ -14,6 +14,7 @@ from bnpl_admin.errors import DomainError
 from bnpl_admin.money import MONEY_MAX
 from orders.models import ManualPaymentRequest, ManualPaymentStatus, Payment, PaymentAllocation
 from orders.services import (
+    PaymentPosting,
     manual_payment_approve,
     manual_payment_reject,
     manual_payment_request,
@@ -65,8 +66,9 @@ def test_thresholds_are_dated_policy_values(db):
 
 def test_a_small_recent_payment_posts_at_once(customer, maker):
     outcome = _submit(customer, maker, amount="10000.00")
-    assert isinstance(outcome, Payment)
-    assert outcome.posted_by == maker
+    assert isinstance(outcome, PaymentPosting)
+    assert not outcome.replayed
+    assert outcome.payment.posted_by == maker
     assert not ManualPaymentRequest.objects.exists()
 
 
@@ -183,7 +185,7 @@ def test_requests_and_decisions_are_in_the_audit_trail(customer, maker, checker)
 def _post_payment(client, customer, amount):
     local = timezone.localtime(timezone.now() - HOUR_AGO)
     return client.post(
-        reverse("admin:accounts_customer_post_payment", args=[customer.pk]),
+        reverse("admin:orders_payment_post", args=[customer.pk]),
         {
             "amount": amount,
             "reference": "ALIPAY-HUGE",

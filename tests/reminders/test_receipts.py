@@ -5,10 +5,12 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.db import transaction
 from django.utils import timezone
 
 from orders.models import Payment
 from orders.services import payment_post, payment_reverse
+from orders.signals import payment_posted
 from reminders.models import RECEIPT, OutboxMessage, Reminder, Status
 from reminders.services import receipt_queue, reminder_deliver
 from reminders.tasks import reminder_deliver_task
@@ -26,12 +28,13 @@ def _payment(
     queues its receipt as of that moment."""
     received_at = received_at or at(D, 14, 5)
     with time_machine.travel(received_at, tick=False):
-        return payment_post(
+        payment, _replayed = payment_post(
             customer=customer or CustomerFactory(email="pay@example.com"),
             amount=Decimal(amount),
             reference=reference,
             received_at=received_at,
         )
+    return payment
 
 
 def test_receipt_is_queued_once_per_channel(monkeypatch, django_capture_on_commit_callbacks):
@@ -109,7 +112,7 @@ def test_a_payment_posted_days_after_it_was_received_gets_no_receipt(settings):
     settings.REMINDERS_RECEIPT_MAX_AGE_HOURS = 72
     received = at(D, 14, 5)
     with time_machine.travel(received + datetime.timedelta(hours=72, minutes=1), tick=False):
-        late = payment_post(
+        late, _replayed = payment_post(
             customer=CustomerFactory(email="late@example.com"),
             amount=Decimal("80.00"),
             reference="BANK-STATEMENT-0001",
@@ -119,3 +122,37 @@ def test_a_payment_posted_days_after_it_was_received_gets_no_receipt(settings):
     # Within the limit the receipt goes out, however late in the limit.
     on_time = _payment(reference="WX-ON-TIME", received_at=received)
     assert receipt_queue(payment=on_time, now=received + datetime.timedelta(hours=71)) != []
+
+
+def test_the_receipt_is_written_in_the_payments_transaction_and_rolled_back_with_it():
+    """Orders publishes payment_posted inside payment_post's transaction; the reminders app's
+    receiver writes the receipt there, so a payment rolled back leaves no receipt behind."""
+    with transaction.atomic():
+        payment = _payment()
+        assert Reminder.objects.filter(payment=payment, kind=RECEIPT).count() == 2
+        transaction.set_rollback(True)
+    assert not Payment.objects.exists()
+    assert not Reminder.objects.exists()
+
+
+def test_the_receipt_follows_the_payment_posted_signal_once_not_a_replay():
+    seen = []
+
+    def spy(sender, payment, **kwargs):
+        # Inside the payment's transaction, after its receipt's receiver (connected at startup).
+        seen.append((payment.pk, transaction.get_connection().in_atomic_block))
+
+    payment_posted.connect(spy, dispatch_uid="test_spy")
+    try:
+        payment = _payment()
+        _again, replayed = payment_post(
+            customer=payment.customer,
+            amount=payment.amount,
+            reference=payment.external_reference,
+            received_at=payment.received_at,
+        )
+    finally:
+        payment_posted.disconnect(dispatch_uid="test_spy")
+    assert replayed
+    assert seen == [(payment.pk, True)]  # sent once, for the new payment, not for the replay
+    assert Reminder.objects.filter(payment=payment).count() == 2

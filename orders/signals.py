@@ -1,0 +1,14 @@
+"""Domain signals the orders app publishes, for the apps that act on them (reminders' receipt).
+
+The orders app imports none of its subscribers: an app that needs to act when money moves
+connects a receiver in its AppConfig.ready, and the import contract (pyproject.toml) keeps
+the dependency pointing that way.
+"""
+
+from django.dispatch import Signal
+
+# Sent by orders.services.payment_post inside its transaction, once the new payment is
+# allocated, never for a replayed reference. Keyword argument: payment. A receiver writes in
+# that transaction (an outbox row, a receipt), so its rows exist exactly when the payment
+# does; an exception in a receiver rolls the payment back with them.
+payment_posted = Signal()
