@@ -18,12 +18,10 @@ def case_event_sentence(kind: str, payload: Mapping | None) -> str:
 
 
 def _case_status(value) -> str:
-
     return choice(CaseStatus, value)
 
 
 def _bucket(value) -> str:
-
     return choice(Bucket, value)
 
 

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from bnpl_admin.sentences import Renderer, choice, money, plain, sentence, then, with_reason
 
-from .models import AllocationKind, Component, Hold, OrderStatus, Plan
+from .models import AllocationKind, Component, Hold, OrderEventType, OrderStatus, Plan
 
 
 def order_event_sentence(kind: str, payload: Mapping | None) -> str:
@@ -26,22 +26,18 @@ _DECLINE_REASONS = {
 
 
 def _order_status(value) -> str:
-
     return choice(OrderStatus, value)
 
 
 def _hold(payload: Mapping) -> str:
-
     return choice(Hold, payload.get("kind") or payload.get("hold"))
 
 
 def _component(value) -> str:
-
     return choice(Component, value)
 
 
 def _placed(p: Mapping) -> str:
-
     return _("Placed for %(amount)s, %(plan)s.") % {
         "amount": money(p["amount"]),
         "plan": choice(Plan, p["plan"]),
@@ -71,7 +67,6 @@ def _allocation_lines(lines) -> str:
 
 
 def _payment_allocated(p: Mapping) -> str:
-
     return _("Payment %(payment)s allocated (%(kind)s): %(lines)s.") % {
         "payment": p["payment"],
         "kind": choice(AllocationKind, p.get("kind")),
@@ -141,8 +136,6 @@ def _order_label(kind: str) -> Renderer:
     """A kind whose payload says nothing more than its name (shipped, completed)."""
 
     def render(p: Mapping) -> str:
-        from orders.models import OrderEventType
-
         label = choice(OrderEventType, kind)
         return f"{label}." if not p else f"{label}: {plain(p)}"
 
