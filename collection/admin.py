@@ -13,15 +13,20 @@ from bnpl_admin.admin_base import AuditedAdmin, ReadOnlyAdminMixin, ReadOnlyInli
 from bnpl_admin.admin_paginator import EstimatedCountPaginator
 
 from .models import CaseEvent, CollectionCase
+from .sentences import case_event_sentence
 
 
 class CaseEventInline(ReadOnlyInline):
     model = CaseEvent
-    fields = ("created_at", "type", "actor", "payload")
+    fields = ("created_at", "type", "actor", "details")
     show_change_link = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
+
+    @admin.display(description=_("What happened"))
+    def details(self, obj) -> str:
+        return case_event_sentence(obj.type, obj.payload)
 
 
 class CollectionCaseForm(forms.ModelForm):
@@ -78,7 +83,7 @@ class CollectionCaseAdmin(AuditedAdmin):
 
 @admin.register(CaseEvent)
 class CaseEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("created_at", "case", "type", "actor", "payload")
+    list_display = ("created_at", "case", "type", "actor", "details")
     list_filter = ("type",)
     list_select_related = ("case__customer", "actor")
     search_fields = ("case__customer__platform_user_id__exact",)
@@ -91,3 +96,7 @@ class CaseEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if request.user.has_perm("collections.view_all_collectioncase"):
             return events  # spare the big table a pointless semi-join
         return events.filter(case__in=CollectionCase.objects.visible_to(request.user))
+
+    @admin.display(description=_("What happened"))
+    def details(self, obj) -> str:
+        return case_event_sentence(obj.type, obj.payload)

@@ -35,6 +35,7 @@ from .models import (
     PaymentStatus,
     Waiver,
 )
+from .sentences import order_event_sentence
 
 
 class ActionPageMixin:
@@ -97,11 +98,15 @@ class InstallmentInline(ReadOnlyInline):
 
 class OrderEventInline(ReadOnlyInline):
     model = OrderEvent
-    fields = ("created_at", "type", "actor", "payload")
+    fields = ("created_at", "type", "actor", "details")
     show_change_link = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
+
+    @admin.display(description=_("What happened"))
+    def details(self, obj) -> str:
+        return order_event_sentence(obj.type, obj.payload)
 
 
 @admin.register(Order)
@@ -724,10 +729,14 @@ class WaiverAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(OrderEvent)
 class OrderEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("created_at", "order", "type", "actor", "payload")
+    list_display = ("created_at", "order", "type", "actor", "details")
     list_filter = ("type",)
     list_select_related = ("order", "actor")
     search_fields = ("order__external_reference__exact",)
     date_hierarchy = "created_at"
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+
+    @admin.display(description=_("What happened"))
+    def details(self, obj) -> str:
+        return order_event_sentence(obj.type, obj.payload)

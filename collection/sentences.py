@@ -1,0 +1,96 @@
+"""Collection case events read as sentences, in the reader's language (bnpl_admin.sentences says why)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from bnpl_admin.sentences import SYSTEM_REASONS, Renderer, choice, sentence, then, with_reason
+
+from .models import Bucket, CaseStatus
+
+
+def case_event_sentence(kind: str, payload: Mapping | None) -> str:
+    """A CaseEvent (its `type` and `payload`) as a sentence."""
+    return sentence(_CASE_RENDERERS, kind, payload)
+
+
+def _case_status(value) -> str:
+    return choice(CaseStatus, value)
+
+
+def _bucket(value) -> str:
+    return choice(Bucket, value)
+
+
+def _by_sweep(sentence: str, p: Mapping) -> str:
+    if p.get("by") == "sweep" and p.get("date"):
+        return then(sentence, _("(nightly sweep of %(date)s)") % {"date": p["date"]})
+    return sentence
+
+
+def _dpd(p: Mapping) -> int:
+    return int(p["dpd"] if "dpd" in p else p["days_past_due"])
+
+
+def _case_opened(p: Mapping) -> str:
+    dpd = _dpd(p)
+    sentence = ngettext(
+        "Opened at %(dpd)d day past due (%(bucket)s).",
+        "Opened at %(dpd)d days past due (%(bucket)s).",
+        dpd,
+    ) % {"dpd": dpd, "bucket": _bucket(p["bucket"])}
+    return _by_sweep(sentence, p)
+
+
+def _case_ageing(p: Mapping) -> str:
+    dpd = _dpd(p)
+    sentence = ngettext(
+        "Moved from %(old)s to %(new)s at %(dpd)d day past due.",
+        "Moved from %(old)s to %(new)s at %(dpd)d days past due.",
+        dpd,
+    ) % {"old": _bucket(p["old"]), "new": _bucket(p["new"]), "dpd": dpd}
+    return _by_sweep(sentence, p)
+
+
+def _case_assigned(p: Mapping) -> str:
+    agent = p.get("agent")
+    sentence = _("Assigned to %(agent)s.") % {"agent": agent} if agent else _("Unassigned.")
+    rule = str(p.get("rule") or "")
+    if rule:
+        sentence = then(sentence, _("Rule: %(rule)s.") % {"rule": SYSTEM_REASONS.get(rule, rule)})
+    return sentence
+
+
+def _case_status_changed(p: Mapping) -> str:
+    return with_reason(
+        _("Status changed from %(old)s to %(new)s.")
+        % {"old": _case_status(p["old"]), "new": _case_status(p["new"])},
+        p,
+    )
+
+
+def _case_closed(p: Mapping) -> str:
+    sentence = (
+        _("Closed as %(status)s.") % {"status": _case_status(p["new"])} if p.get("new") else _("Closed.")
+    )
+    return _by_sweep(with_reason(sentence, p), p)
+
+
+def _case_note(p: Mapping) -> str:
+    text = p.get("text") or p.get("note")
+    if not text:
+        raise KeyError("text")
+    return str(text)
+
+
+_CASE_RENDERERS: dict[str, Renderer] = {
+    "opened": _case_opened,
+    "ageing": _case_ageing,
+    "assigned": _case_assigned,
+    "status_changed": _case_status_changed,
+    "closed": _case_closed,
+    "note": _case_note,
+}
