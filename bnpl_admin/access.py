@@ -32,7 +32,7 @@ SUPERUSER = "superuser"
 ROLES: tuple[str, ...] = tuple(str(role) for role in Role)
 PRINCIPALS: tuple[str, ...] = (ANONYMOUS, *ROLES, SUPERUSER)
 
-# Who has is_staff (the Django admin): operations admins and superusers (orders.demo makes
+# Who has is_staff (the Django admin): operations admins and superusers (demo.seeder makes
 # the demo users the same way). Other roles use the console's own pages.
 STAFF_ROLES = frozenset({str(Role.OPERATIONS_ADMIN)})
 

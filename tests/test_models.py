@@ -6,18 +6,18 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.apps import apps
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from collection.models import CaseStatus, CollectionCase
 from orders.models import AllocationKind, Component, Installment, Payment, PaymentAllocation, Plan
 from tests.factories import CollectionCaseFactory, CustomerFactory, delivered_order, posted_payment
+from tests.registry import PROJECT_MODELS, PROJECT_PACKAGES
 
 D = Decimal
 REPO = Path(__file__).resolve().parent.parent
-PROJECT_APPS = ("accounts", "orders", "collections", "policy")
-SOURCE_DIRS = ("accounts", "orders", "collection", "policy", "bnpl_admin")
+# The sources of every app (tests.registry) and of the project package.
+SOURCE_DIRS = (*PROJECT_PACKAGES, "bnpl_admin")
 
 
 def _refused(write) -> None:
@@ -175,10 +175,9 @@ NOT_MONEY = {"days_past_due"}  # a count of days that happens to end in _due
 
 
 def _project_fields():
-    for model in apps.get_models():
-        if model._meta.app_label in PROJECT_APPS:
-            for field in model._meta.concrete_fields:
-                yield model, field
+    for model in PROJECT_MODELS:
+        for field in model._meta.concrete_fields:
+            yield model, field
 
 
 def test_no_model_field_in_the_project_is_a_float():

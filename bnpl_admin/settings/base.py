@@ -1,9 +1,13 @@
 """Settings shared by every environment; each value that differs by machine comes from the env."""
 
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
+
+from bnpl_admin.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -37,23 +41,48 @@ INSTALLED_APPS = [
     "policy",
     "reminders",
     "sweep",
+    # Sign-in security: two factors (django-otp) and lockout (django-axes).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    # Its system checks catch settings in the django-csp 3 format.
+    "csp",
+    # The central audit trail (audit.receivers write it from sign-ins, history rows, reveals
+    # and exports); the per-URL access matrix it is tested against is bnpl_admin/access.py.
+    "audit",
+    # The demo book and its staff logins (`manage.py seed_demo`, run by `make run`).
+    "demo",
 ]
 
 MIDDLEWARE = [
+    # First of all, so every log line of the request (even of a redirect to HTTPS) has its id.
+    "bnpl_admin.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: the signed-in user's language and time zone win over the cookie.
+    "bnpl_admin.i18n.UserPreferencesMiddleware",
     # Every view is private unless it opts out with @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After the messages middleware, so that a session ended for idleness can say so on the
+    # sign-in page. Then django-otp marks request.user verified or not, and ours sends a user
+    # who has only given a password to the second step (or to enrolment) before any private page.
+    "accounts.middleware.SessionLifetimeMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.SecondFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Records the signed-in user on every django-simple-history row.
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last: turns a request django-axes flagged as locked out into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "bnpl_admin.urls"
@@ -202,43 +231,7 @@ BNPL_FREEZE_AT_DPD = env.int("BNPL_FREEZE_AT_DPD", default=1)
 BNPL_WRITE_OFF_PROPOSAL_DPD = env.int("BNPL_WRITE_OFF_PROPOSAL_DPD", default=180)
 BNPL_CONDUCT_PROFILE = env("BNPL_CONDUCT_PROFILE", default="CN")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
-
-# ============================================================================================
-# Regions below are owned by one concern each; keep edits inside your region.
-# ============================================================================================
-
 # --- Sign-in security: two factors (django-otp), lockout (django-axes), sessions ----------
-# (region: sign-in security)
-# Imports sit here, not at the top, so that everything this concern sets stays in its region.
-from datetime import timedelta  # noqa: E402
-
-INSTALLED_APPS += [
-    "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
-    "axes",
-]
-
-# After the messages middleware, so that a session ended for idleness can say so on the
-# sign-in page. Then django-otp marks request.user verified or not, and ours sends a user who
-# has only given a password to the second step (or to enrolment) before any private page.
-_sign_in_at = MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1
-MIDDLEWARE[_sign_in_at:_sign_in_at] = [
-    "accounts.middleware.SessionLifetimeMiddleware",
-    "django_otp.middleware.OTPMiddleware",
-    "accounts.middleware.SecondFactorRequiredMiddleware",
-]
-# Outermost of ours: turns a request axes flagged as locked out into the lockout page.
-MIDDLEWARE.append("axes.middleware.AxesMiddleware")
-
 AUTHENTICATION_BACKENDS = [
     # First, so a locked-out username and address is refused before a password is checked.
     "axes.backends.AxesStandaloneBackend",
@@ -284,28 +277,7 @@ SESSION_COOKIE_AGE = int((BNPL_SESSION_IDLE_TIMEOUT + BNPL_SESSION_ACTIVITY_RESO
 # where DEBUG is on or this is set; production never sets it.
 BNPL_ALLOW_DEMO_CODES = env.bool("BNPL_ALLOW_DEMO_CODES", default=DEBUG)
 
-# --- end of region: sign-in security ---
-
-# --- Hardening, languages, production serving, logging -------------------------------------
-# (region: hardening)
-# Imports sit here, not at the top, so that everything this concern sets stays in its region.
-from csp.constants import NONE, SELF  # noqa: E402
-
-from bnpl_admin.logging import logging_config  # noqa: E402
-
-INSTALLED_APPS += ["csp"]  # its system checks catch settings in the django-csp 3 format
-
-# First of all, so every log line of the request (even of a redirect to HTTPS) has its id.
-MIDDLEWARE.insert(0, "bnpl_admin.logging.RequestIdMiddleware")
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware"
-)
-# After authentication: the signed-in user's language and time zone win over the cookie.
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
-    "bnpl_admin.i18n.UserPreferencesMiddleware",
-)
-
+# --- Hardening: content security policy, framing, language cookie, logging ----------------
 # No inline script or style, no framing, nothing loaded from elsewhere (there is no CDN:
 # staff networks are closed). In every environment, so a page that breaks it breaks in
 # development and in the tests first. The Django admin (5.2) runs under it unchanged.
@@ -327,12 +299,3 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 
 # Plain lines on a developer's terminal; production.py switches to JSON lines.
 LOGGING = logging_config(json=env.bool("LOG_JSON", default=False), level=env("LOG_LEVEL", default="INFO"))
-# --- end of region: hardening ---
-
-# --- Audit viewer and access matrix -------------------------------------------------------
-# (region: audit)
-# The central audit trail (audit.receivers write it from sign-ins, history rows, reveals and
-# exports); the per-URL access matrix it is tested against is bnpl_admin/access.py.
-INSTALLED_APPS += ["audit"]
-
-# --- end of region: audit ---

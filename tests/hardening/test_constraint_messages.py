@@ -8,7 +8,6 @@ database constraint stays as the last line of defence for writes that skip valid
 from decimal import Decimal
 
 import pytest
-from django.apps import apps
 from django.db.models import BaseConstraint
 from django.urls import reverse
 from django.utils import translation
@@ -18,12 +17,11 @@ from hypothesis import strategies as st
 from accounts.models import CreditLine, CreditLineStatus
 from tests.conftest import login_verified
 from tests.factories import CustomerFactory, UserFactory
+from tests.registry import PROJECT_MODELS
 
-PROJECT_APPS = {"accounts", "audit", "collections", "orders", "policy", "reminders", "sweep"}
 CONSTRAINTS = [
     pytest.param(model, constraint, id=constraint.name)
-    for model in apps.get_models()
-    if model._meta.app_label in PROJECT_APPS
+    for model in PROJECT_MODELS
     for constraint in model._meta.constraints
 ]
 DEFAULT_MESSAGE = BaseConstraint.default_violation_error_message

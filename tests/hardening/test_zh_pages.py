@@ -24,8 +24,9 @@ from bnpl_admin.translations import catalog_path
 from tests.audit.badinput import quick_client
 from tests.audit.site_map import build_site_data, discover, targets
 from tests.conftest import login_verified
+from tests.registry import PROJECT_APP_LABELS
 
-PROJECT_APPS = {"accounts", "orders", "collections", "policy", "reminders", "sweep", "audit"}
+PROJECT_APPS = set(PROJECT_APP_LABELS)
 # Pages that do something on GET, or are not pages. The CSV export is a download, and the event it
 # records keeps machine names in its payload ("list: audit events") for analysis.
 SKIP_ROUTES = (

@@ -18,8 +18,9 @@ from bnpl_admin.errors import DomainError
 from orders.models import Component
 from orders.services import fee_waive, payment_post
 from tests.factories import UserFactory, delivered_order, noon, waiver_requester
+from tests.registry import PROJECT_PACKAGES
 
-PROJECT_MODULES = {"accounts", "orders", "collection", "policy", "reminders", "sweep", "audit"}
+PROJECT_MODULES = set(PROJECT_PACKAGES)
 
 
 def _refusal(call) -> str:

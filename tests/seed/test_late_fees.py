@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from orders.demo import national_id_check_char
+from demo.seeder import national_id_check_char
 from orders.ledger import LateFeeTerms, late_fee_accrue
 from orders.models import Installment
 

@@ -24,7 +24,7 @@ from accounts.models import CreditLine, CreditLineStatus, Customer, EmergencyCon
 from accounts.roles import Role
 from bnpl_admin.money import ZERO, apply_rate
 from collection.models import Bucket, CaseStatus, CollectionCase
-from orders.demo import GRADE_LIMITS, STAFF, national_id_check_char
+from demo.seeder import GRADE_LIMITS, STAFF, national_id_check_char
 from orders.ledger import LateFeeTerms, late_fee_accrue, late_fee_days, schedule_lines, status_on
 from orders.models import (
     AllocationKind,
@@ -365,3 +365,36 @@ def test_every_admin_page_opens_for_a_superuser(client, book):
         for url in urls:
             response = client.get(url)
             assert response.status_code == 200, (url, response.status_code)
+
+
+def test_every_seeded_row_has_a_baseline_history_row():
+    from tests.registry import HISTORY_MODELS
+
+    # Rows written before the seed (the policy in force, by a migration) are not the seeder's.
+    before = {model: set(model._default_manager.values_list("pk", flat=True)) for model in HISTORY_MODELS}
+    seed("--customers", "20", "--seed", "3")
+    seeded, without = {}, {}
+    for model in HISTORY_MODELS:
+        new = model._default_manager.exclude(pk__in=before[model])
+        seeded[model._meta.label] = new.count()
+        missing = new.exclude(pk__in=model.history.values("id")).count()
+        if missing:
+            without[model._meta.label] = missing
+    assert without == {}
+    # The seed wrote rows of each model it has: customers, lines, contacts, orders, instalments,
+    # payments, cases, merchants and staff users.
+    assert all(seeded[label] for label in ("accounts.Customer", "orders.Installment", "orders.Merchant")), (
+        seeded
+    )
+    assert Installment.history.filter(history_type="+", history_change_reason="demo book").exists()
+
+
+def test_the_first_change_to_a_seeded_row_shows_the_old_value(book):
+    line = CreditLine.objects.order_by("pk").first()
+    old_limit = line.limit
+    line.limit = old_limit + Decimal("100.00")
+    line.save()
+    latest, baseline = line.history.order_by("-history_date", "-history_id")[:2]
+    changes = {change.field: change for change in latest.diff_against(baseline).changes}
+    assert changes["limit"].old == old_limit
+    assert changes["limit"].new == old_limit + Decimal("100.00")

@@ -8,7 +8,7 @@ from django.utils import timezone
 from accounts.models import Customer, User
 from accounts.otp import demo_backup_code
 from collection.models import Bucket
-from orders.demo import DemoError, demo_data_exists, demo_prefix, seed_portfolio
+from demo.seeder import DemoError, demo_data_exists, demo_prefix, seed_portfolio
 from orders.models import Order
 from policy.models import Policy
 from policy.selectors import policy_in_force
@@ -22,8 +22,8 @@ class Command(BaseCommand):
         "contacts, twelve months of orders up to today's business date, repayment schedules, "
         "payments and their allocations, late fees, frozen lines and collection cases, and one "
         "demo staff user per role with a random password printed once. The same --seed on the "
-        "same business date gives the same book. Rows are bulk-inserted, so django-simple-history "
-        "records no history for the demo data. Refuses to touch a database that already has "
+        "same business date gives the same book. Rows are bulk-inserted, each with its baseline "
+        "history row, so later changes show old and new values. Refuses to touch a database that already has "
         "customers or orders unless --force or --if-empty is given."
     )
 
@@ -99,7 +99,7 @@ class Command(BaseCommand):
         out(f"  open cases           {sum(s.open_cases_by_bucket.values()):>7}   ({buckets})")
         out(f"  resolved cases       {s.resolved_cases:>7}")
         out(f"  elapsed              {s.seconds:>7.1f} s")
-        out("  (bulk-inserted: no django-simple-history rows for the demo data)")
+        out("  (each row has its baseline history row: later changes show old and new values)")
         out("")
         out("Second sign-in step: one backup code per login, good once; then set up an authenticator app:")
         for login in s.logins:

@@ -3,8 +3,10 @@
 `seed_portfolio()` plays twelve months of shopping and repayment forward, customer by
 customer, in memory, with the same money rules the services apply (orders.ledger: schedules,
 allocation order, statuses, and the day-by-day late-fee rule) and the policy in force on
-each day, then writes everything with bulk_create inside the caller's transaction. Bulk
-inserts write no django-simple-history rows: the demo data has no audit history.
+each day, then writes everything with bulk inserts inside the caller's transaction. Every
+row of a model with a django-simple-history `history` gets its baseline history row ("created",
+reason DEMO_HISTORY_REASON) in the same batch, so the first change made to a demo row shows its
+old and new values, and the audit trail has the row's creation.
 
 Randomness comes from one `random.Random(seed)` and a Faker seeded with the same seed, and
 every date is relative to the business date, so one seed on one day gives the same book.
@@ -29,15 +31,13 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from accounts.models import CreditLine, CreditLineStatus, Customer, EmergencyContact, Grade, Language, User
 from accounts.roles import Role
 from bnpl_admin.money import CENT, ZERO, apply_rate
 from collection.models import Bucket, CaseEvent, CaseEventType, CaseStatus, CollectionCase
-from policy.models import Policy
-from policy.selectors import policy_in_force
-
-from .ledger import (
+from orders.ledger import (
     LateFeeTerms,
     add_months,
     allocate,
@@ -47,7 +47,7 @@ from .ledger import (
     schedule_lines,
     status_on,
 )
-from .models import (
+from orders.models import (
     ORDER_TRANSITIONS,
     PLAN_INSTALLMENTS,
     AllocationKind,
@@ -65,8 +65,12 @@ from .models import (
     PaymentMethod,
     Plan,
 )
+from policy.models import Policy
+from policy.selectors import policy_in_force
 
 BATCH_SIZE = 1000
+# The change reason of the baseline history row each demo row is written with.
+DEMO_HISTORY_REASON = "demo book"
 ONE_DAY = datetime.timedelta(days=1)
 
 
@@ -1069,26 +1073,26 @@ class PortfolioBuilder:
 
     def write(self, agents: Sequence[User]) -> None:
         """Insert the book, parents first; bulk_create fills each child's foreign key."""
-        Customer.objects.bulk_create([s.customer for s in self.sims], batch_size=BATCH_SIZE)
-        CreditLine.objects.bulk_create([s.line for s in self.sims], batch_size=BATCH_SIZE)
-        EmergencyContact.objects.bulk_create(self.contacts, batch_size=BATCH_SIZE)
-        Order.objects.bulk_create([o.order for o in self.orders], batch_size=BATCH_SIZE)
+        _create(Customer, [s.customer for s in self.sims])
+        _create(CreditLine, [s.line for s in self.sims])
+        _create(EmergencyContact, self.contacts)
+        _create(Order, [o.order for o in self.orders])
         installments = []
         for o in self.orders:
             for installment in o.installments:
                 installment.order_id = o.order.pk
                 installments.append(installment)
-        Installment.objects.bulk_create(installments, batch_size=BATCH_SIZE)
-        Payment.objects.bulk_create(self.payments, batch_size=BATCH_SIZE)
-        PaymentAllocation.objects.bulk_create(self.allocations, batch_size=BATCH_SIZE)
-        OrderEvent.objects.bulk_create(self.order_events, batch_size=BATCH_SIZE)
+        _create(Installment, installments)
+        _create(Payment, self.payments)
+        _create(PaymentAllocation, self.allocations)
+        _create(OrderEvent, self.order_events)
 
         # Cases go round-robin to the collections agents, open ones first, worst first.
         open_cases = sorted((c for c in self.cases if c.closed_at is None), key=lambda c: -c.days_past_due)
         closed_cases = [c for c in self.cases if c.closed_at is not None]
         for n, case in enumerate(open_cases + closed_cases):
             case.assigned_agent = agents[n % len(agents)] if agents else None
-        CollectionCase.objects.bulk_create(open_cases + closed_cases, batch_size=BATCH_SIZE)
+        _create(CollectionCase, open_cases + closed_cases)
         for case in open_cases + closed_cases:
             payload = {"days_past_due": case.days_past_due, "bucket": str(case.bucket)}
             self.case_events.append(
@@ -1112,7 +1116,7 @@ class PortfolioBuilder:
                         payload={"reason": "paid"},
                     )
                 )
-        CaseEvent.objects.bulk_create(self.case_events, batch_size=BATCH_SIZE)
+        _create(CaseEvent, self.case_events)
 
     def summary(self, summary: Summary) -> Summary:
         installments = [i for s in self.sims for i in s.installments]
@@ -1130,16 +1134,27 @@ class PortfolioBuilder:
         return summary
 
 
+def _create(model, objs: Sequence) -> None:
+    """Bulk-insert `objs`, with a baseline history row for each when `model` keeps a history."""
+    if hasattr(model, "history"):
+        bulk_create_with_history(
+            objs, model, batch_size=BATCH_SIZE, default_change_reason=DEMO_HISTORY_REASON
+        )
+    else:
+        model.objects.bulk_create(objs, batch_size=BATCH_SIZE)
+
+
 def merchants_ensure(*, today: datetime.date) -> list[Merchant]:
     """The demo merchants, created when missing (a second seed reuses them), in a fixed order."""
     existing = {m.name: m for m in Merchant.objects.filter(name__in=[name for name, _c, _r in MERCHANTS])}
     joined = timezone.make_aware(datetime.datetime.combine(add_months(today, -24), datetime.time(10)))
-    Merchant.objects.bulk_create(
+    _create(
+        Merchant,
         [
             Merchant(name=name, category=category, is_risky=risky, created_at=joined)
             for name, category, risky in MERCHANTS
             if name not in existing
-        ]
+        ],
     )
     by_name = {m.name: m for m in Merchant.objects.filter(name__in=[name for name, _c, _r in MERCHANTS])}
     return [by_name[name] for name, _c, _r in MERCHANTS]

@@ -1,0 +1,9 @@
+"""App config for the demo book: a synthetic portfolio and staff logins for `make run`."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DemoConfig(AppConfig):
+    name = "demo"
+    verbose_name = _("Demo data")
