@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import logging
-
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from simple_history.manager import HistoryManager
 from simple_history.models import HistoricalRecords
 from simple_history.signals import post_create_historical_record
 
+from accounts.signals import second_factor_reset
+
 from . import services
 from .models import AuditAction
-
-logger = logging.getLogger(__name__)
 
 
 def on_logged_in(sender, request, user, **kwargs) -> None:
@@ -80,10 +78,4 @@ def connect() -> None:
     post_create_historical_record.connect(on_history_record, dispatch_uid="audit_history_record")
     if not getattr(HistoryManager.bulk_history_create, "audit_wrapped", False):
         HistoryManager.bulk_history_create = _audit_bulk_history(HistoryManager.bulk_history_create)
-    try:
-        # Added by the sign-in security work; the trail records it once it exists.
-        from accounts.signals import second_factor_reset
-    except ImportError:
-        logger.debug("accounts.signals.second_factor_reset does not exist yet; not audited")
-    else:
-        second_factor_reset.connect(on_second_factor_reset, dispatch_uid="audit_second_factor_reset")
+    second_factor_reset.connect(on_second_factor_reset, dispatch_uid="audit_second_factor_reset")
