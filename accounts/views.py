@@ -1,9 +1,9 @@
 """Staff pages of the accounts app: the home page with headline counts."""
 
 from django.shortcuts import render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from bnpl_admin.dates import business_date
 from collection.models import CollectionCase
 from orders.models import OPEN_ORDER_STATUSES, Installment, InstallmentStatus, Order
 
@@ -35,6 +35,6 @@ def home(request):
         {
             "headline": headline,
             "shortcuts": shortcuts_for(user),
-            "business_date": timezone.localdate(timezone=timezone.get_default_timezone()),
+            "business_date": business_date(),
         },
     )

@@ -8,6 +8,8 @@ from simple_history.manager import HistoryManager
 from simple_history.models import HistoricalRecords
 from simple_history.signals import post_create_historical_record
 
+from accounts import signals as account_signals
+
 from . import services
 from .models import AuditAction
 
@@ -106,8 +108,6 @@ def connect() -> None:
     post_create_historical_record.connect(on_history_record, dispatch_uid="audit_history_record")
     if not getattr(HistoryManager.bulk_history_create, "audit_wrapped", False):
         HistoryManager.bulk_history_create = _audit_bulk_history(HistoryManager.bulk_history_create)
-    from accounts import signals as account_signals
-
     account_signals.second_factor_reset.connect(
         on_second_factor_reset, dispatch_uid="audit_second_factor_reset"
     )

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from simple_history.utils import get_m2m_reverse_field_name
 
 from accounts.masking import scrub_text
+from accounts.middleware import client_ip_address
 from bnpl_admin.errors import DomainError
 
 from .models import HISTORY_ACTIONS, AuditAction, AuditEvent
@@ -384,12 +385,7 @@ def _request_fields(request) -> dict:
 
 
 def _client_address(request):
-    """The address sign-in failures are counted against too (BNPL_PROXY_COUNT aware), if the
-    sign-in security work provides it; else the address the server saw."""
-    try:
-        from accounts.middleware import client_ip_address
-    except ImportError:
-        return getattr(request, "META", {}).get("REMOTE_ADDR")
+    """The address sign-in failures are counted against too (BNPL_PROXY_COUNT aware)."""
     return client_ip_address(request)
 
 

@@ -205,10 +205,6 @@ class _Noon:
         return value
 
 
-def _money_text(v: int) -> str:
-    return f"{v // 100}.{v % 100:02d}"
-
-
 def _copy_literal(value: object) -> str:
     if value is None:
         return r"\N"

@@ -10,10 +10,12 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from bnpl_admin.admin_base import AuditedAdmin, ReadOnlyAdminMixin, ReadOnlyInline
+from bnpl_admin.admin_filters import DateRangeFilter
 from bnpl_admin.admin_paginator import EstimatedCountPaginator
 
 from .models import CaseEvent, CollectionCase
 from .sentences import case_event_sentence
+from .services import case_assign, case_open
 
 
 class CaseEventInline(ReadOnlyInline):
@@ -55,10 +57,14 @@ class CollectionCaseAdmin(AuditedAdmin):
         "opened_at",
         "closed_at",
     )
-    list_filter = ("status", "bucket", ("assigned_agent", admin.EmptyFieldListFilter))
+    list_filter = (
+        "status",
+        "bucket",
+        ("assigned_agent", admin.EmptyFieldListFilter),
+        ("opened_at", DateRangeFilter),
+    )
     list_select_related = ("customer", "assigned_agent")
     search_fields = ("customer__platform_user_id__exact", "customer__name__startswith")
-    date_hierarchy = "opened_at"
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     autocomplete_fields = ("customer", "assigned_agent")
@@ -72,6 +78,19 @@ class CollectionCaseAdmin(AuditedAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
 
+    def save_model(self, request, obj, form, change):
+        # Through the case services, so the timeline and the history say who opened or
+        # reassigned the case; the form holds no other field a person may change.
+        agent = form.cleaned_data.get("assigned_agent")
+        if change:
+            if "assigned_agent" in form.changed_data:
+                case_assign(case=obj, agent=agent, by=request.user, reason="admin")
+            return
+        case = case_open(customer=form.cleaned_data["customer"], agent=agent, by=request.user, reason="admin")
+        # The admin goes on with its own instance (the log entry, the redirect): make it the saved row.
+        obj.pk, obj.opened_at = case.pk, case.opened_at
+        obj._state.adding, obj._state.db = False, case._state.db
+
     def get_readonly_fields(self, request, obj=None):
         readonly = super().get_readonly_fields(request, obj)
         return [*readonly, "customer"] if obj is not None else readonly
@@ -84,10 +103,9 @@ class CollectionCaseAdmin(AuditedAdmin):
 @admin.register(CaseEvent)
 class CaseEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "case", "type", "actor", "details")
-    list_filter = ("type",)
+    list_filter = ("type", ("created_at", DateRangeFilter))
     list_select_related = ("case__customer", "actor")
     search_fields = ("case__customer__platform_user_id__exact",)
-    date_hierarchy = "created_at"
     show_full_result_count = False
     paginator = EstimatedCountPaginator
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from accounts.models import Customer
+from bnpl_admin.events import Event
 
 
 class Bucket(models.TextChoices):
@@ -158,28 +159,17 @@ class CaseEventType(models.TextChoices):
     NOTE = "note", _("Note")
 
 
-class CaseEvent(models.Model):
+class CaseEvent(Event):
     """The case timeline, written by the services."""
 
     case = models.ForeignKey(
         CollectionCase, verbose_name=_("case"), on_delete=models.CASCADE, related_name="events"
     )
     type = models.CharField(_("event"), max_length=20, choices=CaseEventType.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("person"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
-    payload = models.JSONField(_("details"), default=dict, blank=True)
 
-    class Meta:
+    class Meta(Event.Meta):
         verbose_name = _("case event")
         verbose_name_plural = _("case events")
-        ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
         return _("Case %(case)s: %(event)s") % {"case": self.case_id, "event": self.get_type_display()}

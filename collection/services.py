@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import Customer, User
 from bnpl_admin.bulk import bulk_update_values
 from bnpl_admin.errors import DomainError
 
@@ -39,12 +40,77 @@ def case_transition(*, case: CollectionCase, to: CaseStatus, by=None, reason: st
     previous = case.status
     case.status = to
     case.closed_at = timezone.now() if to in CLOSED_CASE_STATUSES else None
+    _set_history_user(case, by)
+    case._change_reason = _reason_for_history(reason or "status changed")
     case.save(update_fields=["status", "closed_at"])
     CaseEvent.objects.create(
         case=case,
         type=CaseEventType.CLOSED if case.closed_at else CaseEventType.STATUS_CHANGED,
         actor=by,
         payload={"old": previous, "new": to, "reason": reason},
+    )
+    return case
+
+
+def statuses_that_may_become(to: CaseStatus) -> list[str]:
+    """The statuses CASE_TRANSITIONS lets become `to`: for bulk moves, which check the map in the
+    UPDATE's condition rather than case by case."""
+    return [status for status, targets in CASE_TRANSITIONS.items() if to in targets]
+
+
+def _set_history_user(case: CollectionCase, by: User | None) -> None:
+    if by is not None:  # else simple-history takes the request's user, if there is a request
+        case._history_user = by
+
+
+def _reason_for_history(reason: str) -> str:
+    return reason[:100]  # the width of simple-history's history_change_reason column
+
+
+@transaction.atomic
+def case_open(
+    *, customer: Customer, agent: User | None = None, by: User | None = None, reason: str = ""
+) -> CollectionCase:
+    """Open a case by hand (the sweep opens its own in bulk, cases_age), with its event and history row."""
+    case = CollectionCase(customer=customer, assigned_agent=agent)
+    _set_history_user(case, by)
+    case._change_reason = _reason_for_history(reason or "opened")
+    try:
+        with transaction.atomic():
+            case.save()
+    except IntegrityError as exc:  # the partial unique index: one open case per customer
+        raise CaseError(_("This customer already has an open case."), code="already_open") from exc
+    CaseEvent.objects.create(
+        case=case,
+        type=CaseEventType.OPENED,
+        actor=by,
+        payload={"assigned_agent": agent.pk if agent else None, "reason": reason},
+    )
+    return case
+
+
+@transaction.atomic
+def case_assign(
+    *, case: CollectionCase, agent: User | None, by: User | None = None, reason: str = ""
+) -> CollectionCase:
+    """Give a case to an agent (or to nobody: back to the pool), with its event and history row.
+
+    Assigning a case to the agent it already has changes nothing and records nothing.
+    """
+    case = CollectionCase.objects.select_for_update().get(pk=case.pk)
+    previous = case.assigned_agent_id
+    new = agent.pk if agent is not None else None
+    if previous == new:
+        return case
+    case.assigned_agent = agent
+    _set_history_user(case, by)
+    case._change_reason = _reason_for_history(reason or "assigned")
+    case.save(update_fields=["assigned_agent"])
+    CaseEvent.objects.create(
+        case=case,
+        type=CaseEventType.ASSIGNED,
+        actor=by,
+        payload={"old": previous, "new": new, "reason": reason},
     )
     return case
 
@@ -60,9 +126,10 @@ def cases_age(
     """The sweep's case step for one range of customers, in the caller's transaction.
 
     Opens a case for each customer with overdue money and no open case, sets days past due
-    and bucket on open cases, and closes as resolved the open cases of customers who no
-    longer owe anything overdue (`still_owing` holds those who do, held orders included, so
-    a case on hold stays open). Writes an event for each opening, bucket change and closing.
+    and bucket on open cases, and closes as resolved (where CASE_TRANSITIONS allows) the open
+    cases of customers who no longer owe anything overdue (`still_owing` holds those who do,
+    held orders included, so a case on hold stays open). Writes an event for each opening,
+    bucket change and closing.
     """
     now = timezone.now()
     # Plain tuples, not model instances: every open case of the range is read every night.
@@ -134,9 +201,16 @@ def cases_age(
             changed.append((case.id, dpd, bucket))
     bulk_update_values(CollectionCase, ["days_past_due", "bucket"], changed)
 
-    resolved = [case for customer_id, case in open_cases.items() if customer_id not in still_owing]
+    # Resolved along CASE_TRANSITIONS, checked in bulk: only the cases whose status may become
+    # resolved (a case the map keeps from resolving stays open), and the UPDATE's condition says so too.
+    may_resolve = statuses_that_may_become(CaseStatus.RESOLVED)
+    resolved = [
+        case
+        for customer_id, case in open_cases.items()
+        if customer_id not in still_owing and case.status in may_resolve
+    ]
     if resolved:
-        CollectionCase.objects.filter(pk__in=[c.id for c in resolved]).update(
+        CollectionCase.objects.filter(pk__in=[c.id for c in resolved], status__in=may_resolve).update(
             status=CaseStatus.RESOLVED, closed_at=now
         )
         events += [

@@ -35,6 +35,7 @@ from simple_history.utils import bulk_create_with_history
 
 from accounts.models import CreditLine, CreditLineStatus, Customer, EmergencyContact, Grade, Language, User
 from accounts.roles import Role
+from bnpl_admin.dates import business_date
 from bnpl_admin.money import CENT, ZERO, apply_rate
 from collection.models import Bucket, CaseEvent, CaseEventType, CaseStatus, CollectionCase
 from orders.ledger import (
@@ -1171,13 +1172,10 @@ def demo_data_exists(seed: int) -> bool:
 
 def seed_portfolio(*, seed: int, customers: int, today: datetime.date | None = None) -> Summary:
     """Build and write the demo book for `seed`. Call inside transaction.atomic()."""
-    try:
-        from faker import Faker  # a test extra (pyproject.toml), needed only to seed
-    except ImportError as exc:
-        raise DemoError("the demo book needs Faker: pip install -e '.[test]'") from exc
+    from faker import Faker  # imported here: only seeding needs it
 
     started = time.monotonic()
-    today = today or timezone.localdate()
+    today = today or business_date()
     fake = Faker("zh_CN")
     fake.seed_instance(seed)
     summary = Summary(seed=seed, today=today)

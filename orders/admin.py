@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
 from bnpl_admin.admin_base import AuditedAdmin, ReadOnlyAdminMixin, ReadOnlyInline
+from bnpl_admin.admin_filters import DateRangeFilter
 from bnpl_admin.admin_paginator import EstimatedCountPaginator
 from bnpl_admin.errors import DomainError
 
@@ -123,10 +124,9 @@ class OrderAdmin(AuditedAdmin):
         "placed_at",
         "delivered_at",
     )
-    list_filter = ("status", "plan", "channel", "hold")
+    list_filter = ("status", "plan", "channel", "hold", ("placed_at", DateRangeFilter))
     list_select_related = ("customer", "merchant")
     search_fields = ("external_reference__exact", "customer__platform_user_id__exact")
-    date_hierarchy = "placed_at"
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     autocomplete_fields = ("merchant",)
@@ -216,10 +216,9 @@ class InstallmentAdmin(ActionPageMixin, AuditedAdmin):
         "late_fee_waived",
         "outstanding",
     )
-    list_filter = ("status",)
+    list_filter = ("status", ("due_date", DateRangeFilter))
     list_select_related = ("order", "customer")
     search_fields = ("order__external_reference__exact", "customer__platform_user_id__exact")
-    date_hierarchy = "due_date"
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     # Every amount is the stored total of entries (allocations, waivers, late-fee accrual)
@@ -350,10 +349,9 @@ class PaymentAdmin(ActionPageMixin, AuditedAdmin):
         "posted_by",
         "reversed_at",
     )
-    list_filter = ("status", "method")
+    list_filter = ("status", "method", ("received_at", DateRangeFilter))
     list_select_related = ("customer", "posted_by")
     search_fields = ("external_reference__exact", "customer__platform_user_id__exact")
-    date_hierarchy = "received_at"
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     # Only the method is a plain fact to fix; everything else is what the services recorded.
@@ -700,10 +698,9 @@ class PaymentAllocationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "business_date",
         "created_at",
     )
-    list_filter = ("kind", "component")
+    list_filter = ("kind", "component", ("business_date", DateRangeFilter))
     list_select_related = ("payment", "installment__order")
     search_fields = ("payment__external_reference__exact", "installment__order__external_reference__exact")
-    date_hierarchy = "business_date"
     show_full_result_count = False
     paginator = EstimatedCountPaginator
 
@@ -719,10 +716,9 @@ class WaiverAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "approved_by",
         "created_at",
     )
-    list_filter = ("component",)
+    list_filter = ("component", ("created_at", DateRangeFilter))
     list_select_related = ("installment__order", "requested_by", "approved_by")
     search_fields = ("installment__order__external_reference__exact",)
-    date_hierarchy = "created_at"
     show_full_result_count = False
     paginator = EstimatedCountPaginator
 
@@ -730,10 +726,9 @@ class WaiverAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 @admin.register(OrderEvent)
 class OrderEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "order", "type", "actor", "details")
-    list_filter = ("type",)
+    list_filter = ("type", ("created_at", DateRangeFilter))
     list_select_related = ("order", "actor")
     search_fields = ("order__external_reference__exact",)
-    date_hierarchy = "created_at"
     show_full_result_count = False
     paginator = EstimatedCountPaginator
 

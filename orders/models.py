@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from accounts.models import Customer
+from bnpl_admin.events import Event
 from bnpl_admin.money import ZERO, MoneyField, RateField
 
 
@@ -179,6 +180,31 @@ class Component(models.TextChoices):
     PRINCIPAL = "principal", _("Principal")
 
 
+# What is left to pay, per component and in all: the one definition, as database
+# expressions for querysets and sums (Installment.objects.owing(), customer_balance, the
+# portfolio snapshot). Installment.outstanding() is the same rule for a row in memory.
+OUTSTANDING_BY_COMPONENT = {
+    Component.LATE_FEE: F("late_fee_due") - F("late_fee_waived") - F("late_fee_paid"),
+    Component.FEE: F("fee_due") - F("fee_waived") - F("fee_paid"),
+    Component.PRINCIPAL: F("principal_due") - F("principal_paid"),
+}
+OUTSTANDING = (
+    OUTSTANDING_BY_COMPONENT[Component.PRINCIPAL]
+    + OUTSTANDING_BY_COMPONENT[Component.FEE]
+    + OUTSTANDING_BY_COMPONENT[Component.LATE_FEE]
+)
+
+
+class InstallmentQuerySet(models.QuerySet):
+    def with_outstanding(self):
+        """Each row with `amount_outstanding`, what is left to pay on it (to show or sort by)."""
+        return self.annotate(amount_outstanding=OUTSTANDING)
+
+    def owing(self):
+        """Rows with something left to pay."""
+        return self.alias(amount_outstanding=OUTSTANDING).filter(amount_outstanding__gt=0)
+
+
 class Installment(models.Model):
     order = models.ForeignKey(
         Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="installments"
@@ -217,6 +243,7 @@ class Installment(models.Model):
     )
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
 
+    objects = InstallmentQuerySet.as_manager()
     history = HistoricalRecords(
         verbose_name=_("historical instalment"), verbose_name_plural=_("historical instalments")
     )
@@ -267,6 +294,7 @@ class Installment(models.Model):
         }
 
     def outstanding(self, component: Component) -> object:
+        """What is left to pay of one component: OUTSTANDING_BY_COMPONENT for a row in memory."""
         if component == Component.LATE_FEE:
             return self.late_fee_due - self.late_fee_waived - self.late_fee_paid
         if component == Component.FEE:
@@ -511,26 +539,15 @@ class OrderEventType(models.TextChoices):
     STATUS_CHANGED = "status_changed", _("Status changed")
 
 
-class OrderEvent(models.Model):
+class OrderEvent(Event):
     """The order's timeline, written by the services (Saleor's events pattern)."""
 
     order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="events")
     type = models.CharField(_("event"), max_length=20, choices=OrderEventType.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("person"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
-    payload = models.JSONField(_("details"), default=dict, blank=True)
 
-    class Meta:
+    class Meta(Event.Meta):
         verbose_name = _("order event")
         verbose_name_plural = _("order events")
-        ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
         return _("Order %(order)s: %(event)s") % {"order": self.order_id, "event": self.get_type_display()}

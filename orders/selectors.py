@@ -6,7 +6,7 @@ import datetime
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import DecimalField, Exists, F, Max, OuterRef, Q, QuerySet, Sum, Value
+from django.db.models import DecimalField, Exists, F, Max, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
 from accounts.models import CreditLineStatus, Customer
@@ -14,7 +14,10 @@ from bnpl_admin.money import CENT, ZERO
 
 from .models import (
     OPEN_ORDER_STATUSES,
+    OUTSTANDING,
+    OUTSTANDING_BY_COMPONENT,
     UNPAID_INSTALLMENT_STATUSES,
+    Component,
     Installment,
     InstallmentStatus,
     Order,
@@ -107,27 +110,13 @@ def credit_available(*, customer: Customer) -> Decimal:
     return max(line.limit - outstanding_principal(customer=customer), ZERO)
 
 
-def overdue_installments(*, on: datetime.date) -> QuerySet[Installment]:
-    return Installment.objects.filter(status__in=UNPAID_INSTALLMENT_STATUSES, due_date__lt=on)
-
-
 def customer_balance(*, customer: Customer) -> dict[str, Decimal]:
     """What the customer owes now, by component, and their credit balance."""
     totals = Installment.objects.filter(customer=customer, status__in=UNPAID_INSTALLMENT_STATUSES).aggregate(
-        principal=_sum(F("principal_due") - F("principal_paid")),
-        fee=_sum(F("fee_due") - F("fee_waived") - F("fee_paid")),
-        late_fee=_sum(F("late_fee_due") - F("late_fee_waived") - F("late_fee_paid")),
-        overdue=_sum(
-            F("principal_due")
-            - F("principal_paid")
-            + F("fee_due")
-            - F("fee_waived")
-            - F("fee_paid")
-            + F("late_fee_due")
-            - F("late_fee_waived")
-            - F("late_fee_paid"),
-            filter=Q(status=InstallmentStatus.OVERDUE),
-        ),
+        principal=_sum(OUTSTANDING_BY_COMPONENT[Component.PRINCIPAL]),
+        fee=_sum(OUTSTANDING_BY_COMPONENT[Component.FEE]),
+        late_fee=_sum(OUTSTANDING_BY_COMPONENT[Component.LATE_FEE]),
+        overdue=_sum(OUTSTANDING, filter=Q(status=InstallmentStatus.OVERDUE)),
     )
     totals = {name: _cents(amount) for name, amount in totals.items()}
     totals["credit_balance"] = customer_credit_balance(customer=customer)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from bnpl_admin.admin_base import AuditedAdmin
+from bnpl_admin.dates import business_date
 
 from .models import Policy
 
@@ -25,7 +25,7 @@ class PolicyForm(forms.ModelForm):
         # A change applies from a date, never to the past (DESIGN.md): the sweep of today
         # may already have run with the values in force.
         effective_from = self.cleaned_data["effective_from"]
-        if effective_from <= timezone.localdate(timezone=timezone.get_default_timezone()):
+        if effective_from <= business_date():
             raise forms.ValidationError(_("A new policy version takes effect from tomorrow at the earliest."))
         return effective_from
 
@@ -91,9 +91,7 @@ class PolicyAdmin(AuditedAdmin):
 
     @staticmethod
     def _in_force_or_past(obj) -> bool:
-        return obj is not None and obj.effective_from <= timezone.localdate(
-            timezone=timezone.get_default_timezone()
-        )
+        return obj is not None and obj.effective_from <= business_date()
 
     def get_readonly_fields(self, request, obj=None):
         if self._in_force_or_past(obj):

@@ -18,24 +18,13 @@ def reminder_candidates(*, due_dates: Iterable[datetime.date]) -> QuerySet:
     Rows of (inst_id, cust_id, due_on, phone_no, email_addr, zone_name), for the selection
     to use as a subquery; on the (status, due_date) index, joined to the customer.
     """
-    left_to_pay = (
-        F("principal_due")
-        - F("principal_paid")
-        + F("fee_due")
-        - F("fee_waived")
-        - F("fee_paid")
-        + F("late_fee_due")
-        - F("late_fee_waived")
-        - F("late_fee_paid")
-    )
     return (
         Installment.objects.filter(
             status__in=UNPAID_INSTALLMENT_STATUSES,
             due_date__in=list(due_dates),
             order__hold="",
         )
-        .alias(left_to_pay=left_to_pay)
-        .filter(left_to_pay__gt=0)
+        .owing()
         .filter(~Q(customer__phone="") | ~Q(customer__email=""))
         .order_by()
         .values(

@@ -28,8 +28,11 @@ from bnpl_admin.money import ZERO
 from collection.services import cases_age
 from orders.ledger import LateFeeTerms, late_fee_accrue, late_fee_days
 from orders.models import (
+    OUTSTANDING,
+    OUTSTANDING_BY_COMPONENT,
     UNPAID_INSTALLMENT_STATUSES,
     AllocationKind,
+    Component,
     Installment,
     InstallmentStatus,
     Payment,
@@ -391,22 +394,13 @@ def portfolio_snapshot(*, on: datetime.date) -> list[PortfolioSnapshot]:
     rows = (
         Installment.objects.filter(status__in=UNPAID_INSTALLMENT_STATUSES)
         .values("customer_id")
-        .annotate(principal=Sum("principal_due") - Sum("principal_paid"))
+        .annotate(principal=Sum(OUTSTANDING_BY_COMPONENT[Component.PRINCIPAL]))
     )
     figures = {b.value: [0, ZERO, ZERO] for b in Bucket}
     overdue_rows = dict(
         Installment.objects.filter(status=InstallmentStatus.OVERDUE)
         .values("customer_id")
-        .annotate(
-            total=Sum("principal_due")
-            - Sum("principal_paid")
-            + Sum("fee_due")
-            - Sum("fee_paid")
-            - Sum("fee_waived")
-            + Sum("late_fee_due")
-            - Sum("late_fee_paid")
-            - Sum("late_fee_waived")
-        )
+        .annotate(total=Sum(OUTSTANDING))
         .values_list("customer_id", "total")
     )
     for row in rows:

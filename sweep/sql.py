@@ -11,9 +11,35 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from collection.models import Bucket
+from django.db import models
 
-UNPAID = "('scheduled', 'due', 'overdue')"
+from orders.models import UNPAID_INSTALLMENT_STATUSES, Hold, Installment, InstallmentStatus, Order
+
+
+class _Names:
+    """A model's table and column names as the database knows them: `table` is its db_table,
+    any other attribute the column of the field of that name (a foreign key's `customer_id`)."""
+
+    def __init__(self, model: type[models.Model]):
+        self._model = model
+        self.table = model._meta.db_table
+
+    def __getattr__(self, field: str) -> str:
+        return self._model._meta.get_field(field).column
+
+
+def _literal(value: str) -> str:
+    """A choice value as an SQL string literal (choices are code, never user input)."""
+    assert "'" not in value and "\\" not in value, value
+    return f"'{value}'"
+
+
+I = _Names(Installment)  # noqa: E741 (the alias the SQL below gives the table)
+O = _Names(Order)  # noqa: E741
+UNPAID = "(" + ", ".join(_literal(status) for status in UNPAID_INSTALLMENT_STATUSES) + ")"
+OVERDUE = _literal(InstallmentStatus.OVERDUE)
+DUE = _literal(InstallmentStatus.DUE)
+NOT_HELD = _literal(Hold.NONE)
 
 
 @dataclass(frozen=True)
@@ -58,15 +84,6 @@ class Dialect:
         return "LEAST" if self.pg else "MIN"
 
 
-def bucket_case(dpd: str) -> str:
-    """SQL for Bucket.for_dpd: the same boundaries, written once in collection.models."""
-    whens = []
-    for upper, bucket in ((0, Bucket.CURRENT), (30, Bucket.M1), (60, Bucket.M2), (90, Bucket.M3)):
-        whens.append(f"WHEN {dpd} <= {upper} THEN '{bucket.value}'")
-    assert Bucket.for_dpd(91) == Bucket.M4
-    return f"(CASE {' '.join(whens)} ELSE '{Bucket.M4.value}' END)"
-
-
 @dataclass(frozen=True)
 class ChunkParams:
     on: datetime.date
@@ -104,8 +121,8 @@ class ChunkParams:
 # side is the chunk's own index scan rather than the table.
 def _candidate(t: str, on: str) -> str:
     return (
-        f"{t}.customer_id >= %(lo)s AND {t}.customer_id < %(hi)s "
-        f"AND {t}.status IN {UNPAID} AND {t}.due_date <= {on}"
+        f"{t}.{I.customer} >= %(lo)s AND {t}.{I.customer} < %(hi)s "
+        f"AND {t}.{I.status} IN {UNPAID} AND {t}.{I.due_date} <= {on}"
     )
 
 
@@ -135,19 +152,22 @@ def _daily_changes(d: Dialect) -> str:
     run never has more than one fee day a row, so it never leaves SQL.
     """
     on, g, lst = d.date_param(), d.greatest, d.least
-    dpd = d.days(on, "i.due_date") + " - i.hold_days"
-    through_dpd = d.days("i.late_fee_through", "i.due_date") + " - i.hold_days"
+    dpd = d.days(on, f"i.{I.due_date}") + f" - i.{I.hold_days}"
+    through_dpd = d.days(f"i.{I.late_fee_through}", f"i.{I.due_date}") + f" - i.{I.hold_days}"
     fen = d.fen
+    principal_sum = d.int_sum(fen(f"x.{I.principal_due}"))
+    late_fee_sum = d.int_sum(fen(f"x.{I.late_fee_due}"))
     return f"""
     WITH cand AS (
-        SELECT i.id, i.order_id, i.due_date, i.sequence, i.status,
-               CASE WHEN i.due_date < {on} THEN 'overdue' ELSE 'due' END AS new_status,
-               CASE WHEN i.due_date < {on} AND i.principal_due > i.principal_paid
-                         AND (SELECT o.hold FROM orders_order o WHERE o.id = i.order_id) = ''
+        SELECT i.{I.id} AS id, i.{I.order} AS order_id, i.{I.due_date} AS due_date,
+               i.{I.sequence} AS sequence, i.{I.status} AS status,
+               CASE WHEN i.{I.due_date} < {on} THEN {OVERDUE} ELSE {DUE} END AS new_status,
+               CASE WHEN i.{I.due_date} < {on} AND i.{I.principal_due} > i.{I.principal_paid}
+                         AND (SELECT o.{O.hold} FROM {O.table} o WHERE o.{O.id} = i.{I.order}) = {NOT_HELD}
                     THEN {g}(0, ({dpd}) - {g}(%(grace)s, COALESCE({through_dpd}, %(grace)s)))
                     ELSE 0 END AS fee_days,
-               ({fen("i.principal_due")} - {fen("i.principal_paid")}) AS unpaid_fen
-        FROM orders_installment i
+               ({fen(f"i.{I.principal_due}")} - {fen(f"i.{I.principal_paid}")}) AS unpaid_fen
+        FROM {I.table} i
         WHERE {_candidate("i", on)}
     ),
     proposed AS (
@@ -157,13 +177,13 @@ def _daily_changes(d: Dialect) -> str:
         FROM cand
     ),
     room AS (
-        SELECT o.id AS order_id,
-               {lst}(%(cap_amount)s, ({d.int_sum(fen("x.principal_due"))} * %(cap_rate)s + 500000) / 1000000)
-                 - {d.int_sum(fen("x.late_fee_due"))} AS room_fen
-        FROM orders_order o
-        JOIN orders_installment x ON x.order_id = o.id
-        WHERE o.id IN (SELECT order_id FROM proposed WHERE fee_fen > 0)
-        GROUP BY o.id
+        SELECT o.{O.id} AS order_id,
+               {lst}(%(cap_amount)s, ({principal_sum} * %(cap_rate)s + 500000) / 1000000)
+                 - {late_fee_sum} AS room_fen
+        FROM {O.table} o
+        JOIN {I.table} x ON x.{I.order} = o.{O.id}
+        WHERE o.{O.id} IN (SELECT order_id FROM proposed WHERE fee_fen > 0)
+        GROUP BY o.{O.id}
     ),
     capped AS (
         SELECT p.id, p.order_id, p.status, p.new_status, p.fee_fen, r.room_fen,
@@ -201,6 +221,7 @@ def daily_update(d: Dialect) -> str:
     there first."""
     on = d.date_param()
     fen = d.fen
+    t = I.table
     returning = (
         " RETURNING changes.status, changes.new_status, changes.add_fen > 0, changes.order_id, changes.by_day"
         if d.pg
@@ -209,17 +230,17 @@ def daily_update(d: Dialect) -> str:
     return (
         _daily_changes(d)
         + f"""
-    UPDATE orders_installment
-       SET status = changes.new_status,
-           late_fee_due = CASE WHEN changes.add_fen > 0
-                               THEN {d.yuan(f"{fen('orders_installment.late_fee_due')} + changes.add_fen")}
-                               ELSE orders_installment.late_fee_due END,
-           late_fee_through = CASE WHEN changes.add_fen > 0 THEN {on}
-                                   ELSE orders_installment.late_fee_through END
+    UPDATE {t}
+       SET {I.status} = changes.new_status,
+           {I.late_fee_due} = CASE WHEN changes.add_fen > 0
+                               THEN {d.yuan(f"{fen(f'{t}.{I.late_fee_due}')} + changes.add_fen")}
+                               ELSE {t}.{I.late_fee_due} END,
+           {I.late_fee_through} = CASE WHEN changes.add_fen > 0 THEN {on}
+                                   ELSE {t}.{I.late_fee_through} END
       FROM changes
-     WHERE orders_installment.id = changes.id
+     WHERE {t}.{I.id} = changes.id
        AND (changes.status <> changes.new_status OR changes.add_fen > 0 OR changes.by_day = 1)
-       AND {_candidate("orders_installment", on)}
+       AND {_candidate(t, on)}
     """
         + returning
     )
@@ -240,12 +261,12 @@ def ageing_select(d: Dialect) -> str:
     """Per customer with overdue money: days past due of the oldest overdue instalment not on
     hold, NULL when every overdue instalment is on hold (the customer still owes: a case stays
     open, but does not age)."""
-    on = d.date_param()
+    dpd = d.days(d.date_param(), f"i.{I.due_date}") + f" - i.{I.hold_days}"
     return f"""
-        SELECT i.customer_id,
-               MAX(CASE WHEN o.hold = '' THEN {d.days(on, "i.due_date")} - i.hold_days END) AS dpd
-        FROM orders_installment i JOIN orders_order o ON o.id = i.order_id
-        WHERE i.customer_id >= %(lo)s AND i.customer_id < %(hi)s
-          AND i.status = 'overdue'
-        GROUP BY i.customer_id
+        SELECT i.{I.customer} AS customer_id,
+               MAX(CASE WHEN o.{O.hold} = {NOT_HELD} THEN {dpd} END) AS dpd
+        FROM {I.table} i JOIN {O.table} o ON o.{O.id} = i.{I.order}
+        WHERE i.{I.customer} >= %(lo)s AND i.{I.customer} < %(hi)s
+          AND i.{I.status} = {OVERDUE}
+        GROUP BY i.{I.customer}
     """

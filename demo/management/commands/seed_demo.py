@@ -3,10 +3,10 @@
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.utils import timezone
 
 from accounts.models import Customer, User
 from accounts.otp import demo_backup_code
+from bnpl_admin.dates import business_date
 from collection.models import Bucket
 from demo.seeder import DemoError, demo_data_exists, demo_prefix, seed_portfolio
 from orders.models import Order
@@ -66,7 +66,7 @@ class Command(BaseCommand):
                     "database; pass another --seed to add more. Nothing was written."
                 )
         try:
-            policy_in_force(on=timezone.localdate())
+            policy_in_force(on=business_date())
         except Policy.DoesNotExist as exc:
             raise CommandError(f"{exc}; run `manage.py migrate` first.") from exc
 
