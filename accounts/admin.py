@@ -33,6 +33,7 @@ from bnpl_admin.admin_base import (
     ReadOnlyInline,
     RefuseUnformedFieldsMixin,
 )
+from bnpl_admin.admin_filters import DateRangeFilter
 from bnpl_admin.admin_paginator import EstimatedCountPaginator
 from bnpl_admin.errors import DomainError
 from orders.models import Order
@@ -475,12 +476,17 @@ class CustomerAdmin(PiiMaskingMixin, AuditedAdmin):
         "credit_line__status",
         "created_at",
     )
-    list_filter = ("status", "credit_line__status", "credit_line__grade", "language")
+    list_filter = (
+        "status",
+        "credit_line__status",
+        "credit_line__grade",
+        "language",
+        ("created_at", DateRangeFilter),
+    )
     list_select_related = ("credit_line",)
     # Identifiers are matched exactly so a search uses an index on a table of millions.
     search_fields = ("platform_user_id__exact", "name__startswith")
     pii_search_fields = ("phone", "national_id")
-    date_hierarchy = "created_at"
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     fieldsets = (

@@ -266,19 +266,7 @@ def _date_scans(queries) -> list[str]:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(
-    "model",
-    [
-        pytest.param(
-            model,
-            marks=[pytest.mark.xfail(reason="its admin moves with the shared admin bases", strict=True)]
-            if model._meta.label == "accounts.Customer"
-            else [],
-        )
-        for model in BIG_MODELS
-    ],
-    ids=lambda model: model._meta.label,
-)
+@pytest.mark.parametrize("model", BIG_MODELS, ids=lambda model: model._meta.label)
 def test_a_big_list_filters_by_date_without_scanning_the_table(client, superuser, model):
     """A date range filter, not the drill-down that reads every row's date to list the years."""
     _grow(0, 1, superuser)
