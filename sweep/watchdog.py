@@ -159,7 +159,8 @@ def sweep_watch(*, now: datetime.datetime | None = None, republish: bool = False
             # Pending but superseded: closed as failed, a later date has caught its work up.
             run.chunks.filter(status=ChunkStatus.PENDING).update(status=ChunkStatus.FAILED)
         services.sweep_finish(run_id=run.pk)
-        watch.closed.append(run.pk)
+        if SweepRun.objects.filter(pk=run.pk).exclude(status=run.status).exists():
+            watch.closed.append(run.pk)
     return watch
 
 

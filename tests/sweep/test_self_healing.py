@@ -168,7 +168,6 @@ def test_a_sweep_heals_itself_from_killed_workers_and_an_emptied_queue(tmp_path,
     assert run.chunks.filter(status=ChunkStatus.DONE).count() == run.chunk_count == 50
     assert book_checksum() == reference
     assert SweepRun.objects.count() == 1
-    assert time.monotonic() - started < 90
     if os.environ.get("HEAL_TEST_REPORT"):
         healed_took = time.monotonic() - started - reference_took
         attempts = sum(run.chunks.values_list("attempts", flat=True))
