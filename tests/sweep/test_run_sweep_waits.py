@@ -8,6 +8,7 @@ import time
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
+from django.utils import translation
 
 from sweep import services
 from sweep.models import RunStatus, SweepChunk, SweepRun
@@ -98,7 +99,8 @@ def test_run_sweep_says_another_worker_holds_a_chunk_and_waits_for_it(postgres_o
     releaser = threading.Thread(target=lambda: (out.seen.wait(60), release.set()))
     releaser.start()
     try:
-        call_command("run_sweep", "--date", ON.isoformat(), "--chunk-size", "10", stdout=out)
+        with translation.override("en"):  # the operator's terminal here is English (default: Chinese)
+            call_command("run_sweep", "--date", ON.isoformat(), "--chunk-size", "10", stdout=out)
     finally:
         release.set()
         worker.join(30)
@@ -127,7 +129,7 @@ def test_run_sweep_gives_up_waiting_with_that_message(postgres_only):
     worker.start()
     try:
         assert locked.wait(30)
-        with pytest.raises(CommandError) as gave_up:
+        with pytest.raises(CommandError) as gave_up, translation.override("en"):
             call_command("run_sweep", "--date", ON.isoformat(), "--max-wait", "0", stdout=io.StringIO())
     finally:
         release.set()
