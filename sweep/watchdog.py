@@ -25,7 +25,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from bnpl_admin.dates import business_date
-from bnpl_admin.errors import DomainError
 
 from . import services
 from .models import ChunkStatus, RunStatus, SweepChunk, SweepRun
@@ -150,7 +149,7 @@ def sweep_watch(*, now: datetime.datetime | None = None, republish: bool = False
         if run.chunks.filter(_retryable()).exclude(error__startswith="superseded:").exists():
             published = _publish_quiet_chunks(run, now, every=republish)
             watch.published += published
-            if published:
+            if published and not republish:
                 logger.warning("sweep watchdog: published %s chunk(s) of %s again", len(published), run)
             watch.waiting += [later.pk for later in runs[index + 1 :]]
             break
@@ -186,7 +185,4 @@ def sweep_chunk_work(*, chunk_id: int) -> dict | None:
             run_id is not None
             and not SweepChunk.objects.filter(run_id=run_id, status=ChunkStatus.PENDING).exists()
         ):
-            try:
-                sweep_watch()
-            except DomainError:  # pragma: no cover - a refusal is logged by the chunk already
-                logger.exception("sweep watchdog pass after chunk %s", chunk_id)
+            sweep_watch()
