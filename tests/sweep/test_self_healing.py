@@ -152,7 +152,7 @@ def test_a_sweep_heals_itself_from_killed_workers_and_an_emptied_queue(tmp_path,
     pool = Workers(tmp_path)
     beat, beat_log = workers.start_beat(tmp_path, "beat", SWEEP_CHUNK_LEASE_SECONDS=str(LEASE_SECONDS))
     kills = flushed = 0
-    last_kill = 0.0
+    last_kill = timezone.now()
     try:
         pool.start()
         pool.start()
@@ -166,17 +166,18 @@ def test_a_sweep_heals_itself_from_killed_workers_and_an_emptied_queue(tmp_path,
             if run and not flushed and done >= run.chunk_count // 3:
                 redis_broker.flushdb()  # every queued message and every unacknowledged one: gone
                 flushed += 1
-            if run and done < run.chunk_count and kills < 5 and time.monotonic() - last_kill > 3:
-                # A chunk taken a moment ago and not done: a worker is inside it. Kill them all.
+            if run and done < run.chunk_count and kills < 5:
+                # A chunk taken a moment ago, since the last kill, and not done: a worker is
+                # inside it. Kill them all (and so again as soon as the restarted ones work).
                 working = SweepChunk.objects.filter(
                     run=run,
                     status=ChunkStatus.PENDING,
-                    claimed_at__gte=timezone.now() - datetime.timedelta(milliseconds=200),
+                    claimed_at__gt=max(last_kill, timezone.now() - datetime.timedelta(milliseconds=200)),
                 )
                 if working.exists():
                     pool.kill_all()
                     kills += 1
-                    last_kill = time.monotonic()
+                    last_kill = timezone.now()
             time.sleep(0.02)
         else:
             tails = "\n".join(p.read_text()[-3000:] for p in [*pool.logs[-2:], beat_log])
