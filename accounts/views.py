@@ -4,6 +4,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from bnpl_admin.dates import business_date
+from bnpl_admin.operations import operations_problems
 from collection.models import CollectionCase
 from orders.models import OPEN_ORDER_STATUSES, Installment, InstallmentStatus, Order
 
@@ -36,5 +37,14 @@ def home(request):
             "headline": headline,
             "shortcuts": shortcuts_for(user),
             "business_date": business_date(),
+            "operations_problems": _operations_problems_for(user),
         },
     )
+
+
+def _operations_problems_for(user) -> list:
+    # The operations warnings (as /healthz/operations/) are for operations admins and managers:
+    # the readers of the audit trail (accounts.roles), where the reconciliation's findings are.
+    if user.has_perm("audit.view_auditevent"):
+        return operations_problems()
+    return []

@@ -26,6 +26,7 @@ class AuditAction(models.TextChoices):
     SECOND_FACTOR_RESET = "second_factor_reset", _("Second factor reset")
     PASSWORD_SET = "password_set", _("Password set by someone else")
     LOCKOUT_LIFTED = "lockout_lifted", _("Sign-in lockout lifted")
+    LEDGERS_RECONCILED = "ledgers_reconciled", _("Ledgers reconciled")
 
 
 # django-simple-history's history_type to our action.

@@ -71,6 +71,9 @@ _NO_HAND_ENTRIES = "rows written only by the services or the sweep: never added 
 URL_ACCESS: dict[str, Access] = {
     # --- Public, sign-in and the console's own pages ----------------------------------------
     "healthz": Access(EVERYONE, note="load balancers ask without signing in"),
+    "healthz_operations": Access(
+        EVERYONE, note="monitoring asks without signing in; names no person or number"
+    ),
     "set_language": Access(EVERYONE, status=405, note="POST only: a GET changes nothing"),
     "login": Access(EVERYONE, special=_each(SIGNED_IN, 302), note="a signed-in user is sent home"),
     "logout": Access(SIGNED_IN, status=405, note="signing out is a POST"),

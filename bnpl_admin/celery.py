@@ -42,3 +42,16 @@ def _announce_ready(sender, **kwargs):
 def ping() -> str:
     """A round trip through the broker: the health check and the tests send it."""
     return "pong"
+
+
+def task_queues_declare() -> None:
+    """Declare the task queues (and their bindings) on the broker again.
+
+    A Redis that lost its data (a restart without persistence, a flush) forgets the bindings
+    that route messages to the queues; a worker declares them when it (re)connects, but a
+    publisher whose connection survived would have its messages refused until then. Called by
+    the periodic recoveries (sweep watchdog, reminder dispatch) before they publish."""
+    with app.connection_for_write() as conn:
+        channel = conn.default_channel
+        for queue in app.amqp.queues.values():
+            queue.bind(channel).declare()

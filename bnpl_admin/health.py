@@ -66,3 +66,20 @@ def healthz(request):
     checks = {"database": database_ok(), "broker": broker_ok()}
     body = {name: "ok" if ok else "unavailable" for name, ok in checks.items()}
     return JsonResponse(body, status=200 if all(checks.values()) else 503)
+
+
+@login_not_required
+@never_cache
+@require_safe
+def healthz_operations(request):
+    """For monitoring, not load balancers: 200 {"status": "ok", "problems": []}, or 503
+    {"status": "degraded", "problems": [{"code", "message"}]} while the night's sweep is late,
+    sweep chunks are stuck, reminders wait past their time, or the ledgers disagree."""
+    from bnpl_admin.operations import operations_problems
+
+    problems = operations_problems()
+    body = {
+        "status": "degraded" if problems else "ok",
+        "problems": [{"code": p.code, "message": p.message} for p in problems],
+    }
+    return JsonResponse(body, status=503 if problems else 200)

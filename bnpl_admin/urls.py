@@ -33,6 +33,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("audit/", include("audit.urls")),
     path("healthz/", health.healthz, name="healthz"),
+    path("healthz/operations/", health.healthz_operations, name="healthz_operations"),
     # Where django.conf.urls.i18n would put set_language, wrapped: it also saves the choice
     # on the signed-in user, and it is public (the sign-in page has the switch too).
     path("i18n/setlang/", i18n.set_language, name="set_language"),

@@ -113,3 +113,30 @@ def payment_mismatches(limit: int = 100) -> list[Mismatch]:
 
 def ledger_mismatches(limit: int = 100) -> list[Mismatch]:
     return installment_mismatches(limit) + payment_mismatches(limit)
+
+
+def ledgers_reconcile(*, limit: int = 100, actor=None) -> list[Mismatch]:
+    """Run every check and write the result to the audit trail (beat runs it nightly after the
+    sweep; `reconcile_ledgers` too): the operations check reads the latest one."""
+    from audit.models import AuditAction
+    from audit.services import audit_record
+
+    mismatches = ledger_mismatches(limit)
+    audit_record(
+        actor=actor,
+        action=AuditAction.LEDGERS_RECONCILED,
+        reason=f"{len(mismatches)} mismatch(es)" if mismatches else "every stored total matches its entries",
+        payload={"mismatches": len(mismatches), "examples": [str(m) for m in mismatches[:20]]},
+    )
+    return mismatches
+
+
+def ledgers_last_reconciliation():
+    """The latest reconciliation recorded in the audit trail (an AuditEvent), or None."""
+    from audit.models import AuditAction, AuditEvent
+
+    return (
+        AuditEvent.objects.filter(action=AuditAction.LEDGERS_RECONCILED)
+        .order_by("-created_at", "-id")
+        .first()
+    )

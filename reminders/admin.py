@@ -45,6 +45,7 @@ class ReminderAdmin(PiiSearchMixin, AuditedAdmin):
         "recipient_masked",
         "not_before",
         "attempts",
+        "sends",
         "sent_at",
         "business_date",
     )
@@ -62,11 +63,14 @@ class ReminderAdmin(PiiSearchMixin, AuditedAdmin):
     fieldsets = (
         (None, {"fields": ("key", "customer", "installment", "payment", "kind", "offset_days", "channel")}),
         (_("Delivery"), {"fields": ("status", "cancel_reason", "business_date", "send_on", "not_before")}),
-        (_("Attempts"), {"fields": ("attempts", "next_attempt_at", "claimed_at", "sent_at", "last_error")}),
+        (
+            _("Attempts"),
+            {"fields": ("attempts", "sends", "next_attempt_at", "claimed_at", "sent_at", "last_error")},
+        ),
         (_("Content"), {"fields": ("recipient_masked", "subject", "body", "provider_message_id")}),
         (_("Record"), {"fields": ("created_at",)}),
     )
-    history_list_display = ("status", "attempts", "last_error")
+    history_list_display = ("status", "attempts", "sends", "last_error")
 
     def get_readonly_fields(self, request, obj=None):
         # Content and outcome are a record of what happened: nobody edits them here.

@@ -137,6 +137,14 @@ class Reminder(models.Model):
         _("cancel reason"), max_length=12, choices=CancelReason.choices, default="", blank=True
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # Delivery is at least once: counted, committed, just before each hand-over to the
+    # backend, so more than one means the gateway may have had it more than once (with the
+    # same key, which it must use to drop the copy: docs/architecture.md, "Reminders").
+    sends = models.PositiveSmallIntegerField(
+        _("sends"),
+        default=0,
+        help_text=_("How many times it was handed to the gateway (more than one: a repeat)."),
+    )
     claim_token = models.CharField(_("claim token"), max_length=32, blank=True)
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     published_at = models.DateTimeField(

@@ -55,3 +55,14 @@ def due_reminder_ids(
         rows = rows.filter(Q(published_at__isnull=True) | Q(published_at__lt=published_before))
     ids = rows.order_by("next_attempt_at", "id").values_list("id", flat=True)
     return list(ids[:limit] if limit else ids)
+
+
+def reminders_waiting_late(*, now: datetime.datetime, late_after: datetime.timedelta) -> int:
+    """Reminders still waiting `late_after` past the moment they were due to go out (queued), or
+    claimed that long ago and never recorded (sending): the dispatcher should have delivered or
+    recovered them by now."""
+    cutoff = now - late_after
+    return Reminder.objects.filter(
+        Q(status=Status.QUEUED, next_attempt_at__lt=cutoff, not_before__lt=cutoff)
+        | Q(status=Status.SENDING, claimed_at__lt=cutoff)
+    ).count()

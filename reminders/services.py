@@ -1,10 +1,11 @@
 """Every write about reminders: selecting them for a date, queueing receipts, delivering, resending.
 
-Exactly once (STYLE.md, Healthchecks): a reminder is first a row with a unique key, written
-in the transaction that decides to send it; a delivery claims it with a conditional UPDATE
-(queued → sending) and records the outcome only if its claim still holds. A crash after
-the claim leaves the row in "sending"; the dispatcher queues it again once the lease has
-run out, and the backend, which receives the key, drops the second copy.
+Once per key, at least once to the gateway (STYLE.md, Healthchecks): a reminder is first a
+row with a unique key, written in the transaction that decides to send it; a delivery claims
+it with a conditional UPDATE (queued → sending), counts the send just before handing it over
+and records the outcome only if its claim still holds. A crash after the claim leaves the row
+in "sending"; the dispatcher queues it again once the lease has run out, and the backend,
+which receives the key, must drop the second copy (docs/architecture.md, "Reminders").
 """
 
 from __future__ import annotations
@@ -95,6 +96,17 @@ def _publish(ids: list[int], *, eta: datetime.datetime | None = None) -> None:
     # robust: a broker outage must not fail the caller's committed work; the dispatcher
     # publishes the rows again after REMINDERS_REPUBLISH_AFTER_SECONDS.
     transaction.on_commit(publish, robust=True)
+
+
+def _publish_recovered(ids: list[int]) -> None:
+    """As _publish, for the dispatcher's recoveries: the broker may have lost its queues'
+    bindings with the messages (bnpl_admin.celery.task_queues_declare)."""
+    if not ids:
+        return
+    from bnpl_admin.celery import task_queues_declare
+
+    transaction.on_commit(task_queues_declare, robust=True)
+    _publish(ids)
 
 
 def _prepare_selection() -> None:
@@ -239,12 +251,12 @@ ranked AS (
 )
 INSERT INTO {reminder} (
     "key", "kind", "offset_days", "channel", "customer_id", "installment_id", "business_date",
-    "send_on", "not_before", "next_attempt_at", "status", "cancel_reason", "attempts",
+    "send_on", "not_before", "next_attempt_at", "status", "cancel_reason", "attempts", "sends",
     "claim_token", "last_error", "recipient", "subject", "body", "provider_message_id", "created_at"
 )
 SELECT reminder_key, kind, offset_days, channel, cust_id, inst_id, %s,
        send_on, not_before, not_before, CASE WHEN nth <= %s THEN %s ELSE %s END,
-       CASE WHEN nth <= %s THEN '' ELSE %s END, 0,
+       CASE WHEN nth <= %s THEN '' ELSE %s END, 0, 0,
        '', '', '', '', '', '', %s
 FROM ranked
 WHERE 1 = 1
@@ -330,7 +342,7 @@ def reminders_publish_due(*, now: datetime.datetime | None = None, limit: int | 
         ids = selectors.due_reminder_ids(now=now, published_before=republish, limit=limit)
         for start in range(0, len(ids), BULK_BATCH_SIZE):
             Reminder.objects.filter(pk__in=ids[start : start + BULK_BATCH_SIZE]).update(published_at=now)
-        _publish(ids)
+        _publish_recovered(ids)
     return len(ids)
 
 
@@ -421,16 +433,8 @@ def reminder_deliver(
         # Not a failed attempt: it waits for the window (a retry may land at night).
         _defer(reminder_id, token, next_contact_time(profile, now, zone), zone)
         return Outcome("deferred")
-    if reminder.installment_id is not None:
-        taken = _daily_cap_take(reminder, token=token, on=local_day(now, zone), cap=policy.reminder_daily_cap)
-        if taken is None:
-            return Outcome("skipped")  # the lease ran out and another delivery has it
-        if not taken:
-            # Over the cap for the customer's day: it waits for the next day's window.
-            tomorrow = local_day(now, zone) + datetime.timedelta(days=1)
-            _defer(reminder_id, token, window_opening(profile, tomorrow, zone), zone)
-            return Outcome("deferred")
-
+    # Rendered before the place is taken: from taking the place (and counting the send) to
+    # handing the message over, nothing may fail or wait but the hand-over itself.
     if reminder.installment_id is not None:
         content = installment_content(reminder=reminder, installment=reminder.installment)
     else:
@@ -451,6 +455,20 @@ def reminder_deliver(
         "body": content.body,
         "claim_token": "",
     }
+    if reminder.installment_id is not None:
+        taken = _daily_cap_take(reminder, token=token, on=local_day(now, zone), cap=policy.reminder_daily_cap)
+        if taken is None:
+            return Outcome("skipped")  # the lease ran out and another delivery has it
+        if not taken:
+            # Over the cap for the customer's day: it waits for the next day's window.
+            tomorrow = local_day(now, zone) + datetime.timedelta(days=1)
+            _defer(reminder_id, token, window_opening(profile, tomorrow, zone), zone)
+            return Outcome("deferred")
+    elif not _send_count(reminder_id, token):
+        return Outcome("skipped")
+    # At least once from here: a worker that dies between the hand-over and the record below
+    # leaves the reminder "sending"; the dispatcher queues it again after the lease and the
+    # backend gets the same key a second time (`sends` shows it).
     try:
         provider_id = backend_for(reminder.channel).send(message)
     except DeliveryError as exc:
@@ -515,7 +533,17 @@ def _daily_cap_take(reminder: Reminder, *, token: str, on: datetime.date, cap: i
         if taken >= cap:
             return False
         claimed = Reminder.objects.filter(pk=reminder.pk, status=Status.SENDING, claim_token=token)
-        return True if claimed.update(send_on=on) else None
+        # The place and the send are counted in one commit, right before the hand-over.
+        return True if claimed.update(send_on=on, sends=F("sends") + 1) else None
+
+
+def _send_count(reminder_id: int, token: str) -> bool:
+    """Count the hand-over about to happen (committed), if our claim still holds."""
+    return bool(
+        Reminder.objects.filter(pk=reminder_id, status=Status.SENDING, claim_token=token).update(
+            sends=F("sends") + 1
+        )
+    )
 
 
 def _record_failure(

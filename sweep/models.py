@@ -67,6 +67,11 @@ class SweepChunk(models.Model):
         _("status"), max_length=8, choices=ChunkStatus.choices, default=ChunkStatus.PENDING, db_index=True
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # The lease (sweep.watchdog): when a worker last took the chunk, committed before its work
+    # starts, and when its task was last published. A pending chunk that nobody took or
+    # published within SWEEP_CHUNK_LEASE_SECONDS is published again by the watchdog.
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     milliseconds = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
     stats = models.JSONField(_("statistics"), default=dict, blank=True)

@@ -17,6 +17,10 @@ SCHEDULES = [
     # name, task, minute, hour (in TIME_ZONE)
     ("Nightly overdue sweep", "sweep.start", "30", "0"),
     ("Portfolio snapshot after the sweep", "sweep.snapshot", "30", "2"),
+    # Republishes chunks lost with a worker or the broker and closes runs whose finish was lost.
+    ("Sweep watchdog", "sweep.watchdog", "*/5", "*"),
+    # After the sweep: stored totals against their entries, the result in the audit trail.
+    ("Nightly ledger reconciliation", "orders.reconcile_ledgers", "0", "2"),
 ]
 
 

@@ -13,12 +13,14 @@ import datetime
 import logging
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Max, Min, Sum
+from django.db.models import F, Max, Min, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import Customer
 from accounts.services import credit_lines_freeze_overdue
@@ -132,9 +134,30 @@ def sweep_plan(
     return run
 
 
+def _chunk_claim(chunk_id: int) -> bool:
+    """Record, committed, that a worker takes the chunk now (the watchdog's lease counts from it,
+    and `attempts` counts it); False when it is done or another worker holds it. Not the guard
+    against double work: that is the row lock and the status check of the chunk's transaction."""
+    with transaction.atomic():
+        chunk = (
+            # The chunk row only (the default ordering would join the run and lock it too).
+            SweepChunk.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk=chunk_id, status__in=[ChunkStatus.PENDING, ChunkStatus.FAILED])
+            .order_by()
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if chunk is None:
+            return False
+        SweepChunk.objects.filter(pk=chunk_id).update(claimed_at=timezone.now(), attempts=F("attempts") + 1)
+    return True
+
+
 def sweep_chunk_run(*, chunk_id: int) -> dict | None:
     """Run one chunk if it is still to do; None when it is done or another worker holds it."""
     started = time.monotonic()
+    if not _chunk_claim(chunk_id):
+        return None
     try:
         with transaction.atomic():
             chunk = (
@@ -161,12 +184,13 @@ def sweep_chunk_run(*, chunk_id: int) -> dict | None:
                 policy=chunk.run.policy,
             )
             chunk.status = ChunkStatus.DONE
-            chunk.attempts += 1
             chunk.stats = stats
             chunk.error = ""
             chunk.finished_at = timezone.now()
             chunk.milliseconds = int((time.monotonic() - started) * 1000)
-            chunk.save()
+            # Not `attempts`, `claimed_at` or `published_at`: the claim and the watchdog write
+            # those in their own transactions.
+            chunk.save(update_fields=["status", "stats", "error", "finished_at", "milliseconds"])
             return stats
     except Exception as exc:
         # The chunk's work was rolled back; record why, so the admin shows it and a retry
@@ -358,6 +382,9 @@ def sweep_run(
     triggered_by: str = "command",
     again: bool = False,
     snapshot: bool = True,
+    on_wait: Callable[[int], None] | None = None,
+    poll_seconds: float = 1.0,
+    max_wait_seconds: float | None = None,
 ) -> SweepRun:
     """Run the whole sweep for `on` in this process, chunk after chunk (operators, backfills).
 
@@ -366,6 +393,10 @@ def sweep_run(
     (DomainError) once a later date has been swept. When the run is done, the portfolio
     snapshot for `on` is taken here too (unless `snapshot` is False), since no worker may be
     running to take it.
+
+    Chunks another process is running (a second `run_sweep`, a worker) are not failures: this
+    waits for them, calling `on_wait(n)` with how many are held, and takes over any whose
+    holder dies (its lock goes with it). After `max_wait_seconds` it raises SweepBusy.
     """
     run = sweep_plan(on=on, chunk_size=chunk_size, triggered_by=triggered_by)
     finished_before = run.status == RunStatus.DONE and not again
@@ -375,11 +406,36 @@ def sweep_run(
         SweepRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING)
     for chunk_id in run.chunks.exclude(status=ChunkStatus.DONE).values_list("id", flat=True):
         sweep_chunk_run(chunk_id=chunk_id)
+    waited_since = time.monotonic()
+    while held := list(run.chunks.filter(status=ChunkStatus.PENDING).values_list("id", flat=True)):
+        if max_wait_seconds is not None and time.monotonic() - waited_since > max_wait_seconds:
+            raise SweepBusy(len(held))
+        if on_wait is not None:
+            on_wait(len(held))
+        time.sleep(poll_seconds)
+        for chunk_id in held:
+            sweep_chunk_run(chunk_id=chunk_id)
     done = sweep_finish(run_id=run.pk, publish_snapshot=False)
     if done and snapshot and not finished_before:
         portfolio_snapshot(on=on)
     run.refresh_from_db()
     return run
+
+
+class SweepBusy(DomainError):
+    """Chunks of the run are still held by another process after the wait."""
+
+    def __init__(self, held: int):
+        self.held = held
+        super().__init__(busy_message(held), code="busy")
+
+
+def busy_message(held: int) -> str:
+    return ngettext(
+        "%(n)s chunk is being run by another worker; waiting.",
+        "%(n)s chunks are being run by another worker; waiting.",
+        held,
+    ) % {"n": held}
 
 
 @transaction.atomic

@@ -5,15 +5,15 @@ from __future__ import annotations
 import datetime
 import logging
 
-from celery import chord, shared_task
+from celery import shared_task
 from django.db import OperationalError
 from django.utils.translation import gettext as _
 
 from bnpl_admin.dates import business_date
 from bnpl_admin.errors import DomainError
 
-from . import services
-from .models import ChunkStatus, RunStatus
+from . import services, watchdog
+from .models import RunStatus
 
 logger = logging.getLogger(__name__)
 
@@ -51,16 +51,21 @@ def _refused(task: str, exc: DomainError, **arguments) -> dict:
 
 @shared_task(name="sweep.start")
 def sweep_start(on: str | None = None, chunk_size: int = services.DEFAULT_CHUNK_SIZE) -> dict:
-    """Plan the run for a date (today by default) and fan its open chunks out as a chord."""
+    """Plan the run for a date (today by default) and publish the chunks of the oldest date not
+    done: an earlier night left unfinished is resumed first, this one follows (sweep.watchdog)."""
     try:
-        run = services.sweep_plan(on=_date(on), chunk_size=_chunk_size(chunk_size), triggered_by="celery")
+        run, watch = watchdog.sweep_start(on=_date(on), chunk_size=_chunk_size(chunk_size))
     except DomainError as exc:
         return _refused("sweep.start", exc, on=on, chunk_size=chunk_size)
     if run.status == RunStatus.DONE:
         return {"run": run.pk, "status": "already done"}
-    pending = list(run.chunks.exclude(status=ChunkStatus.DONE).values_list("id", flat=True))
-    chord(sweep_chunk.si(chunk_id) for chunk_id in pending)(sweep_finish.si(run.pk))
-    return {"run": run.pk, "chunks": len(pending)}
+    return {"run": run.pk, **watch.as_dict()}
+
+
+@shared_task(name="sweep.watchdog")
+def sweep_watchdog() -> dict:
+    """Every few minutes (beat): publish chunks lost with a worker or the broker, close runs."""
+    return watchdog.sweep_watch().as_dict()
 
 
 @shared_task(
@@ -72,10 +77,10 @@ def sweep_start(on: str | None = None, chunk_size: int = services.DEFAULT_CHUNK_
     max_retries=5,
 )
 def sweep_chunk(self, chunk_id: int) -> dict:
-    """Run one chunk. A chunk that keeps failing is left marked failed for the admin and
-    `run_sweep` to resume; it does not stop the chord, so the run is closed as failed."""
+    """Run one chunk. A chunk that fails is left marked failed for the admin; the watchdog tries
+    it again (SWEEP_CHUNK_MAX_ATTEMPTS) and then closes the run as failed."""
     try:
-        stats = services.sweep_chunk_run(chunk_id=chunk_id)
+        stats = watchdog.sweep_chunk_work(chunk_id=chunk_id)
     except OperationalError:
         raise
     except Exception as exc:  # recorded on the chunk by the service
@@ -85,7 +90,8 @@ def sweep_chunk(self, chunk_id: int) -> dict:
 
 @shared_task(name="sweep.finish", bind=True, max_retries=120)
 def sweep_finish(self, run_id: int) -> dict:
-    """Close the run; if a chunk is still held by another worker, look again shortly."""
+    """Close the run; if a chunk is still held by another worker, look again shortly. (The
+    watchdog closes runs itself; this task is kept for messages already queued.)"""
     if not services.sweep_finish(run_id=run_id):
         raise self.retry(countdown=15)
     return {"run": run_id, "status": "finished"}

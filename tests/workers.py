@@ -55,3 +55,15 @@ def stop(process: subprocess.Popen) -> None:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def start_beat(tmp_path: Path, name: str, **env: str) -> tuple[subprocess.Popen, Path]:
+    """Celery beat with the project's scheduler (django-celery-beat rows in the test database)."""
+    log = tmp_path / f"{name}.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "bnpl_admin", "beat", "--loglevel=INFO",
+             f"--schedule={tmp_path / (name + '.schedule')}"],
+            cwd=ROOT, env=worker_env(**env), stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    return process, log

@@ -299,3 +299,16 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 
 # Plain lines on a developer's terminal; production.py switches to JSON lines.
 LOGGING = logging_config(json=env.bool("LOG_JSON", default=False), level=env("LOG_LEVEL", default="INFO"))
+
+# --- Self-healing background work (sweep.watchdog, bnpl_admin.operations) ------------------
+# A sweep chunk nobody took or published for this long is published again by the watchdog
+# (beat, every few minutes). Longer than the slowest chunk (about a second at 10,000
+# customers, docs/performance.md): a live worker past its lease is never disturbed anyway
+# (the chunk's row lock), it only costs a no-op task.
+SWEEP_CHUNK_LEASE_SECONDS = env.int("SWEEP_CHUNK_LEASE_SECONDS", default=10 * 60)
+# A chunk that failed (an error, not a lost worker) is tried again up to this many times.
+SWEEP_CHUNK_MAX_ATTEMPTS = env.int("SWEEP_CHUNK_MAX_ATTEMPTS", default=3)
+# The night's sweep must be done by this hour (TIME_ZONE), or the operations check degrades.
+SWEEP_DONE_BY_HOUR = env.int("SWEEP_DONE_BY_HOUR", default=6)
+# A reminder still waiting this long after it was due degrades the operations check.
+REMINDERS_LATE_AFTER_SECONDS = env.int("REMINDERS_LATE_AFTER_SECONDS", default=60 * 60)

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from bnpl_admin.dates import business_date
 from bnpl_admin.errors import DomainError
 from policy.models import Policy
-from sweep.services import DEFAULT_CHUNK_SIZE, sweep_run
+from sweep.services import DEFAULT_CHUNK_SIZE, SweepBusy, busy_message, sweep_run
 
 
 def _date(value: str) -> datetime.date:
@@ -33,13 +33,37 @@ class Command(BaseCommand):
             action="store_true",
             help="Run every chunk again (changes nothing; refused once a later date has been swept).",
         )
+        parser.add_argument(
+            "--max-wait",
+            type=int,
+            default=3600,
+            help="Seconds to wait for chunks another worker is running before giving up (default 3600).",
+        )
 
-    def handle(self, *args, date=None, chunk_size: int, again: bool, **options):
+    def handle(self, *args, date=None, chunk_size: int, again: bool, max_wait: int, **options):
         if chunk_size < 1:
             raise CommandError("--chunk-size must be at least 1.")
         on = date or business_date()
+        reported = []
+
+        def waiting(held: int) -> None:
+            # Another run_sweep or a worker holds these chunks: not a failure, so say so once
+            # per change rather than every poll.
+            if not reported or reported[-1] != held:
+                self.stdout.write(busy_message(held))
+                reported.append(held)
+
         try:
-            run = sweep_run(on=on, chunk_size=chunk_size, triggered_by="command", again=again)
+            run = sweep_run(
+                on=on,
+                chunk_size=chunk_size,
+                triggered_by="command",
+                again=again,
+                on_wait=waiting,
+                max_wait_seconds=max_wait,
+            )
+        except SweepBusy as exc:
+            raise CommandError(exc.message, returncode=3) from exc
         except DomainError as exc:
             # A date after today, or one a later date's sweep has already caught up.
             raise CommandError(exc.message) from exc
