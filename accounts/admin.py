@@ -30,13 +30,11 @@ from bnpl_admin.admin_base import (
     AuditedAdmin,
     PiiMaskingMixin,
     ReadOnlyAdminMixin,
-    ReadOnlyInline,
     RefuseUnformedFieldsMixin,
 )
 from bnpl_admin.admin_filters import DateRangeFilter
 from bnpl_admin.admin_paginator import EstimatedCountPaginator
 from bnpl_admin.errors import DomainError
-from orders.models import Order
 
 from . import otp, services
 from .masking import can_reveal_pii
@@ -451,17 +449,6 @@ class EmergencyContactInline(PiiMaskingMixin, admin.TabularInline):
         return can_reveal_pii(request.user) and super().has_add_permission(request, obj)
 
 
-class CustomerOrderInline(ReadOnlyInline):
-    model = Order
-
-    fields = ("external_reference", "merchant", "amount", "plan", "status", "hold", "placed_at")
-    ordering = ("-placed_at", "-id")
-    verbose_name_plural = _("orders (change them on the order page)")
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("merchant")
-
-
 @admin.register(Customer)
 class CustomerAdmin(PiiMaskingMixin, AuditedAdmin):
     list_display = (
@@ -494,7 +481,8 @@ class CustomerAdmin(PiiMaskingMixin, AuditedAdmin):
         (_("Contact"), {"fields": ("phone", "email", "national_id", "timezone", "language")}),
         (_("Address"), {"fields": ("province", "city", "district", "street")}),
     )
-    inlines = (CreditLineInline, EmergencyContactInline, CustomerOrderInline)
+    # Apps above accounts add their own rows to this page (orders.admin adds the orders).
+    inlines = [CreditLineInline, EmergencyContactInline]
     history_list_display = ("status",)
     actions = ("post_payment",)
     change_form_template = "admin/accounts/customer/change_form.html"

@@ -1,17 +1,15 @@
-"""URLs of the console's own pages for staff: the home page, signing in and out, the second factor.
+"""URLs of signing in and out and the second factor.
 
-Included at the root without a namespace: "home" and "login" are LOGIN_REDIRECT_URL and
-LOGIN_URL, and templates and code reverse these names bare.
+Included at the root without a namespace: "login" is LOGIN_URL, and templates and code
+reverse these names bare.
 """
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import auth_views as sign_in_views
-from . import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
     # Step one of the sign-in; the second factor follows.
     path("login/", sign_in_views.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -1,7 +1,8 @@
 """URL map of the staff console: each app's pages (its own urls.py), the data admin, health and language.
 
-Apps with pages include their urls.py here; the console's own staff pages (home, sign-in,
-second factor) are accounts/urls.py, included without a namespace so their names stay bare.
+Apps with pages include their urls.py here; the console's home page is
+bnpl_admin.views.home; sign-in and the second factor are accounts/urls.py, included without a
+namespace so their names stay bare.
 """
 
 from django.contrib import admin
@@ -10,7 +11,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts import auth_views as sign_in_views
-from bnpl_admin import health, i18n
+from bnpl_admin import health, i18n, views
 from bnpl_admin.admin_input import GuardedAdminSiteMixin
 
 
@@ -30,6 +31,7 @@ urlpatterns = [
     # name stays admin:login, on the admin's own pattern below, which this one shadows.)
     path("admin/login/", sign_in_views.admin_sign_in),
     path("admin/", admin.site.urls),
+    path("", views.home, name="home"),
     path("", include("accounts.urls")),
     path("audit/", include("audit.urls")),
     path("healthz/", health.healthz, name="healthz"),

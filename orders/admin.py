@@ -735,3 +735,22 @@ class OrderEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("What happened"))
     def details(self, obj) -> str:
         return order_event_sentence(obj.type, obj.payload)
+
+
+class CustomerOrderInline(ReadOnlyInline):
+    model = Order
+
+    fields = ("external_reference", "merchant", "amount", "plan", "status", "hold", "placed_at")
+    ordering = ("-placed_at", "-id")
+    verbose_name_plural = _("orders (change them on the order page)")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("merchant")
+
+
+# The customer's page lists their orders. accounts sits below orders and may not import them,
+# so orders adds its inline to the customer's admin through the admin registry (accounts'
+# admin module is loaded first: INSTALLED_APPS order, which admin.autodiscover follows).
+_customer_admin = admin.site.get_model_admin(Customer)
+if CustomerOrderInline not in _customer_admin.inlines:
+    _customer_admin.inlines = [*_customer_admin.inlines, CustomerOrderInline]

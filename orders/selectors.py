@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal
 
-from django.db.models import DecimalField, Exists, F, Max, OuterRef, Q, Sum, Value
+from django.db.models import DecimalField, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
 from accounts.models import CreditLineStatus, Customer
@@ -123,19 +124,24 @@ def customer_balance(*, customer: Customer) -> dict[str, Decimal]:
     return totals
 
 
+# Where else a customer's books are kept up: the nightly sweep, an app above this one, adds
+# its record here when it loads (sweep.apps.SweepConfig.ready), so orders needs no import of it.
+# Each source answers the last business date it has done for the customer, or None.
+BooksSource = Callable[[Customer], "datetime.date | None"]
+_books_sources: list[BooksSource] = []
+
+
+def books_source_add(source: BooksSource) -> None:
+    """Adds a source of books_through (once; adding it again changes nothing)."""
+    if source not in _books_sources:
+        _books_sources.append(source)
+
+
 def books_through(*, customer: Customer) -> datetime.date | None:
     """The last business date whose sweep work is done for this customer: the latest sweep
-    that covered them (or ran before they existed), or a money event's catch-up, whichever is
-    later. None when no sweep has ever run: then there are no nightly books to keep up."""
-    from sweep.models import ChunkStatus, RunStatus, SweepChunk, SweepRun
-
-    covering = SweepChunk.objects.filter(customer_from__lte=customer.pk, customer_to__gt=customer.pk)
-    dates = [
-        customer.books_through,
-        covering.filter(status=ChunkStatus.DONE).aggregate(on=Max("run__business_date"))["on"],
-        SweepRun.objects.filter(status=RunStatus.DONE)
-        .exclude(Exists(covering.filter(run=OuterRef("pk"))))
-        .aggregate(on=Max("business_date"))["on"],
-    ]
+    that covered them (or ran before they existed; sweep.selectors.customer_swept_through), or
+    a money event's catch-up, whichever is later. None when no sweep has ever run: then there
+    are no nightly books to keep up."""
+    dates = [customer.books_through, *(source(customer) for source in _books_sources)]
     dates = [d for d in dates if d is not None]
     return max(dates) if dates else None

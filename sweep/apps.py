@@ -11,7 +11,13 @@ class SweepConfig(AppConfig):
     verbose_name = _("Overdue sweep")
 
     def ready(self) -> None:
+        from orders.selectors import books_source_add
+
         from .schedules import schedules_ensure
+        from .selectors import customer_swept_through
+
+        # A money event catches its customer up from where the sweep left their books.
+        books_source_add(customer_swept_through)
 
         # Put the schedules back after a flush (transactional tests); never overwrite edits.
         post_migrate.connect(

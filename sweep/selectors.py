@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import timezone
 
 from accounts.models import Customer
@@ -42,3 +42,18 @@ def chunks_stuck(*, now: datetime.datetime) -> int:
         .filter(Q(claimed_at__lt=cutoff) | Q(claimed_at__isnull=True, run__started_at__lt=cutoff))
         .count()
     )
+
+
+def customer_swept_through(customer: Customer) -> datetime.date | None:
+    """The latest business date whose sweep is done for this customer: its chunk covering them
+    is done, or the whole run is done and ran before they existed (no chunk covers them).
+    orders.selectors.books_through asks it (added in SweepConfig.ready)."""
+    covering = SweepChunk.objects.filter(customer_from__lte=customer.pk, customer_to__gt=customer.pk)
+    dates = [
+        covering.filter(status=ChunkStatus.DONE).aggregate(on=Max("run__business_date"))["on"],
+        SweepRun.objects.filter(status=RunStatus.DONE)
+        .exclude(Exists(covering.filter(run=OuterRef("pk"))))
+        .aggregate(on=Max("business_date"))["on"],
+    ]
+    dates = [d for d in dates if d is not None]
+    return max(dates) if dates else None

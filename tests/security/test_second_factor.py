@@ -67,7 +67,7 @@ def test_a_correct_authenticator_code_reaches_home(client, analyst):
 
     assert response.redirect_chain == [("/", 302)]
     assert response.status_code == 200
-    assert response.templates[0].name == "accounts/home.html"
+    assert response.templates[0].name == "console/home.html"
     assert client.session["otp_device_id"] == device.persistent_id
 
 

@@ -1,14 +1,17 @@
-"""Staff pages of the accounts app: the home page with headline counts."""
+"""The console's home page: headline counts from each app, shortcuts and operations warnings.
+
+It reads from several apps (orders, collections, the operations checks), so it lives in the
+project package, above the apps, rather than in any one of them (see "Dependencies" in
+docs/architecture.md)."""
 
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from accounts.navigation import shortcuts_for
 from bnpl_admin.dates import business_date
 from bnpl_admin.operations import operations_problems
 from collection.models import CollectionCase
 from orders.models import OPEN_ORDER_STATUSES, Installment, InstallmentStatus, Order
-
-from .navigation import shortcuts_for
 
 
 def home(request):
@@ -30,7 +33,7 @@ def home(request):
     headline = [{"key": key, "label": label, "value": qs.count()} for key, label, qs in counts]
     return render(
         request,
-        "accounts/home.html",
+        "console/home.html",
         # The business date is the date in the business's zone (settings.TIME_ZONE), whatever
         # zone the staff member's pages are shown in.
         {
