@@ -1,6 +1,6 @@
 """The declared access matrix: for every URL of the console, who may open it.
 
-tests/test_url_matrix.py finds every URL pattern by itself, requests each one (GET) as an
+tests/bnpl_admin/test_url_matrix.py finds every URL pattern by itself, requests each one (GET) as an
 anonymous visitor, as a user of each role and as a superuser, and fails when a URL is not
 declared here or answers other than declared. A new page is therefore added here, with the
 roles that may open it, in the same change that adds the page.

@@ -15,7 +15,7 @@ from tests.factories import CollectionCaseFactory, CustomerFactory, delivered_or
 from tests.registry import PROJECT_MODELS, PROJECT_PACKAGES
 
 D = Decimal
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 # The sources of every app (tests.registry) and of the project package.
 SOURCE_DIRS = (*PROJECT_PACKAGES, "bnpl_admin")
 
