@@ -1,12 +1,49 @@
 """App config for staff users, roles, customers and their credit lines."""
 
+from axes.apps import AppConfig as AxesAppConfig
 from django.apps import AppConfig
 from django.apps import apps as global_apps
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
+
+# django-axes ships no Chinese. The words of its lockout pages that staff read in the data admin
+# are translated in the project's catalogue (Django looks there first, LOCALE_PATHS).
+AXES_WORDS = (
+    gettext_noop("access attempt"),
+    gettext_noop("access attempts"),
+    gettext_noop("Access Attempt"),
+    gettext_noop("Access lock out"),
+    gettext_noop("Attempt Time"),
+    gettext_noop("Expires At"),
+    gettext_noop("Failed Logins"),
+    gettext_noop("Form Data"),
+    gettext_noop("GET Data"),
+    gettext_noop("HTTP Accept"),
+    gettext_noop("IP Address"),
+    gettext_noop("Locked Out"),
+    gettext_noop("Meta Data"),
+    gettext_noop("Path"),
+    gettext_noop("POST Data"),
+    gettext_noop("User Agent"),
+    gettext_noop("Username"),
+    gettext_noop("Not set"),
+    gettext_noop("The time when access attempt expires and is no longer valid."),
+    gettext_noop("access attempt expiration"),
+    gettext_noop("access attempt expirations"),
+)
+
+
+class SignInLockoutsConfig(AxesAppConfig):
+    """django-axes, named in the staff member's language in the data admin."""
+
+    default = False
+    verbose_name = _("Sign-in lockouts")
 
 
 class AccountsConfig(AppConfig):
+    # The module holds a second AppConfig (django-axes', above): this one is the app's own.
+    default = True
     name = "accounts"
     verbose_name = _("Accounts and credit")
 

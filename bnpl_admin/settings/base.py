@@ -45,7 +45,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
-    "axes",
+    "accounts.apps.SignInLockoutsConfig",  # django-axes, with a translated name
     # Its system checks catch settings in the django-csp 3 format.
     "csp",
     # The central audit trail (audit.receivers write it from sign-ins, history rows, reveals

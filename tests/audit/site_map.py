@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.models import Group
@@ -271,7 +272,7 @@ def _third_party_rows(user) -> None:
         from django_otp.plugins.otp_totp.models import TOTPDevice
 
         TOTPDevice.objects.get_or_create(user=user, name="matrix")
-    if "axes" in settings.INSTALLED_APPS:
+    if apps.is_installed("axes"):
         from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 
         common = {"user_agent": "test", "ip_address": "127.0.0.1", "username": "nobody", "path_info": "/"}
