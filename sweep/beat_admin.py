@@ -8,6 +8,7 @@ records who, when, old and new (beat's rows have no history table of their own).
 from __future__ import annotations
 
 import django_celery_beat.admin as beat_admin
+from celery.schedules import ParseException
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -180,12 +181,27 @@ class _ReadOnlyForOthersMixin(AuditedBeatMixin):
         return request.user.is_superuser
 
 
-def _reregister(model, base):
+class _CrontabDescriptionMixin:
+    """The schedule's description for a form shown again with a refused field: celery's crontab
+    parser raises on the malformed field (",(Ì" as the day of week) that django-celery-beat's
+    validator has just refused, so the page answered 500. Then the description is the stored
+    schedule's, which the refused post did not change."""
+
+    @admin.display(description=_("Description"))
+    def human_readable(self, obj) -> str:
+        try:
+            return obj.human_readable
+        except (ParseException, ValueError):
+            saved = type(obj).objects.filter(pk=obj.pk).first() if obj.pk else None
+            return saved.human_readable if saved is not None else "—"
+
+
+def _reregister(model, base, *mixins):
     admin.site.unregister(model)
-    admin.site.register(model, type(base.__name__, (_ReadOnlyForOthersMixin, base), {}))
+    admin.site.register(model, type(base.__name__, (*mixins, _ReadOnlyForOthersMixin, base), {}))
 
 
-_reregister(CrontabSchedule, beat_admin.CrontabScheduleAdmin)
+_reregister(CrontabSchedule, beat_admin.CrontabScheduleAdmin, _CrontabDescriptionMixin)
 _reregister(IntervalSchedule, beat_admin.IntervalScheduleAdmin)
 _reregister(SolarSchedule, beat_admin.SolarScheduleAdmin)
 _reregister(ClockedSchedule, beat_admin.ClockedScheduleAdmin)
