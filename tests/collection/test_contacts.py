@@ -4,6 +4,7 @@ under two agents at the same moment (PostgreSQL)."""
 
 import datetime
 import threading
+import time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,6 +14,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from accounts.roles import Role
+from collection import services as collection_services
 from collection.models import CaseEvent, CaseEventType, CaseStatus, ContactAttempt
 from collection.services import CaseError, ContactRefused, contact_record
 from orders.services import order_hold_open
@@ -311,11 +313,21 @@ def _run_together(*calls):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_third_and_fourth_call_at_the_same_moment_one_is_refused(postgres_only):
+def test_third_and_fourth_call_at_the_same_moment_one_is_refused(postgres_only, monkeypatch):
     first, second = (UserFactory(roles=[Role.COLLECTIONS_AGENT]) for _ in range(2))
     case = CollectionCaseFactory(assigned_agent=first)
     record(case, first, at(D, 9))
     record(case, second, at(D, 10))
+    # Each agent dwells between reading the day's calls and writing theirs, so that without the
+    # customer's lock both would read two calls and both be accepted.
+    read_history = collection_services.contact_context
+
+    def slow_read(**kwargs):
+        context = read_history(**kwargs)
+        time.sleep(0.5)
+        return context
+
+    monkeypatch.setattr(collection_services, "contact_context", slow_read)
 
     results, errors = _run_together(
         lambda: record(case, first, at(D, 11)),
