@@ -6,6 +6,7 @@ import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import translation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -144,7 +145,10 @@ def test_an_emergency_contact_who_refused_is_never_called_again():
 def test_a_hold_pauses_every_outbound_contact():
     refused = decide(US, at(D, 10, 0, NEW_YORK), NEW_YORK, on_hold=True, channel="email")
     assert (refused.allowed, refused.reason_code, refused.allowed_from) == (False, "on_hold", None)
-    assert "hold" in refused.message
+    with translation.override("en"):
+        assert "hold" in refused.message
+    with translation.override("zh-hans"):
+        assert "催收已暂停" in refused.message
 
 
 # --- US: 7 in 7 and the quiet days after a conversation ------------------------------------------
