@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -207,6 +207,8 @@ def call_allowed(
 # rows), so the same rules serve the page's banner, the service's refusal and the tests.
 
 PHONE = "phone"
+VISIT = "visit"
+VISIT_WINDOW = (datetime.time(9), datetime.time(20))
 DEBTOR = "debtor"
 EMERGENCY_CONTACT = "emergency_contact"
 OUTBOUND = "outbound"
@@ -315,6 +317,9 @@ def contact_decision(
         )
         if blocked is not None:
             return blocked
+    if channel == VISIT:
+        # Home visits keep shorter hours than calls and messages, in every profile (DESIGN.md).
+        profile = replace(profile, window_start=VISIT_WINDOW[0], window_end=VISIT_WINDOW[1])
     if not contact_allowed(profile, now, zone):
         return Decision(
             allowed=False,

@@ -81,6 +81,17 @@ def test_us_window_across_the_daylight_saving_change():
     assert decide(CN, at(D, 21, 0, NEW_YORK), NEW_YORK).allowed
 
 
+@pytest.mark.parametrize("profile", [CN, US])
+def test_home_visits_only_between_nine_and_eight_local(profile):
+    early = decide(profile, at(D, 8, 30, URUMQI), URUMQI, channel="visit")
+    assert (early.reason_code, early.allowed_from) == ("outside_hours", at(D, 9, 0, URUMQI))
+    assert "09:00" in early.message and "20:00" in early.message
+    assert decide(profile, at(D, 19, 59, URUMQI), URUMQI, channel="visit").allowed
+    late = decide(profile, at(D, 20, 0, URUMQI), URUMQI, channel="visit")
+    assert late.allowed_from == at(D + days(1), 9, 0, URUMQI)
+    assert decide(profile, at(D, 8, 30, URUMQI), URUMQI, channel="sms").allowed  # other channels from 08:00
+
+
 def test_inbound_contact_is_always_allowed():
     assert decide(CN, at(D, 3), SHANGHAI, direction=INBOUND, on_hold=True).allowed
 
