@@ -6,8 +6,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.masking import mask_phone
 from accounts.names import person_name
@@ -49,6 +51,8 @@ def case_contacts(request: HttpRequest, case_id: int) -> HttpResponse:
             form.add_error(None, refusal.message)
         else:
             messages.success(request, _("The contact is recorded."))
+            if request.htmx:  # a whole page, so the message shows and the form starts afresh
+                return HttpResponseClientRedirect(reverse("collections:case_contacts", args=[case.pk]))
             return redirect("collections:case_contacts", case_id=case.pk)
     context = contact_context(customer=customer, now=timezone.now())
     outbound_call = {"channel": ContactChannel.PHONE, "direction": ContactDirection.OUTBOUND}

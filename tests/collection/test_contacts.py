@@ -255,6 +255,20 @@ def test_posting_a_contact_records_it_and_a_refusal_is_a_form_error_in_chinese(c
     assert CaseEvent.objects.filter(case=case, type="contact_refused").count() == 1
 
 
+def test_the_form_sent_by_htmx(client, agent):
+    case = CollectionCaseFactory(assigned_agent=agent, customer=CustomerFactory(timezone=_zone_at_noon_now()))
+    login_verified(client, agent)
+    form = {"channel": "phone", "party": "debtor", "direction": "outbound", "outcome": "reached"}
+    for _ in range(3):
+        response = client.post(_url(case), form, HTTP_HX_REQUEST="true")
+        assert (response.status_code, response["HX-Redirect"]) == (200, _url(case))
+    response = client.post(_url(case), form, HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert response.status_code == 200 and "HX-Redirect" not in response
+    assert 'id="case-contacts"' in body and "errorlist" in body
+    assert ContactAttempt.objects.filter(case=case).count() == 3
+
+
 def test_bad_input_on_the_page_is_a_form_error(client, case, agent):
     login_verified(client, agent)
     for data in (
