@@ -40,7 +40,8 @@ _AGENT = _view(
     "orders.merchant",
     "collections.collectioncase",
     "collections.caseevent",
-) | {"collections.change_collectioncase"}
+    "collections.contactattempt",
+) | {"collections.change_collectioncase", "collections.add_contactattempt"}
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     # Scores customers, sets grades and limits, reviews orders, restricts users.
@@ -98,6 +99,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "orders.waiver",
         "orders.orderevent",
         "collections.caseevent",
+        "collections.contactattempt",
     )
     | {
         "collections.view_all_collectioncase",

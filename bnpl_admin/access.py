@@ -47,6 +47,8 @@ STAFF = frozenset({*STAFF_ROLES, SUPERUSER})
 NOT_STAFF = frozenset(set(SIGNED_IN) - STAFF)
 # Pages of the console itself (accounts.roles holds the permission each one checks).
 AUDIT_READERS = frozenset({str(Role.COLLECTIONS_MANAGER), str(Role.OPERATIONS_ADMIN), SUPERUSER})
+# Who records contacts on cases (collections.add_contactattempt): agents and their managers.
+CASE_WORKERS = frozenset({str(Role.COLLECTIONS_AGENT), str(Role.COLLECTIONS_MANAGER), SUPERUSER})
 PII_REVEALERS = frozenset({str(Role.COLLECTIONS_MANAGER), str(Role.OPERATIONS_ADMIN), SUPERUSER})
 
 
@@ -82,6 +84,9 @@ URL_ACCESS: dict[str, Access] = {
     "home": Access(SIGNED_IN),
     "audit:event_list": Access(AUDIT_READERS),
     "audit:event_export": Access(AUDIT_READERS),
+    "collections:case_contacts": Access(
+        CASE_WORKERS, note="the user's visible cases only: another agent's case is a 404"
+    ),
     "audit:reveal": Access(PII_REVEALERS, note="GET asks for the reason; the value is shown after a POST"),
     # --- The Django admin: staff only (operations admins and superusers) ----------------------
     "admin:index": Access(STAFF),
@@ -134,6 +139,10 @@ URL_ACCESS: dict[str, Access] = {
     "admin:collections_collectioncase_delete": Access(NOBODY, note="a case is closed, never deleted"),
     "admin:collections_caseevent_add": Access(NOBODY, note=_NO_HAND_ENTRIES),
     "admin:collections_caseevent_delete": Access(NOBODY, note=_NO_HAND_ENTRIES),
+    "admin:collections_contactattempt_add": Access(
+        NOBODY, note="contacts are recorded on the case's contact page, under the conduct rules"
+    ),
+    "admin:collections_contactattempt_delete": Access(NOBODY, note=_NO_HAND_ENTRIES),
     "admin:collections_*": Access(STAFF),
     # A future policy version may be deleted; the one in force may not (tests/admin).
     "admin:policy_policy_*": Access(STAFF),

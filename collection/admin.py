@@ -13,7 +13,7 @@ from bnpl_admin.admin_base import AuditedAdmin, ReadOnlyAdminMixin, ReadOnlyInli
 from bnpl_admin.admin_filters import DateRangeFilter
 from bnpl_admin.admin_paginator import EstimatedCountPaginator
 
-from .models import CaseEvent, CollectionCase
+from .models import CaseEvent, CollectionCase, ContactAttempt
 from .sentences import case_event_sentence
 from .services import case_assign, case_open
 
@@ -118,3 +118,26 @@ class CaseEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("What happened"))
     def details(self, obj) -> str:
         return case_event_sentence(obj.type, obj.payload)
+
+
+# --- Contacts under the conduct rules ---------------------------------------------------------
+
+
+@admin.register(ContactAttempt)
+class ContactAttemptAdmin(ReadOnlyAdminMixin, AuditedAdmin):
+    """Read only: contacts are recorded by collection.services.contact_record (the case's contact
+    page), which checks the conduct rules; a data fix never adds one behind them."""
+
+    list_display = ("at", "case", "party", "channel", "direction", "outcome", "agent")
+    list_filter = ("channel", "outcome", "party", ("at", DateRangeFilter))
+    list_select_related = ("case__customer", "agent")
+    search_fields = ("customer__platform_user_id__exact",)
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    history_list_display = ("outcome",)
+
+    def get_queryset(self, request):
+        contacts = super().get_queryset(request)
+        if request.user.has_perm("collections.view_all_collectioncase"):
+            return contacts
+        return contacts.filter(case__in=CollectionCase.objects.visible_to(request.user))

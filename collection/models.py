@@ -157,6 +157,8 @@ class CaseEventType(models.TextChoices):
     STATUS_CHANGED = "status_changed", _("Status changed")
     CLOSED = "closed", _("Closed")
     NOTE = "note", _("Note")
+    CONTACT = "contact", _("Contact recorded")
+    CONTACT_REFUSED = "contact_refused", _("Contact refused")
 
 
 class CaseEvent(Event):
@@ -173,3 +175,98 @@ class CaseEvent(Event):
 
     def __str__(self) -> str:
         return _("Case %(case)s: %(event)s") % {"case": self.case_id, "event": self.get_type_display()}
+
+
+# --- Contacts under the conduct rules (issue 11) ----------------------------------------------
+# The values of channel, party, direction and outcome are the ones policy.conduct reads.
+
+
+class ContactChannel(models.TextChoices):
+    PHONE = "phone", _("Phone")
+    SMS = "sms", _("SMS")
+    APP = "app", _("App message")
+    EMAIL = "email", _("Email")
+    VISIT = "visit", _("Visit")
+
+
+class ContactParty(models.TextChoices):
+    DEBTOR = "debtor", _("Debtor")
+    EMERGENCY_CONTACT = "emergency_contact", _("Emergency contact")
+
+
+class ContactDirection(models.TextChoices):
+    OUTBOUND = "outbound", _("Outbound")
+    INBOUND = "inbound", _("Inbound")
+
+
+class ContactOutcome(models.TextChoices):
+    REACHED = "reached", _("Reached")
+    NO_ANSWER = "no_answer", _("No answer")
+    WRONG_NUMBER = "wrong_number", _("Wrong number")
+    REFUSED = "refused", _("Refused")
+    PROMISE_MADE = "promise_made", _("Promise made")
+    DISPUTE_RAISED = "dispute_raised", _("Dispute raised")
+    CLAIMS_PAID = "claims_paid", _("Claims paid")
+
+
+class ContactAttempt(models.Model):
+    """A contact an agent made or received about a case; written only by contact_record."""
+
+    case = models.ForeignKey(
+        CollectionCase, verbose_name=_("case"), on_delete=models.PROTECT, related_name="contacts"
+    )
+    # The case's customer, kept on the row: the conduct limits count per customer per day.
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="contact_attempts"
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("agent"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="contact_attempts",
+    )
+    emergency_contact = models.ForeignKey(
+        "accounts.EmergencyContact",
+        verbose_name=_("emergency contact"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="contact_attempts",
+    )
+    at = models.DateTimeField(_("when"), default=timezone.now)
+    channel = models.CharField(_("channel"), max_length=8, choices=ContactChannel.choices)
+    party = models.CharField(_("party"), max_length=20, choices=ContactParty.choices)
+    direction = models.CharField(_("direction"), max_length=8, choices=ContactDirection.choices)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=ContactOutcome.choices)
+    summary = models.TextField(_("summary"), max_length=2000, blank=True)
+
+    history = HistoricalRecords(
+        verbose_name=_("historical contact attempt"), verbose_name_plural=_("historical contact attempts")
+    )
+
+    class Meta:
+        verbose_name = _("contact attempt")
+        verbose_name_plural = _("contact attempts")
+        ordering = ["-at", "-id"]
+        indexes = [
+            # The conduct rules read a customer's recent contacts (per local day, per 7 days).
+            models.Index(fields=["customer", "at"], name="contact_customer_at_idx"),
+            # The case page lists its recent contacts, newest first.
+            models.Index(fields=["case", "-at"], name="contact_case_recent_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(party="debtor", emergency_contact__isnull=True)
+                | Q(party="emergency_contact", emergency_contact__isnull=False),
+                name="contact_party_matches_contact",
+                violation_error_message=_("An emergency contact is named exactly when the party is one."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return _("Contact %(id)s · case %(case)s · %(outcome)s") % {
+            "id": self.pk,
+            "case": self.case_id,
+            "outcome": self.get_outcome_display(),
+        }

@@ -8,8 +8,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from bnpl_admin.sentences import SYSTEM_REASONS, Renderer, choice, sentence, then, with_reason
+from policy.conduct import PROFILES, Decision
 
-from .models import Bucket, CaseStatus
+from .models import Bucket, CaseStatus, ContactChannel, ContactOutcome, ContactParty
 
 
 def case_event_sentence(kind: str, payload: Mapping | None) -> str:
@@ -94,3 +95,34 @@ _CASE_RENDERERS: dict[str, Renderer] = {
     "closed": _case_closed,
     "note": _case_note,
 }
+
+
+# --- Contacts under the conduct rules ---------------------------------------------------------
+
+
+def _contact_words(p: Mapping) -> dict[str, str]:
+    return {
+        "channel": choice(ContactChannel, p["channel"]),
+        "party": choice(ContactParty, p["party"]),
+        "outcome": choice(ContactOutcome, p["outcome"]),
+    }
+
+
+def _case_contact(p: Mapping) -> str:
+    return _("Contact by %(channel)s with the %(party)s: %(outcome)s.") % _contact_words(p)
+
+
+def _case_contact_refused(p: Mapping) -> str:
+    words = _contact_words(p)
+    sentence = _("Contact by %(channel)s with the %(party)s refused by the conduct rules.") % words
+    reason = str(p.get("reason") or "")
+    if reason:
+        sentence = then(
+            sentence,
+            Decision(allowed=False, reason_code=reason, profile=PROFILES.get(p.get("profile", ""))).message,
+        )
+    return sentence
+
+
+_CASE_RENDERERS["contact"] = _case_contact
+_CASE_RENDERERS["contact_refused"] = _case_contact_refused

@@ -8,9 +8,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Customer, User
+from accounts.masking import scrub_text
+from accounts.models import Customer, EmergencyContact, User
 from bnpl_admin.bulk import bulk_update_values
 from bnpl_admin.errors import DomainError
+from policy.conduct import Decision
 
 from .models import (
     CASE_TRANSITIONS,
@@ -20,7 +22,13 @@ from .models import (
     CaseEventType,
     CaseStatus,
     CollectionCase,
+    ContactAttempt,
+    ContactChannel,
+    ContactDirection,
+    ContactOutcome,
+    ContactParty,
 )
+from .selectors import contact_context
 
 
 class CaseError(DomainError):
@@ -234,3 +242,162 @@ def cases_age(
         "cases_aged": len(changed),
         "cases_resolved": len(resolved),
     }
+
+
+# --- Contacts under the conduct rules (issue 11) ----------------------------------------------
+
+
+class ContactRefused(CaseError):
+    """The active conduct profile forbids the contact now; `decision` says why and from when."""
+
+    def __init__(self, message: str, *, code: str, decision):
+        super().__init__(message, code=code)
+        self.decision = decision
+
+
+SUMMARY_MAX_LENGTH = 2000
+
+# An accepted contact with this outcome moves the case, where CASE_TRANSITIONS allows it.
+CONTACT_OUTCOME_MOVES_CASE_TO = {ContactOutcome.PROMISE_MADE: CaseStatus.PROMISED}
+
+
+def contact_check(
+    *,
+    case: CollectionCase,
+    channel: str,
+    party: str,
+    direction: str = ContactDirection.OUTBOUND,
+    emergency_contact: EmergencyContact | None = None,
+    now: datetime.datetime | None = None,
+) -> Decision:
+    """Whether the contact is allowed now under the policy's conduct profile; contact_record asks
+    the same question under the customer's lock."""
+    context = contact_context(customer=case.customer, now=now or timezone.now())
+    return context.decide(
+        party=party,
+        channel=channel,
+        direction=direction,
+        contact_id=emergency_contact.pk if emergency_contact is not None else None,
+    )
+
+
+def contact_record(
+    *,
+    case: CollectionCase,
+    agent: User,
+    channel: str,
+    party: str,
+    outcome: str,
+    direction: str = ContactDirection.OUTBOUND,
+    emergency_contact: EmergencyContact | None = None,
+    summary: str = "",
+    now: datetime.datetime | None = None,
+) -> ContactAttempt:
+    """Record a contact on a case, if the conduct profile in force allows it now.
+
+    A forbidden contact raises ContactRefused (a DomainError) with the reason in the reader's
+    language; the refusal itself is kept on the case's timeline (committed, even though the
+    caller sees an error). The customer's row is locked first, so two agents recording calls to
+    one customer at the same moment are counted one after the other against the daily limit.
+    """
+    now = now or timezone.now()
+    # Numbers typed into the summary are masked before they are kept (accounts.masking).
+    summary = scrub_text(summary or "")
+    _contact_input_check(
+        case=case,
+        channel=channel,
+        party=party,
+        outcome=outcome,
+        direction=direction,
+        emergency_contact=emergency_contact,
+        summary=summary,
+        now=now,
+    )
+    with transaction.atomic():
+        # Lock order as everywhere (STYLE.md): customer, then its case.
+        Customer.objects.select_for_update().only("pk").get(pk=case.customer_id)
+        case = CollectionCase.objects.select_for_update().select_related("customer").get(pk=case.pk)
+        if not case.is_open:
+            raise CaseError(_("Contacts are recorded on open cases only."), code="case_closed")
+        decision = contact_check(
+            case=case,
+            channel=channel,
+            party=party,
+            direction=direction,
+            emergency_contact=emergency_contact,
+            now=now,
+        )
+        details = {
+            "channel": channel,
+            "party": party,
+            "direction": direction,
+            "outcome": outcome,
+            "emergency_contact": emergency_contact.pk if emergency_contact is not None else None,
+            "at": now.isoformat(),
+        }
+        if not decision.allowed:
+            CaseEvent.objects.create(
+                case=case,
+                type=CaseEventType.CONTACT_REFUSED,
+                actor=agent,
+                created_at=now,
+                payload={
+                    **details,
+                    "reason": decision.reason_code,
+                    "profile": decision.profile.code if decision.profile else "",
+                    "allowed_from": decision.allowed_from.isoformat() if decision.allowed_from else None,
+                },
+            )
+        else:
+            attempt = ContactAttempt(
+                case=case,
+                customer_id=case.customer_id,
+                agent=agent,
+                emergency_contact=emergency_contact,
+                at=now,
+                channel=channel,
+                party=party,
+                direction=direction,
+                outcome=outcome,
+                summary=summary,
+            )
+            attempt._history_user = agent
+            attempt.save()
+            CaseEvent.objects.create(
+                case=case,
+                type=CaseEventType.CONTACT,
+                actor=agent,
+                created_at=now,
+                payload={**details, "contact": attempt.pk},
+            )
+            to = CONTACT_OUTCOME_MOVES_CASE_TO.get(outcome)
+            if to is not None and to in CASE_TRANSITIONS[CaseStatus(case.status)]:
+                case_transition(case=case, to=to, by=agent, reason="contact")
+    # Raised after the transaction above has committed its refusal event.
+    if not decision.allowed:
+        raise ContactRefused(decision.message, code=decision.reason_code, decision=decision)
+    return attempt
+
+
+def _contact_input_check(
+    *, case, channel, party, outcome, direction, emergency_contact, summary, now
+) -> None:
+    checks = (
+        (channel in ContactChannel.values, _("Unknown contact channel.")),
+        (party in ContactParty.values, _("Unknown contact party.")),
+        (outcome in ContactOutcome.values, _("Unknown contact outcome.")),
+        (direction in ContactDirection.values, _("Unknown contact direction.")),
+        (len(summary) <= SUMMARY_MAX_LENGTH, _("The summary is too long.")),
+        (
+            (party == ContactParty.EMERGENCY_CONTACT) == (emergency_contact is not None),
+            _("Name the emergency contact when, and only when, the party is an emergency contact."),
+        ),
+        (
+            emergency_contact is None or emergency_contact.customer_id == case.customer_id,
+            _("This emergency contact belongs to another customer."),
+        ),
+        (timezone.is_aware(now), _("The contact time needs a time zone.")),
+    )
+    for ok, message in checks:
+        if not ok:
+            raise CaseError(message, code="bad_contact")

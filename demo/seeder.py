@@ -37,7 +37,18 @@ from accounts.models import CreditLine, CreditLineStatus, Customer, EmergencyCon
 from accounts.roles import Role
 from bnpl_admin.dates import business_date
 from bnpl_admin.money import CENT, ZERO, apply_rate
-from collection.models import Bucket, CaseEvent, CaseEventType, CaseStatus, CollectionCase
+from collection.models import (
+    Bucket,
+    CaseEvent,
+    CaseEventType,
+    CaseStatus,
+    CollectionCase,
+    ContactAttempt,
+    ContactChannel,
+    ContactDirection,
+    ContactOutcome,
+    ContactParty,
+)
 from orders.ledger import (
     LateFeeTerms,
     add_months,
@@ -1117,7 +1128,64 @@ class PortfolioBuilder:
                         payload={"reason": "paid"},
                     )
                 )
+        _create(ContactAttempt, self._contact_history(open_cases))
         _create(CaseEvent, self.case_events)
+
+    # A few recent contacts on each open case, within the CN conduct rules (one call a day at
+    # most, in the day's window, only the latest call connected, so the US rules hold too).
+    _LAST_CALL = (
+        (ContactOutcome.REACHED, "客户表示本周内还款"),
+        (ContactOutcome.NO_ANSWER, "无人接听"),
+        (ContactOutcome.CLAIMS_PAID, "客户称已还款，待核实"),
+        (ContactOutcome.WRONG_NUMBER, "号码有误，需核实"),
+    )
+
+    def _contact_history(self, open_cases: Sequence[CollectionCase]) -> list[ContactAttempt]:
+        contacts = []
+        # A customer with an order on hold (return, dispute) is not chased.
+        held = {o.order.customer_id for o in self.orders if o.order.hold}
+        for n, case in enumerate(open_cases):
+            if case.assigned_agent is None or case.customer_id in held:
+                continue
+            last_outcome, last_summary = self._LAST_CALL[n % len(self._LAST_CALL)]
+            plan = (
+                (5, 10, ContactChannel.PHONE, ContactOutcome.NO_ANSWER, "无人接听"),
+                (3, 14, ContactChannel.SMS, ContactOutcome.REACHED, "已发送还款提醒短信"),
+                (1, 11, ContactChannel.PHONE, last_outcome, last_summary),
+            )
+            for days_ago, hour, channel, outcome, summary in plan:
+                at = self.at(self.today - datetime.timedelta(days=days_ago), hour, 7 * (n % 8))
+                if at < case.opened_at:
+                    continue
+                contact = ContactAttempt(
+                    case=case,
+                    customer=case.customer,
+                    agent=case.assigned_agent,
+                    at=at,
+                    channel=channel,
+                    party=ContactParty.DEBTOR,
+                    direction=ContactDirection.OUTBOUND,
+                    outcome=outcome,
+                    summary=summary,
+                )
+                contacts.append(contact)
+                self.case_events.append(
+                    CaseEvent(
+                        case=case,
+                        type=CaseEventType.CONTACT,
+                        actor=case.assigned_agent,
+                        created_at=at,
+                        payload={
+                            "channel": str(channel),
+                            "party": str(ContactParty.DEBTOR),
+                            "direction": str(ContactDirection.OUTBOUND),
+                            "outcome": str(outcome),
+                            "emergency_contact": None,
+                            "at": at.isoformat(),
+                        },
+                    )
+                )
+        return contacts
 
     def summary(self, summary: Summary) -> Summary:
         installments = [i for s in self.sims for i in s.installments]

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 
 @dataclass(frozen=True)
@@ -198,3 +199,251 @@ def call_allowed(
             allowed=False, reason="outside_hours", next_allowed_at=next_contact_time(profile, at, zone)
         )
     return CallDecision(allowed=True)
+
+
+# --- Contacts recorded on a case (the collections workbench) ---------------------------------
+# The one interface the workbench asks before any contact: contact_decision(). It takes the
+# contacts already made as plain data (collection.selectors builds them from ContactAttempt
+# rows), so the same rules serve the page's banner, the service's refusal and the tests.
+
+PHONE = "phone"
+VISIT = "visit"
+VISIT_WINDOW = (datetime.time(9), datetime.time(20))
+DEBTOR = "debtor"
+EMERGENCY_CONTACT = "emergency_contact"
+OUTBOUND = "outbound"
+INBOUND = "inbound"
+# Outcomes that mean the call connected: an effective contact (CN), a conversation (US).
+CONNECTED_OUTCOMES = frozenset({"reached", "refused", "promise_made", "dispute_raised", "claims_paid"})
+UNREACHED_OUTCOMES = frozenset({"no_answer", "wrong_number"})
+# CN: an emergency contact only after the debtor has been unreachable this long.
+DEBTOR_UNREACHABLE_DAYS = 7
+# CN: dial attempts per day to any one phone number, answered or not.
+DIALS_PER_NUMBER_PER_DAY = 6
+
+
+@dataclass(frozen=True)
+class PastContact:
+    """A contact already recorded about the customer, as the rules see it."""
+
+    at: datetime.datetime
+    channel: str
+    party: str
+    direction: str
+    outcome: str
+    # Which emergency contact (its id) for party EMERGENCY_CONTACT; None for the debtor.
+    contact_id: int | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self.outcome in CONNECTED_OUTCOMES
+
+    @property
+    def outbound_call(self) -> bool:
+        return self.channel == PHONE and self.direction == OUTBOUND
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason_code: str = ""
+    # The first moment the contact becomes allowed (inside the window); None when allowed now,
+    # or when no time will make it allowed (a hold, a contact who asked not to be called).
+    allowed_from: datetime.datetime | None = None
+    # The customer's time zone the decision was made in, for the message.
+    zone: ZoneInfo | None = None
+    profile: Profile | None = None
+
+    @property
+    def message(self) -> str:
+        return decision_message(self)
+
+
+REASON_CODES = (
+    "on_hold",
+    "contact_refused",
+    "debtor_not_tried",
+    "debtor_reachable",
+    "daily_attempts",
+    "daily_dials",
+    "attempts_in_period",
+    "after_conversation",
+    "outside_hours",
+)
+
+
+def contact_decision(
+    profile: Profile,
+    *,
+    now: datetime.datetime,
+    zone: ZoneInfo,
+    history: Iterable[PastContact],
+    party: str = DEBTOR,
+    channel: str = PHONE,
+    direction: str = OUTBOUND,
+    contact_id: int | None = None,
+    on_hold: bool = False,
+) -> Decision:
+    """May this contact be made at `now`? `history` is every contact recorded for the customer
+    (at least the last few weeks). An inbound contact (the customer called us) is always allowed:
+    the rules limit what the collector starts."""
+    if direction == INBOUND:
+        return Decision(allowed=True, zone=zone, profile=profile)
+    if on_hold:
+        return Decision(allowed=False, reason_code="on_hold", zone=zone, profile=profile)
+    history = sorted(history, key=lambda c: c.at)
+    if party == EMERGENCY_CONTACT:
+        refused_by_contact = any(
+            c.party == EMERGENCY_CONTACT and c.contact_id == contact_id and c.outcome == "refused"
+            for c in history
+        )
+        if refused_by_contact:
+            return Decision(allowed=False, reason_code="contact_refused", zone=zone, profile=profile)
+        unreachable_since = debtor_unreachable_since(history)
+        if unreachable_since is None:
+            return Decision(allowed=False, reason_code="debtor_not_tried", zone=zone, profile=profile)
+        free_at = unreachable_since + datetime.timedelta(days=DEBTOR_UNREACHABLE_DAYS)
+        if now < free_at:
+            return Decision(
+                allowed=False,
+                reason_code="debtor_reachable",
+                allowed_from=next_contact_time(profile, free_at, zone),
+                zone=zone,
+                profile=profile,
+            )
+    if channel == PHONE:
+        blocked = _phone_limits(
+            profile, now=now, zone=zone, history=history, party=party, contact_id=contact_id
+        )
+        if blocked is not None:
+            return blocked
+    if channel == VISIT:
+        # Home visits keep shorter hours than calls and messages, in every profile (DESIGN.md).
+        profile = replace(profile, window_start=VISIT_WINDOW[0], window_end=VISIT_WINDOW[1])
+    if not contact_allowed(profile, now, zone):
+        return Decision(
+            allowed=False,
+            reason_code="outside_hours",
+            allowed_from=next_contact_time(profile, now, zone),
+            zone=zone,
+            profile=profile,
+        )
+    return Decision(allowed=True, zone=zone, profile=profile)
+
+
+def debtor_unreachable_since(history: Iterable[PastContact]) -> datetime.datetime | None:
+    """The first unanswered attempt to reach the debtor since they were last reached (or since
+    the first attempt, if never): None when the debtor was reached last or never tried."""
+    since = None
+    for contact in sorted(history, key=lambda c: c.at):
+        if contact.party != DEBTOR:
+            continue
+        if contact.connected or contact.direction == INBOUND:
+            since = None  # the debtor answered or got in touch: reachable again
+        elif contact.direction == OUTBOUND and since is None:
+            since = contact.at
+    return since
+
+
+def _phone_limits(
+    profile: Profile,
+    *,
+    now: datetime.datetime,
+    zone: ZoneInfo,
+    history: list[PastContact],
+    party: str,
+    contact_id: int | None,
+) -> Decision | None:
+    today = local_day(now, zone)
+    placed = [CallAttempt(at=c.at, effective=c.connected) for c in history if c.outbound_call]
+    # A conversation about the debt: with the debtor on the phone, whoever dialled.
+    spoken = [
+        CallAttempt(at=c.at, conversation=True)
+        for c in history
+        if c.channel == PHONE and c.party == DEBTOR and c.connected
+    ]
+    blocked: list[tuple[str, datetime.datetime]] = []
+    cap = profile.phone_attempts_per_day
+    if cap is not None and effective_attempts_on(placed, today, zone) >= cap:
+        blocked.append(("daily_attempts", window_opening(profile, today + datetime.timedelta(days=1), zone)))
+    if cap is not None:
+        dials = sum(
+            1
+            for c in history
+            if c.outbound_call
+            and c.party == party
+            and c.contact_id == contact_id
+            and local_day(c.at, zone) == today
+        )
+        if dials >= DIALS_PER_NUMBER_PER_DAY:
+            blocked.append(("daily_dials", window_opening(profile, today + datetime.timedelta(days=1), zone)))
+    limit, period = profile.call_attempts_per_period, profile.call_period_days
+    if limit is not None and period:
+        days = attempts_in_period(placed, debt_id=None, day=today, days=period, zone=zone)
+        if len(days) >= limit:
+            # The period frees up when the oldest of the attempts that fill it drops out.
+            free_on = days[len(days) - limit] + datetime.timedelta(days=period)
+            blocked.append(("attempts_in_period", window_opening(profile, free_on, zone)))
+    quiet = profile.quiet_days_after_conversation
+    if quiet is not None:
+        spoke_on = last_conversation_day(spoken, debt_id=None, zone=zone)
+        if spoke_on is not None and today < spoke_on + datetime.timedelta(days=quiet):
+            free_on = spoke_on + datetime.timedelta(days=quiet)
+            blocked.append(("after_conversation", window_opening(profile, free_on, zone)))
+    if not blocked:
+        return None
+    # The rule that frees up last is the one to name: before then the call stays refused.
+    reason, allowed_from = max(blocked, key=lambda b: b[1])
+    return Decision(allowed=False, reason_code=reason, allowed_from=allowed_from, zone=zone, profile=profile)
+
+
+def decision_message(decision: Decision) -> str:
+    """Why a contact is refused, in the reader's language (the active translation)."""
+    if decision.allowed:
+        return _("Contact is allowed now.")
+    profile = decision.profile
+    messages = {
+        "on_hold": _("The customer's order is on hold (a return or a dispute): collection is paused."),
+        "contact_refused": _("This emergency contact asked not to be called again."),
+        "debtor_not_tried": _(
+            "An emergency contact may be contacted only after the debtor has been unreachable for 7 days; "
+            "no attempt to reach the debtor is recorded."
+        ),
+        "debtor_reachable": _(
+            "An emergency contact may be contacted only after the debtor has been unreachable for 7 days."
+        ),
+        "daily_attempts": _(
+            "The daily limit of %(limit)s effective calls to this customer is reached (all agents)."
+        )
+        % {"limit": profile.phone_attempts_per_day if profile else ""},
+        "daily_dials": _("The daily limit of %(limit)s calls to this number is reached.")
+        % {"limit": DIALS_PER_NUMBER_PER_DAY},
+        "attempts_in_period": _(
+            "%(limit)s calls in %(days)s days have been made: no more calls in this period."
+        )
+        % {
+            "limit": profile.call_attempts_per_period if profile else "",
+            "days": profile.call_period_days if profile else "",
+        },
+        "after_conversation": _(
+            "No call within %(days)s days after a telephone conversation with the debtor."
+        )
+        % {"days": profile.quiet_days_after_conversation if profile else ""},
+        "outside_hours": _(
+            "Outside the contact hours (%(start)s–%(end)s in the customer's time zone, %(zone)s)."
+        )
+        % {
+            "start": profile.window_start.strftime("%H:%M") if profile else "",
+            "end": profile.window_end.strftime("%H:%M") if profile else "",
+            "zone": decision.zone.key if decision.zone else "",
+        },
+    }
+    message = messages.get(decision.reason_code, decision.reason_code)
+    if decision.allowed_from is not None and decision.zone is not None:
+        local = decision.allowed_from.astimezone(decision.zone)
+        message = _("%(message)s Allowed from %(when)s (customer's time, %(zone)s).") % {
+            "message": message,
+            "when": local.strftime("%Y-%m-%d %H:%M"),
+            "zone": decision.zone.key,
+        }
+    return message

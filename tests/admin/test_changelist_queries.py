@@ -51,6 +51,7 @@ def _grow(start: int, count: int, superuser) -> None:
 
     from audit.models import AuditAction, AuditEvent
     from collection.models import CaseEvent, CaseEventType
+    from collection.services import contact_record
     from orders.models import Component, OrderEvent
     from orders.services import fee_waive, manual_payment_request
     from policy.models import Policy
@@ -86,6 +87,10 @@ def _grow(start: int, count: int, superuser) -> None:
         )
         case = CollectionCaseFactory(customer=customer, assigned_agent=agent)
         CaseEvent.objects.create(case=case, type=CaseEventType.OPENED, actor=agent)
+        # An inbound call: allowed by the conduct rules at any hour the test runs.
+        contact_record(
+            case=case, agent=agent, channel="phone", party="debtor", direction="inbound", outcome="reached"
+        )
         policy = Policy.objects.create(
             effective_from=today + datetime.timedelta(days=30 + n),
             note=f"grow {n}",

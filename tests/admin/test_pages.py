@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import Customer
 from accounts.roles import Role
 from collection.models import CaseEvent, CaseEventType
+from collection.services import contact_record
 from orders.models import Component, Installment, Order, Payment, Plan
 from orders.services import fee_waive, manual_payment_request, payment_post
 from policy.models import Policy
@@ -87,6 +88,15 @@ def book(superuser):
         )
         case = CollectionCaseFactory(customer=customer, assigned_agent=agents[n])
         CaseEvent.objects.create(case=case, type=CaseEventType.OPENED, actor=agents[n])
+        # An inbound call: allowed by the conduct rules at any hour the test runs.
+        contact_record(
+            case=case,
+            agent=agents[n],
+            channel="phone",
+            party="debtor",
+            direction="inbound",
+            outcome="reached",
+        )
         policy = Policy.objects.create(
             effective_from=timezone.localdate() + datetime.timedelta(days=30 + n),
             note=f"version {n}",

@@ -208,6 +208,18 @@ def build_site_data() -> SiteData:
     # The sweep opens its cases set-based, without history rows: add one made by a person.
     case = CollectionCaseFactory(assigned_agent=users[str(Role.COLLECTIONS_AGENT)])
     CaseEvent.objects.create(case=case, type=CaseEventType.OPENED)
+    from collection.services import contact_record
+
+    # An inbound call: allowed whatever the hour, so the matrix builds at any time of day.
+    contact_record(
+        case=case,
+        agent=users[str(Role.COLLECTIONS_AGENT)],
+        channel="phone",
+        party="debtor",
+        direction="inbound",
+        outcome="reached",
+        summary="matrix",
+    )
     # The policy in force was written by a migration, without history: add a later version.
     Policy.objects.create(
         effective_from=today + datetime.timedelta(days=30),
@@ -302,6 +314,10 @@ def sample_value(data: SiteData):
             name = {"arg1": "object_id", "arg2": "version_id"}.get(name, name)
         if name in ("object_id", "id", "pk") and model is not None:
             return str(data.objects[model].pk)
+        if name == "case_id":  # a case's workbench page: the matrix agent's own case
+            from collection.models import CollectionCase
+
+            return str(data.objects[CollectionCase].pk)
         if name == "customer_id":  # a customer's screen in another app's admin (post a payment)
             return str(customer.pk)
         if name == "version_id" and model is not None:

@@ -8,9 +8,12 @@ import datetime
 import pytest
 from django.urls import reverse
 
+from accounts.models import User
 from accounts.roles import Role
 from audit.models import AuditAction, AuditEvent
-from bnpl_admin.access import AUDIT_READERS, PII_REVEALERS, STAFF_ROLES
+from bnpl_admin.access import AUDIT_READERS, CASE_WORKERS, PII_REVEALERS, STAFF_ROLES
+from collection.models import CollectionCase
+from collection.services import case_assign
 from orders.models import Plan
 from sweep.services import sweep_run
 from tests.browser.conftest import screenshot
@@ -38,6 +41,10 @@ def _pages_for(role: Role, customer) -> list[tuple[str, str]]:
         pages.append(("audit", reverse("audit:event_list")))
     if str(role) in PII_REVEALERS:
         pages.append(("reveal", reverse("audit:reveal", args=["accounts", "customer", customer.pk, "phone"])))
+    if str(role) in CASE_WORKERS:
+        case = CollectionCase.objects.get(customer=customer)
+        case_assign(case=case, agent=User.objects.get(username=f"phone-{role.name.lower()}"))
+        pages.append(("case-contacts", reverse("collections:case_contacts", args=[case.pk])))
     if str(role) in STAFF_ROLES:
         pages += [
             ("admin", reverse("admin:index")),

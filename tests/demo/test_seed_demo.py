@@ -398,3 +398,38 @@ def test_the_first_change_to_a_seeded_row_shows_the_old_value(book):
     changes = {change.field: change for change in latest.diff_against(baseline).changes}
     assert changes["limit"].old == old_limit
     assert changes["limit"].new == old_limit + Decimal("100.00")
+
+
+def test_open_cases_have_a_contact_history_within_the_conduct_rules(book):
+    from collection.models import CaseEvent, CaseEventType, CollectionCase, ContactAttempt
+    from policy.conduct import PROFILES, PastContact, contact_decision, customer_zone
+
+    contacts = ContactAttempt.objects.select_related("case", "customer")
+    assert contacts.exists()
+    assert not contacts.filter(case__closed_at__isnull=False).exists()
+    assert CaseEvent.objects.filter(type=CaseEventType.CONTACT).count() == contacts.count()
+    assert CollectionCase.objects.open().filter(contacts__isnull=False).distinct().count() > 1
+    # Replayed in order, every seeded contact is one the rules of either profile allow.
+    by_customer: dict[int, list[PastContact]] = {}
+    for contact in contacts.order_by("at", "id"):
+        history = by_customer.setdefault(contact.customer_id, [])
+        zone = customer_zone(contact.customer.timezone)
+        for profile in PROFILES.values():
+            decision = contact_decision(
+                profile,
+                now=contact.at,
+                zone=zone,
+                history=history,
+                channel=contact.channel,
+                party=contact.party,
+            )
+            assert decision.allowed, (contact.pk, profile.code, decision.reason_code)
+        history.append(
+            PastContact(
+                at=contact.at,
+                channel=contact.channel,
+                party=contact.party,
+                direction=contact.direction,
+                outcome=contact.outcome,
+            )
+        )

@@ -1,0 +1,50 @@
+"""Forms of the collections workbench."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import EmergencyContact
+
+# --- Contacts under the conduct rules ---------------------------------------------------------
+from .models import ContactChannel, ContactDirection, ContactOutcome, ContactParty
+from .services import SUMMARY_MAX_LENGTH
+
+
+class ContactForm(forms.Form):
+    """One contact attempt on a case; the conduct rules are the service's (contact_record)."""
+
+    channel = forms.ChoiceField(
+        label=_("Channel"), choices=ContactChannel.choices, initial=ContactChannel.PHONE
+    )
+    party = forms.ChoiceField(label=_("Party"), choices=ContactParty.choices, initial=ContactParty.DEBTOR)
+    emergency_contact = forms.ModelChoiceField(
+        label=_("Emergency contact"), queryset=EmergencyContact.objects.none(), required=False
+    )
+    direction = forms.ChoiceField(
+        label=_("Direction"), choices=ContactDirection.choices, initial=ContactDirection.OUTBOUND
+    )
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=ContactOutcome.choices)
+    summary = forms.CharField(
+        label=_("Summary"),
+        max_length=SUMMARY_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, contacts, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only the case's customer's emergency contacts; named, never with their number.
+        field = self.fields["emergency_contact"]
+        field.queryset = contacts
+        field.label_from_instance = lambda contact: str(contact)
+
+    def clean(self):
+        data = super().clean()
+        party, contact = data.get("party"), data.get("emergency_contact")
+        if party == ContactParty.EMERGENCY_CONTACT and contact is None:
+            self.add_error("emergency_contact", _("Choose the emergency contact."))
+        if party == ContactParty.DEBTOR and contact is not None:
+            self.add_error("emergency_contact", _("Leave this empty for a contact with the debtor."))
+        return data
