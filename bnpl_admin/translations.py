@@ -225,10 +225,11 @@ def catalog_problems(po: polib.POFile, messages: Iterable[Message]) -> list[str]
 
 
 def compile_catalog(po_path: Path) -> tuple[Path, int]:
-    """Write the .mo beside the .po (atomically: a running server may be reading it)."""
+    """Write the .mo beside the .po (atomically: a running server or another compile, as in
+    CI's two passes at once, may be reading or writing it)."""
     po = polib.pofile(str(po_path))
     mo_path = po_path.with_suffix(".mo")
-    partial = mo_path.with_suffix(".mo.tmp")
+    partial = mo_path.with_suffix(f".mo.{os.getpid()}.tmp")
     po.save_as_mofile(str(partial))
     os.replace(partial, mo_path)
     return mo_path, len(po.translated_entries())

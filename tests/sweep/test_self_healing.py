@@ -26,8 +26,10 @@ ON = datetime.date(2026, 6, 30)
 CUSTOMERS = 500  # 3,000 instalments
 CHUNK_SIZE = 10  # 50 chunks
 LEASE_SECONDS = 2
-# Bounded: on a 2-core machine the run heals and finishes well within this.
-FINISH_WITHIN_SECONDS = 60
+# Bounded: no person acts, and the run must finish by itself within this. 21–31 s on an idle
+# 2-core machine, about 57 s on a heavily loaded one; CI runs its two passes at once, so the
+# bound leaves room for the other pass (it is a bound on recovery, not a speed test).
+FINISH_WITHIN_SECONDS = 150
 
 
 @pytest.fixture
