@@ -40,7 +40,7 @@ _AGENT = _view(
     "orders.merchant",
     "collections.collectioncase",
     "collections.caseevent",
-) | {"collections.change_collectioncase"}
+) | {"collections.change_collectioncase", "collections.work_collectioncase"}
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     # Scores customers, sets grades and limits, reviews orders, restricts users.
@@ -87,6 +87,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "orders.merchant",
         "orders.order",
         "collections.collectioncase",
+        "collections.team",
         "policy.policy",
     )
     | _view(

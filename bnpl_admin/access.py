@@ -48,6 +48,10 @@ NOT_STAFF = frozenset(set(SIGNED_IN) - STAFF)
 # Pages of the console itself (accounts.roles holds the permission each one checks).
 AUDIT_READERS = frozenset({str(Role.COLLECTIONS_MANAGER), str(Role.OPERATIONS_ADMIN), SUPERUSER})
 PII_REVEALERS = frozenset({str(Role.COLLECTIONS_MANAGER), str(Role.OPERATIONS_ADMIN), SUPERUSER})
+# The collections workbench: who works the queues (collections.work_collectioncase) and who
+# assigns them (collections.assign_collectioncase).
+QUEUE_WORKERS = frozenset({str(Role.COLLECTIONS_AGENT), str(Role.COLLECTIONS_MANAGER), SUPERUSER})
+CASE_ASSIGNERS = frozenset({str(Role.COLLECTIONS_MANAGER), SUPERUSER})
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,10 @@ URL_ACCESS: dict[str, Access] = {
     "audit:event_list": Access(AUDIT_READERS),
     "audit:event_export": Access(AUDIT_READERS),
     "audit:reveal": Access(PII_REVEALERS, note="GET asks for the reason; the value is shown after a POST"),
+    "collections:case_queue": Access(QUEUE_WORKERS),
+    "collections:my_queue": Access(QUEUE_WORKERS),
+    "collections:case_detail": Access(QUEUE_WORKERS, note="a case outside the reader's queues is a 404"),
+    "collections:case_assign_bulk": Access(CASE_ASSIGNERS, status=405, note="POST only: the queue's form"),
     # --- The Django admin: staff only (operations admins and superusers) ----------------------
     "admin:index": Access(STAFF),
     # The admin's sign-in leads to the console's two steps (accounts.auth_views.admin_sign_in,

@@ -149,7 +149,7 @@ def build_site_data() -> SiteData:
     )
     from django_celery_results.models import GroupResult, TaskResult
 
-    from collection.models import CaseEvent, CaseEventType
+    from collection.models import CaseEvent, CaseEventType, Team
     from orders.models import Component
     from orders.services import fee_waive
     from policy.models import Policy
@@ -207,6 +207,8 @@ def build_site_data() -> SiteData:
     # The sweep opens its cases set-based, without history rows: add one made by a person.
     case = CollectionCaseFactory(assigned_agent=users[str(Role.COLLECTIONS_AGENT)])
     CaseEvent.objects.create(case=case, type=CaseEventType.OPENED)
+    team = Team.objects.create(name="matrix", manager=users[str(Role.COLLECTIONS_MANAGER)])
+    team.members.add(users[str(Role.COLLECTIONS_AGENT)])
     # The policy in force was written by a migration, without history: add a later version.
     Policy.objects.create(
         effective_from=today + datetime.timedelta(days=30),
@@ -285,6 +287,7 @@ def _third_party_rows(user) -> None:
 def sample_value(data: SiteData):
     """The value a URL parameter gets: the id of a real row, or a known harmless value."""
     from accounts.models import Customer
+    from collection.models import CollectionCase
 
     customer = data.objects[Customer]
 
@@ -292,6 +295,8 @@ def sample_value(data: SiteData):
         model = route.admin_model
         if route.key == "audit:reveal":
             return {"app_label": "accounts", "model": "customer", "pk": customer.pk, "field": "phone"}[name]
+        if route.key == "collections:case_detail":  # a case of the matrix's agent
+            return str(data.objects[CollectionCase].pk)
         if route.key == "admin:view_on_site":
             return {
                 "content_type_id": ContentType.objects.get_for_model(Customer).pk,
