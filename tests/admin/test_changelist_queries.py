@@ -50,7 +50,7 @@ def _grow(start: int, count: int, superuser) -> None:
     from django_celery_results.models import GroupResult, TaskResult
 
     from audit.models import AuditAction, AuditEvent
-    from collection.models import CaseEvent, CaseEventType
+    from collection.models import CaseEvent, CaseEventType, Team
     from orders.models import Component, OrderEvent
     from orders.services import fee_waive, manual_payment_request
     from policy.models import Policy
@@ -86,6 +86,7 @@ def _grow(start: int, count: int, superuser) -> None:
         )
         case = CollectionCaseFactory(customer=customer, assigned_agent=agent)
         CaseEvent.objects.create(case=case, type=CaseEventType.OPENED, actor=agent)
+        Team.objects.create(name=f"grow team {n}", manager=superuser).members.add(agent)
         policy = Policy.objects.create(
             effective_from=today + datetime.timedelta(days=30 + n),
             note=f"grow {n}",

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Customer
 from accounts.roles import Role
-from collection.models import CaseEvent, CaseEventType
+from collection.models import CaseEvent, CaseEventType, Team
 from orders.models import Component, Installment, Order, Payment, Plan
 from orders.services import fee_waive, manual_payment_request, payment_post
 from policy.models import Policy
@@ -87,6 +87,7 @@ def book(superuser):
         )
         case = CollectionCaseFactory(customer=customer, assigned_agent=agents[n])
         CaseEvent.objects.create(case=case, type=CaseEventType.OPENED, actor=agents[n])
+        Team.objects.create(name=f"team {n}", manager=superuser).members.add(agents[n])
         policy = Policy.objects.create(
             effective_from=timezone.localdate() + datetime.timedelta(days=30 + n),
             note=f"version {n}",

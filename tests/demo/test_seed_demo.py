@@ -326,7 +326,7 @@ def test_every_role_gets_a_login_that_works(book):
 def test_refuses_a_database_with_data_unless_told(book):
     before = fingerprint()
     with pytest.raises(CommandError, match="already holds 120 customers"):
-        seed("--customers", "10", "--seed", "8")
+        seed("--customers", "10", "--seed", "8", "--force")
     assert seed("--if-empty", "--customers", "10") == "database already has data; not seeding\n"
     with pytest.raises(CommandError, match="seed 7"):
         seed("--force", "--customers", "10", "--seed", "7")
@@ -398,3 +398,26 @@ def test_the_first_change_to_a_seeded_row_shows_the_old_value(book):
     changes = {change.field: change for change in latest.diff_against(baseline).changes}
     assert changes["limit"].old == old_limit
     assert changes["limit"].new == old_limit + Decimal("100.00")
+
+
+def test_the_seeded_agents_work_in_teams_and_every_open_case_is_in_a_teams_queue(book):
+    from collection.models import Team
+    from collection.selectors import cases_queue
+
+    teams = list(Team.objects.order_by("name"))
+    assert len(teams) >= 2
+    assert {team.manager.username for team in teams} == {"manager"}
+    members = {user.username for team in teams for user in team.members.all()}
+    assert members == {"agent1", "agent2"}
+    team_members = User.objects.filter(collection_teams__isnull=False)
+    assert not CollectionCase.objects.open().exclude(assigned_agent__in=team_members).exists()
+    for username in ("agent1", "agent2"):
+        agent = User.objects.get(username=username)
+        assert (
+            cases_queue(user=agent).count()
+            == CollectionCase.objects.open().filter(assigned_agent=agent).count()
+            > 0
+        )
+    # A second seed keeps the teams as they are.
+    seed("--customers", "10", "--seed", "8", "--force")
+    assert list(Team.objects.order_by("name")) == teams
