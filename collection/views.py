@@ -88,7 +88,8 @@ def case_detail(request, pk: int):
 def case_assign_bulk(request):
     """Assign every open case matching the queue's filters to a team (collection.services)."""
     form = BulkAssignForm(request.POST)
-    query = request.POST.get("query", "")
+    # Back to the queue as it was filtered; the query re-encoded, so nothing typed reaches the header.
+    query = QueryDict(request.POST.get("query", "")[:4000]).urlencode()
     back = f"{reverse('collections:case_queue')}?{query}" if query else reverse("collections:case_queue")
     if not form.is_valid():
         for errors in form.errors.values():

@@ -390,3 +390,16 @@ def test_the_case_page_reads_a_fixed_number_of_queries(client, teams, manager, d
     with django_assert_max_num_queries(len(few)):
         response = client.get(url)
     assert response.content.decode().count("<tr>") > 20
+
+
+@pytest.mark.parametrize(
+    "query", ["dpd_min=abc", "amount_overdue_max=1e400", "province=x\r\nSet-Cookie: a=b"]
+)
+def test_a_bulk_assignment_with_bad_filters_assigns_nothing_and_says_so(client, book, manager, query):
+    login_verified(client, manager)
+    response = client.post(
+        reverse("collections:case_assign_bulk"),
+        {"team": book["east"].pk, "method": ROUND_ROBIN, "query": query},
+    )
+    assert response.status_code == 302 and "\n" not in response["Location"]
+    assert not CaseEvent.objects.filter(type=CaseEventType.ASSIGNED, actor=manager).exists()
