@@ -326,7 +326,7 @@ def test_every_role_gets_a_login_that_works(book):
 def test_refuses_a_database_with_data_unless_told(book):
     before = fingerprint()
     with pytest.raises(CommandError, match="already holds 120 customers"):
-        seed("--customers", "10", "--seed", "8", "--force")
+        seed("--customers", "10", "--seed", "8")
     assert seed("--if-empty", "--customers", "10") == "database already has data; not seeding\n"
     with pytest.raises(CommandError, match="seed 7"):
         seed("--force", "--customers", "10", "--seed", "7")
