@@ -28,6 +28,8 @@ class NavItem:
 NAV_ITEMS = (
     NavItem(_("Home"), "home"),
     NavItem(_("Data admin"), "admin:index", staff_only=True),
+    NavItem(_("My queue"), "collections:my_queue", permission="collections.work_collectioncase"),
+    NavItem(_("Case queue"), "collections:case_queue", permission="collections.work_collectioncase"),
     NavItem(_("Audit trail"), "audit:event_list", permission="audit.view_auditevent"),
 )
 

@@ -41,7 +41,7 @@ _AGENT = _view(
     "collections.collectioncase",
     "collections.caseevent",
     "collections.contactattempt",
-) | {"collections.change_collectioncase", "collections.add_contactattempt"}
+) | {"collections.change_collectioncase", "collections.add_contactattempt", "collections.work_collectioncase"}
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     # Scores customers, sets grades and limits, reviews orders, restricts users.
@@ -88,6 +88,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "orders.merchant",
         "orders.order",
         "collections.collectioncase",
+        "collections.team",
         "policy.policy",
     )
     | _view(

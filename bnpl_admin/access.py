@@ -50,6 +50,10 @@ AUDIT_READERS = frozenset({str(Role.COLLECTIONS_MANAGER), str(Role.OPERATIONS_AD
 # Who records contacts on cases (collections.add_contactattempt): agents and their managers.
 CASE_WORKERS = frozenset({str(Role.COLLECTIONS_AGENT), str(Role.COLLECTIONS_MANAGER), SUPERUSER})
 PII_REVEALERS = frozenset({str(Role.COLLECTIONS_MANAGER), str(Role.OPERATIONS_ADMIN), SUPERUSER})
+# The collections workbench: who works the queues (collections.work_collectioncase) and who
+# assigns them (collections.assign_collectioncase).
+QUEUE_WORKERS = frozenset({str(Role.COLLECTIONS_AGENT), str(Role.COLLECTIONS_MANAGER), SUPERUSER})
+CASE_ASSIGNERS = frozenset({str(Role.COLLECTIONS_MANAGER), SUPERUSER})
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,10 @@ URL_ACCESS: dict[str, Access] = {
         CASE_WORKERS, note="the user's visible cases only: another agent's case is a 404"
     ),
     "audit:reveal": Access(PII_REVEALERS, note="GET asks for the reason; the value is shown after a POST"),
+    "collections:case_queue": Access(QUEUE_WORKERS),
+    "collections:my_queue": Access(QUEUE_WORKERS),
+    "collections:case_detail": Access(QUEUE_WORKERS, note="a case outside the reader's queues is a 404"),
+    "collections:case_assign_bulk": Access(CASE_ASSIGNERS, status=405, note="POST only: the queue's form"),
     # --- The Django admin: staff only (operations admins and superusers) ----------------------
     "admin:index": Access(STAFF),
     # The admin's sign-in leads to the console's two steps (accounts.auth_views.admin_sign_in,

@@ -106,6 +106,9 @@ class ObjectListView(PermissionRequiredMixin, View):
     title: ClassVar = ""
     description: ClassVar = ""
     template_name = "console/object_list.html"
+    # A part shown above the table, inside what htmx replaces (so it follows the filters), e.g. a
+    # form that acts on the filtered rows; its context comes from get_tools_context.
+    tools_template: ClassVar[str | None] = None
     partial_template_name = "console/_table.html"
     paginator_class = BoundedLazyPaginator
     per_page_choices: ClassVar[tuple[int, ...]] = (25, 50, 100)
@@ -132,6 +135,9 @@ class ObjectListView(PermissionRequiredMixin, View):
 
     def clean_export_cell(self, text: str) -> str:
         return spreadsheet_safe(text)
+
+    def get_tools_context(self, filterset) -> dict:
+        return {}
 
     # --- The request -------------------------------------------------------------------------------
 
@@ -162,6 +168,8 @@ class ObjectListView(PermissionRequiredMixin, View):
             ],
             "export_query": self._query(**{EXPORT_PARAM: "csv", PAGE_PARAM: None, PER_PAGE_PARAM: None}),
             "table_target": TABLE_TARGET,
+            "tools_template": self.tools_template,
+            **(self.get_tools_context(filterset) if self.tools_template else {}),
         }
         partial = request.htmx and request.htmx.target == TABLE_TARGET
         return render(request, self.partial_template_name if partial else self.template_name, context)

@@ -73,6 +73,7 @@ SYSTEM_REASONS = {
     "goods returned": gettext_lazy("goods returned"),
     "reopened for a return": gettext_lazy("reopened for a return"),
     "round robin": gettext_lazy("round robin"),
+    "by load": gettext_lazy("by load"),
 }
 
 

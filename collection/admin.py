@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
 from bnpl_admin.admin_base import AuditedAdmin, ReadOnlyAdminMixin, ReadOnlyInline
 from bnpl_admin.admin_filters import DateRangeFilter
 from bnpl_admin.admin_paginator import EstimatedCountPaginator
 
-from .models import CaseEvent, CollectionCase, ContactAttempt
+from .models import CaseEvent, CollectionCase, ContactAttempt, Team
 from .sentences import case_event_sentence
 from .services import case_assign, case_open
 
@@ -141,3 +142,22 @@ class ContactAttemptAdmin(ReadOnlyAdminMixin, AuditedAdmin):
         if request.user.has_perm("collections.view_all_collectioncase"):
             return contacts
         return contacts.filter(case__in=CollectionCase.objects.visible_to(request.user))
+
+
+@admin.register(Team)
+class TeamAdmin(AuditedAdmin):
+    """Teams and their members: who shares a queue, who assigns it (changes kept in the history)."""
+
+    list_display = ("name", "manager", "member_count", "created_at")
+    search_fields = ("name",)
+    autocomplete_fields = ("manager",)
+    filter_horizontal = ("members",)
+    readonly_fields = ("created_at",)
+    history_list_display = ("name", "manager")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("manager").annotate(members_n=Count("members"))
+
+    @admin.display(description=_("members"), ordering="members_n")
+    def member_count(self, obj) -> int:
+        return obj.members_n

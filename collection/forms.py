@@ -1,4 +1,5 @@
-"""Forms of the collections workbench."""
+"""Forms of the collections workbench: a contact attempt on a case, and the case queue's bulk
+assignment (the filtered cases to one team, spread by a rule)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import EmergencyContact
 
 # --- Contacts under the conduct rules ---------------------------------------------------------
-from .models import ContactChannel, ContactDirection, ContactOutcome, ContactParty
-from .services import SUMMARY_MAX_LENGTH
+from .models import ContactChannel, ContactDirection, ContactOutcome, ContactParty, Team
+from .services import BY_LOAD, ROUND_ROBIN, SUMMARY_MAX_LENGTH
 
 
 class ContactForm(forms.Form):
@@ -48,3 +49,14 @@ class ContactForm(forms.Form):
         if party == ContactParty.DEBTOR and contact is not None:
             self.add_error("emergency_contact", _("Leave this empty for a contact with the debtor."))
         return data
+
+
+class BulkAssignForm(forms.Form):
+    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.order_by("name"))
+    method = forms.ChoiceField(
+        label=_("Spread"),
+        choices=[(ROUND_ROBIN, _("round robin")), (BY_LOAD, _("by load"))],
+        initial=ROUND_ROBIN,
+    )
+    # The queue's filters, as the page had them when the form was shown.
+    query = forms.CharField(required=False, widget=forms.HiddenInput, max_length=4000)

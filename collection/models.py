@@ -66,6 +66,10 @@ CASE_TRANSITIONS: dict[str, set[str]] = {
 }
 
 
+# Who works the case queues (the queue pages, and sharing the queues of one's teams).
+QUEUE_PERMISSION = "collections.work_collectioncase"
+
+
 class CollectionCaseQuerySet(models.QuerySet):
     def open(self):
         return self.filter(closed_at__isnull=True)
@@ -76,7 +80,14 @@ class CollectionCaseQuerySet(models.QuerySet):
             return self.none()
         if user.has_perm("collections.view_all_collectioncase"):
             return self
-        return self.filter(assigned_agent=user)
+        if not user.has_perm(QUEUE_PERMISSION):
+            # Field agents: only what is assigned to them (their visits come with the visit pages).
+            return self.filter(assigned_agent=user)
+        # Agents share the queues of their teams: cases assigned to anyone in a team they are in.
+        teammates = Team.members.through.objects.filter(
+            team__in=Team.members.through.objects.filter(user=user).values("team")
+        ).values("user")
+        return self.filter(Q(assigned_agent=user) | Q(assigned_agent__in=teammates))
 
 
 class CollectionCase(models.Model):
@@ -111,6 +122,7 @@ class CollectionCase(models.Model):
         permissions = [
             ("assign_collectioncase", "Can assign cases to agents"),
             ("view_all_collectioncase", "Can see every case, not only the own queue"),
+            ("work_collectioncase", "Can work the case queues"),
         ]
         indexes = [
             models.Index(fields=["bucket", "status"]),
@@ -270,3 +282,33 @@ class ContactAttempt(models.Model):
             "case": self.case_id,
             "outcome": self.get_outcome_display(),
         }
+
+
+class Team(models.Model):
+    """A collections team: its members share their queues; its manager assigns them cases."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("manager"),
+        on_delete=models.PROTECT,
+        related_name="managed_teams",
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("members"), related_name="collection_teams", blank=True
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    history = HistoricalRecords(
+        verbose_name=_("historical team"),
+        verbose_name_plural=_("historical teams"),
+        m2m_fields=["members"],
+    )
+
+    class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name

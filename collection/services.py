@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import heapq
+from collections import Counter
 
 from django.db import IntegrityError, transaction
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_update_with_history
 
 from accounts.masking import scrub_text
 from accounts.models import Customer, EmergencyContact, User
@@ -27,6 +31,7 @@ from .models import (
     ContactDirection,
     ContactOutcome,
     ContactParty,
+    Team,
 )
 from .selectors import contact_context
 
@@ -401,3 +406,123 @@ def _contact_input_check(
     for ok, message in checks:
         if not ok:
             raise CaseError(message, code="bad_contact")
+
+
+# --- Assignment of many cases at once --------------------------------------------------------------
+
+ASSIGN_PERMISSION = "collections.assign_collectioncase"
+ROUND_ROBIN, BY_LOAD = "round robin", "by load"
+ASSIGN_METHODS = (ROUND_ROBIN, BY_LOAD)
+# One bulk assignment moves at most this many cases: a wider filter is narrowed first.
+MAX_BULK_ASSIGN = 5_000
+
+
+@transaction.atomic
+def cases_assign_bulk(
+    *,
+    cases: QuerySet[CollectionCase],
+    team: Team | None = None,
+    agent: User | None = None,
+    method: str = ROUND_ROBIN,
+    by: User,
+) -> int:
+    """Assign the open cases of `cases` to one agent, or spread them over a team's members.
+
+    `method` spreads them: "round robin" (in turn, worst case first) or "by load" (each case to
+    the member with the fewest open cases at that moment, counting the ones given out here).
+    Each case whose agent changes gets the history row and the ASSIGNED event case_assign
+    writes, in bulk; a case already with its new agent records nothing. Returns how many changed.
+    """
+    if not by.has_perm(ASSIGN_PERMISSION):
+        raise CaseError(_("Only a collections manager may assign cases."), code="not_allowed")
+    if (team is None) == (agent is None):
+        raise CaseError(_("Assign the cases to a team or to one agent."), code="no_target")
+    if method not in ASSIGN_METHODS:
+        raise CaseError(_("Choose round robin or by load."), code="bad_method")
+    if team is not None:
+        members = list(team.members.filter(is_active=True).order_by("id"))
+        if not members:
+            raise CaseError(
+                _("The team %(team)s has no active members.") % {"team": team.name}, code="empty_team"
+            )
+    else:
+        members = [agent]
+
+    # Locked in the cases' id order, the same order for every caller, so two managers assigning
+    # overlapping filters queue up rather than deadlock; then worst first, as the queue reads.
+    ids = list(cases.open().order_by("id").values_list("id", flat=True)[: MAX_BULK_ASSIGN + 1])
+    if len(ids) > MAX_BULK_ASSIGN:
+        raise CaseError(
+            _("At most %(max)s cases can be assigned at once; narrow the filter.") % {"max": MAX_BULK_ASSIGN},
+            code="too_many",
+        )
+    locked = list(
+        CollectionCase.objects.select_for_update().filter(pk__in=ids, closed_at__isnull=True).order_by("id")
+    )
+    locked.sort(key=lambda case: (-case.days_past_due, case.id))
+
+    new_agents = _spread(locked, members, method)
+    changed = []
+    for case, new in zip(locked, new_agents, strict=True):
+        if case.assigned_agent_id == new.pk:
+            continue
+        changed.append((case, case.assigned_agent_id, new))
+        case.assigned_agent = new
+    if not changed:
+        return 0
+    reason = f"bulk {method}"
+    bulk_update_with_history(
+        [case for case, _old, _new in changed],
+        CollectionCase,
+        ["assigned_agent"],
+        batch_size=1000,
+        default_user=by,
+        default_change_reason=reason,
+    )
+    now = timezone.now()
+    CaseEvent.objects.bulk_create(
+        [
+            CaseEvent(
+                case=case,
+                type=CaseEventType.ASSIGNED,
+                actor=by,
+                created_at=now,
+                payload={
+                    "old": old,
+                    "new": new.pk,
+                    "agent": new.username,
+                    "team": team.name if team is not None else None,
+                    "rule": method if team is not None else "",
+                },
+            )
+            for case, old, new in changed
+        ],
+        batch_size=1000,
+    )
+    return len(changed)
+
+
+def _spread(cases: list[CollectionCase], members: list[User], method: str) -> list[User]:
+    """The member each case goes to, in the cases' order."""
+    if method == ROUND_ROBIN or len(members) == 1:
+        return [members[n % len(members)] for n in range(len(cases))]
+    # By load: the open cases each member holds outside this batch (the batch is being shared out
+    # again), then each case to the least loaded member, the lower id on a tie.
+    loads = Counter(
+        dict(
+            CollectionCase.objects.open()
+            .filter(assigned_agent__in=members)
+            .exclude(pk__in=[case.pk for case in cases])
+            .values_list("assigned_agent")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+    )
+    heap = [(loads[member.pk], member.pk, member) for member in members]
+    heapq.heapify(heap)
+    chosen = []
+    for _case in cases:
+        load, pk, member = heapq.heappop(heap)
+        chosen.append(member)
+        heapq.heappush(heap, (load + 1, pk, member))
+    return chosen

@@ -48,6 +48,7 @@ from collection.models import (
     ContactDirection,
     ContactOutcome,
     ContactParty,
+    Team,
 )
 from orders.ledger import (
     LateFeeTerms,
@@ -1229,6 +1230,27 @@ def merchants_ensure(*, today: datetime.date) -> list[Merchant]:
     return [by_name[name] for name, _c, _r in MERCHANTS]
 
 
+# The demo's collections teams: each seeded agent in one, so the case queue and the agents'
+# shared queues have content; the demo manager manages both.
+TEAMS = (("华南催收一组", "agent1"), ("华东催收二组", "agent2"))
+
+
+def teams_ensure(*, agents: Sequence[User]) -> list[Team]:
+    """Create the demo teams that do not exist yet (a second seed keeps them as they are)."""
+    manager = User.objects.filter(username="manager", groups__name=Role.COLLECTIONS_MANAGER).first()
+    by_username = {agent.username: agent for agent in agents}
+    teams = []
+    for name, username in TEAMS:
+        team = Team.objects.filter(name=name).first()
+        if team is None and manager is not None:
+            team = Team.objects.create(name=name, manager=manager)
+            if username in by_username:
+                team.members.add(by_username[username])
+        if team is not None:
+            teams.append(team)
+    return teams
+
+
 def demo_data_exists(seed: int) -> bool:
     prefix = demo_prefix(seed)
     return (
@@ -1248,6 +1270,7 @@ def seed_portfolio(*, seed: int, customers: int, today: datetime.date | None = N
     fake.seed_instance(seed)
     summary = Summary(seed=seed, today=today)
     summary.logins, agents = staff_ensure(fake=fake)
+    teams_ensure(agents=agents)
     builder = PortfolioBuilder(
         seed=seed, customers=customers, today=today, merchants=merchants_ensure(today=today), fake=fake
     )

@@ -64,6 +64,17 @@ class PolicyAdmin(AuditedAdmin):
             },
         ),
         (_("Collections"), {"fields": ("freeze_at_dpd", "write_off_proposal_dpd", "conduct_profile")}),
+        (
+            _("Case queue priority"),
+            {
+                "fields": (
+                    "queue_weight_amount",
+                    "queue_weight_dpd",
+                    "queue_weight_broken_promise",
+                    "queue_weight_days_since_contact",
+                )
+            },
+        ),
         (_("Record"), {"fields": ("created_at",)}),
     )
     history_list_display = (

@@ -35,6 +35,23 @@ DEFAULT_MANUAL_PAYMENT_APPROVAL_ABOVE = Decimal("10000.00")
 DEFAULT_MANUAL_PAYMENT_APPROVAL_DAYS_BACK = 7
 
 
+# The case queue's priority score (collection.selectors.my_queue): points per unit of each
+# factor. A weight is a fraction of at most MAX_QUEUE_WEIGHT points per unit, never negative.
+MAX_QUEUE_WEIGHT = Decimal("100")
+_WEIGHT = [MinValueValidator(Decimal(0)), MaxValueValidator(MAX_QUEUE_WEIGHT)]
+
+
+def _weight_field(verbose_name, default: str, help_text):
+    return models.DecimalField(
+        verbose_name,
+        max_digits=6,
+        decimal_places=2,
+        default=Decimal(default),
+        validators=_WEIGHT,
+        help_text=help_text,
+    )
+
+
 class ConductProfile(models.TextChoices):
     CN = "CN", _("CN (default)")
     US = "US", _("US (Regulation F style)")
@@ -120,6 +137,18 @@ class Policy(models.Model):
         help_text=_("At most this many reminders (all channels) per customer per day in their time zone."),
     )
 
+    # The agent's queue, most urgent first: score = the sum of each factor times its weight.
+    queue_weight_amount = _weight_field(
+        _("queue weight: amount overdue"), "10.00", _("Points per ¥1,000 overdue.")
+    )
+    queue_weight_dpd = _weight_field(_("queue weight: days past due"), "1.00", _("Points per day past due."))
+    queue_weight_broken_promise = _weight_field(
+        _("queue weight: broken promises"), "20.00", _("Points per broken promise to pay.")
+    )
+    queue_weight_days_since_contact = _weight_field(
+        _("queue weight: days since last contact"), "2.00", _("Points per day since the case's last event.")
+    )
+
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     history = HistoricalRecords(
         verbose_name=_("historical policy"), verbose_name_plural=_("historical policies")
@@ -160,6 +189,17 @@ class Policy(models.Model):
                 & Q(manual_payment_approval_days_back__lte=MAX_DAYS),
                 name="policy_days_within_a_year",
                 violation_error_message=_("A number of days is at most 365."),
+            ),
+            models.CheckConstraint(
+                condition=Q(queue_weight_amount__gte=0, queue_weight_amount__lte=MAX_QUEUE_WEIGHT)
+                & Q(queue_weight_dpd__gte=0, queue_weight_dpd__lte=MAX_QUEUE_WEIGHT)
+                & Q(queue_weight_broken_promise__gte=0, queue_weight_broken_promise__lte=MAX_QUEUE_WEIGHT)
+                & Q(
+                    queue_weight_days_since_contact__gte=0,
+                    queue_weight_days_since_contact__lte=MAX_QUEUE_WEIGHT,
+                ),
+                name="policy_queue_weights_in_bounds",
+                violation_error_message=_("A queue weight is between 0 and 100."),
             ),
         ]
 

@@ -50,7 +50,7 @@ def _grow(start: int, count: int, superuser) -> None:
     from django_celery_results.models import GroupResult, TaskResult
 
     from audit.models import AuditAction, AuditEvent
-    from collection.models import CaseEvent, CaseEventType
+    from collection.models import CaseEvent, CaseEventType, Team
     from collection.services import contact_record
     from orders.models import Component, OrderEvent
     from orders.services import fee_waive, manual_payment_request
@@ -91,6 +91,7 @@ def _grow(start: int, count: int, superuser) -> None:
         contact_record(
             case=case, agent=agent, channel="phone", party="debtor", direction="inbound", outcome="reached"
         )
+        Team.objects.create(name=f"grow team {n}", manager=superuser).members.add(agent)
         policy = Policy.objects.create(
             effective_from=today + datetime.timedelta(days=30 + n),
             note=f"grow {n}",

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Customer
 from accounts.roles import Role
-from collection.models import CaseEvent, CaseEventType
+from collection.models import CaseEvent, CaseEventType, Team
 from collection.services import contact_record
 from orders.models import Component, Installment, Order, Payment, Plan
 from orders.services import fee_waive, manual_payment_request, payment_post
@@ -97,6 +97,7 @@ def book(superuser):
             direction="inbound",
             outcome="reached",
         )
+        Team.objects.create(name=f"team {n}", manager=superuser).members.add(agents[n])
         policy = Policy.objects.create(
             effective_from=timezone.localdate() + datetime.timedelta(days=30 + n),
             note=f"version {n}",

@@ -150,7 +150,7 @@ def build_site_data() -> SiteData:
     )
     from django_celery_results.models import GroupResult, TaskResult
 
-    from collection.models import CaseEvent, CaseEventType
+    from collection.models import CaseEvent, CaseEventType, Team
     from orders.models import Component
     from orders.services import fee_waive
     from policy.models import Policy
@@ -220,6 +220,8 @@ def build_site_data() -> SiteData:
         outcome="reached",
         summary="matrix",
     )
+    team = Team.objects.create(name="matrix", manager=users[str(Role.COLLECTIONS_MANAGER)])
+    team.members.add(users[str(Role.COLLECTIONS_AGENT)])
     # The policy in force was written by a migration, without history: add a later version.
     Policy.objects.create(
         effective_from=today + datetime.timedelta(days=30),
@@ -298,6 +300,7 @@ def _third_party_rows(user) -> None:
 def sample_value(data: SiteData):
     """The value a URL parameter gets: the id of a real row, or a known harmless value."""
     from accounts.models import Customer
+    from collection.models import CollectionCase
 
     customer = data.objects[Customer]
 
@@ -305,6 +308,8 @@ def sample_value(data: SiteData):
         model = route.admin_model
         if route.key == "audit:reveal":
             return {"app_label": "accounts", "model": "customer", "pk": customer.pk, "field": "phone"}[name]
+        if route.key == "collections:case_detail":  # a case of the matrix's agent
+            return str(data.objects[CollectionCase].pk)
         if route.key == "admin:view_on_site":
             return {
                 "content_type_id": ContentType.objects.get_for_model(Customer).pk,
@@ -315,8 +320,6 @@ def sample_value(data: SiteData):
         if name in ("object_id", "id", "pk") and model is not None:
             return str(data.objects[model].pk)
         if name == "case_id":  # a case's workbench page: the matrix agent's own case
-            from collection.models import CollectionCase
-
             return str(data.objects[CollectionCase].pk)
         if name == "customer_id":  # a customer's screen in another app's admin (post a payment)
             return str(customer.pk)

@@ -433,3 +433,26 @@ def test_open_cases_have_a_contact_history_within_the_conduct_rules(book):
                 outcome=contact.outcome,
             )
         )
+
+
+def test_the_seeded_agents_work_in_teams_and_every_open_case_is_in_a_teams_queue(book):
+    from collection.models import Team
+    from collection.selectors import cases_queue
+
+    teams = list(Team.objects.order_by("name"))
+    assert len(teams) >= 2
+    assert {team.manager.username for team in teams} == {"manager"}
+    members = {user.username for team in teams for user in team.members.all()}
+    assert members == {"agent1", "agent2"}
+    team_members = User.objects.filter(collection_teams__isnull=False)
+    assert not CollectionCase.objects.open().exclude(assigned_agent__in=team_members).exists()
+    for username in ("agent1", "agent2"):
+        agent = User.objects.get(username=username)
+        assert (
+            cases_queue(user=agent).count()
+            == CollectionCase.objects.open().filter(assigned_agent=agent).count()
+            > 0
+        )
+    # A second seed keeps the teams as they are.
+    seed("--customers", "10", "--seed", "8", "--force")
+    assert list(Team.objects.order_by("name")) == teams

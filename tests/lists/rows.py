@@ -11,10 +11,14 @@ from collections.abc import Callable
 
 from django.contrib.contenttypes.models import ContentType
 
+from accounts.models import User
+from accounts.roles import Role
 from audit.models import AuditAction, AuditEvent
 from audit.services import audit_record
-from collection.models import CollectionCase
-from tests.factories import CustomerFactory, UserFactory
+from collection.models import CollectionCase, Team
+from collection.services import case_open
+from orders.models import Hold, InstallmentStatus
+from tests.factories import CustomerFactory, UserFactory, delivered_order
 
 
 def audit_events(n: int) -> None:
@@ -40,6 +44,55 @@ def audit_events(n: int) -> None:
         shapes[i % len(shapes)](i)
 
 
+def _newest_agent() -> User:
+    """The reader the generic tests signed in last (they create it before the rows), else a new agent."""
+    return User.objects.filter(groups__name=Role.COLLECTIONS_AGENT).order_by("-id").first() or UserFactory(
+        roles=[Role.COLLECTIONS_AGENT]
+    )
+
+
+def _cases(n: int, *, owner: User, others: list[User]) -> None:
+    """Open cases of every shape the queue renders: nothing overdue, an overdue instalment, an
+    order on hold; assigned to `owner` or to one of `others`."""
+
+    def overdue(customer):
+        order = delivered_order(customer=customer)
+        order.installments.filter(sequence=1).update(status=InstallmentStatus.OVERDUE)
+        return order
+
+    def held(customer):
+        order = overdue(customer)
+        order.hold = Hold.DISPUTE
+        order.save(update_fields=["hold"])
+
+    shapes = [lambda customer: None, overdue, held]
+    agents = [owner, *others]
+    for i in range(n):
+        customer = CustomerFactory(province="广东省", city="深圳市")
+        shapes[i % len(shapes)](customer)
+        case_open(customer=customer, agent=agents[i % len(agents)], reason="rows")
+
+
+def queue_cases(n: int) -> None:
+    """Cases of the reader and of a teammate (the queue shows a team's cases)."""
+    reader = _newest_agent()
+    teammate = UserFactory(
+        username="teammate", first_name="丽", last_name="钟", roles=[Role.COLLECTIONS_AGENT]
+    )
+    team, _created = Team.objects.get_or_create(
+        name="华南一组",
+        defaults={"manager": UserFactory(username="team-lead", roles=[Role.COLLECTIONS_MANAGER])},
+    )
+    team.members.add(reader, teammate)
+    _cases(n, owner=reader, others=[teammate])
+
+
+def my_cases(n: int) -> None:
+    _cases(n, owner=_newest_agent(), others=[])
+
+
 ROW_MAKERS: dict[str, Callable[[int], None]] = {
     "audit:event_list": audit_events,
+    "collections:case_queue": queue_cases,
+    "collections:my_queue": my_cases,
 }

@@ -31,6 +31,10 @@ GOOD = {
     "freeze_at_dpd": 1,
     "manual_payment_approval_above": D("10000.00"),
     "manual_payment_approval_days_back": 7,
+    "queue_weight_amount": D("10.00"),
+    "queue_weight_dpd": D("1.00"),
+    "queue_weight_broken_promise": D("20.00"),
+    "queue_weight_days_since_contact": D("2.00"),
 }
 # One value out of bounds per field: a negative cap, rates beyond sane, days beyond a year.
 BAD = [
@@ -47,6 +51,10 @@ BAD = [
     ("pay_later_trial_days", 1000),
     ("freeze_at_dpd", 400),
     ("manual_payment_approval_days_back", 366),
+    ("queue_weight_amount", D("-0.01")),
+    ("queue_weight_dpd", D("100.01")),
+    ("queue_weight_broken_promise", D("-1.00")),
+    ("queue_weight_days_since_contact", D("100.50")),
 ]
 TOMORROW = timezone.localdate() + datetime.timedelta(days=1)
 
