@@ -11,7 +11,7 @@ from django.urls import reverse
 from accounts.models import User
 from accounts.roles import Role
 from audit.models import AuditAction, AuditEvent
-from bnpl_admin.access import AUDIT_READERS, CASE_WORKERS, PII_REVEALERS, STAFF_ROLES
+from bnpl_admin.access import AUDIT_READERS, CASE_WORKERS, PII_REVEALERS, QUEUE_WORKERS, STAFF_ROLES
 from collection.models import CollectionCase
 from collection.services import case_assign
 from orders.models import Plan
@@ -45,6 +45,13 @@ def _pages_for(role: Role, customer) -> list[tuple[str, str]]:
         case = CollectionCase.objects.get(customer=customer)
         case_assign(case=case, agent=User.objects.get(username=f"phone-{role.name.lower()}"))
         pages.append(("case-contacts", reverse("collections:case_contacts", args=[case.pk])))
+    if str(role) in QUEUE_WORKERS:
+        case = CollectionCase.objects.get(customer=customer)
+        pages += [
+            ("case-queue", reverse("collections:case_queue")),
+            ("my-queue", reverse("collections:my_queue")),
+            ("case", reverse("collections:case_detail", args=[case.pk])),
+        ]
     if str(role) in STAFF_ROLES:
         pages += [
             ("admin", reverse("admin:index")),

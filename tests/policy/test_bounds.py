@@ -7,11 +7,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.roles import Role
+from bnpl_admin.dates import business_date
 from policy.models import Policy
 from tests.conftest import login_verified
 from tests.factories import UserFactory
@@ -56,11 +56,16 @@ BAD = [
     ("queue_weight_broken_promise", D("-1.00")),
     ("queue_weight_days_since_contact", D("100.50")),
 ]
-TOMORROW = timezone.localdate() + datetime.timedelta(days=1)
+
+
+def _tomorrow() -> datetime.date:
+    """The first date a new policy version may take: read when the test runs, never at import
+    (a run that crosses midnight in TIME_ZONE would make an imported "tomorrow" today)."""
+    return business_date() + datetime.timedelta(days=1)
 
 
 def _policy(**overrides) -> Policy:
-    return Policy(effective_from=TOMORROW, **{**GOOD, **overrides})
+    return Policy(effective_from=_tomorrow(), **{**GOOD, **overrides})
 
 
 def test_the_good_values_are_good(db):
@@ -78,7 +83,7 @@ def test_full_clean_refuses_a_value_out_of_bounds_naming_the_field(db, name, val
 def test_the_database_refuses_a_value_out_of_bounds(db, name, value):
     with pytest.raises(IntegrityError), transaction.atomic():
         _policy(**{name: value}).save()
-    assert not Policy.objects.filter(effective_from=TOMORROW).exists()
+    assert not Policy.objects.filter(effective_from=_tomorrow()).exists()
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -90,7 +95,7 @@ def test_no_negative_cap_is_ever_accepted(db, cap):
 
 def _admin_post(client, **overrides):
     data = {k: str(v) for k, v in {**GOOD, **overrides}.items()}
-    data["effective_from"] = TOMORROW.isoformat()
+    data["effective_from"] = _tomorrow().isoformat()
     data["conduct_profile"] = "CN"
     data["reminder_days_before"] = "3,1"
     data["reminder_days_after"] = "1,3,7"
@@ -118,4 +123,4 @@ def test_the_admin_saves_good_values(client, db):
     login_verified(client, ops)
     response = _admin_post(client)
     assert response.status_code == 302, response.context["adminform"].form.errors
-    assert Policy.objects.filter(effective_from=TOMORROW).exists()
+    assert Policy.objects.filter(effective_from=_tomorrow()).exists()
