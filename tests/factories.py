@@ -131,12 +131,15 @@ def posted_payment(
     on: datetime.date | None = None,
     reference: str | None = None,
 ) -> Payment:
-    """A payment received from the provider at noon on `on` (default today), posted through the service."""
+    """A payment received from the provider at noon on `on`, posted through the service; without
+    `on`, today at noon or now, whichever is earlier (a payment is never received in the future,
+    and before noon in TIME_ZONE today's noon has not come)."""
+    received_at = noon(on) if on is not None else min(noon(timezone.localdate()), timezone.now())
     payment, _replayed = payment_post(
         customer=customer,
         amount=Decimal(amount),
         reference=reference or f"ALIPAY-{next(_payment_seq):010d}",
-        received_at=noon(on or timezone.localdate()),
+        received_at=received_at,
     )
     return payment
 
