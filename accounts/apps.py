@@ -48,14 +48,17 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts and credit")
 
     def ready(self) -> None:
-        from django.contrib.auth.models import Group
+        from django.contrib.auth.models import Group, Permission
 
         from .navigation import role_label
+        from .permission_names import permission_label
         from .roles import roles_sync
 
         # A group's name is the role's key in the database, in English; wherever the admin shows
         # a group (the user form, its filter, history) it shows str(group): the role's label.
         Group.__str__ = lambda group: role_label(group.name)
+        # A permission's name is stored in English; the user and group pages show it translated.
+        Permission.__str__ = permission_label
 
         # The role matrix is declared in accounts.roles; a data migration applies it, and so
         # does every later migrate or flush, so a database never drifts from the declaration.
