@@ -131,10 +131,11 @@ def posted_payment(
     on: datetime.date | None = None,
     reference: str | None = None,
 ) -> Payment:
-    """A payment received from the provider at noon on `on`, posted through the service; without
-    `on`, today at noon or now, whichever is earlier (a payment is never received in the future,
-    and before noon in TIME_ZONE today's noon has not come)."""
-    received_at = noon(on) if on is not None else min(noon(timezone.localdate()), timezone.now())
+    """A payment received from the provider at noon on `on` (default today), posted through the
+    service; today, at noon or now, whichever is earlier (a payment is never received in the
+    future, and before noon in TIME_ZONE today's noon has not come)."""
+    day = on if on is not None else timezone.localdate()
+    received_at = noon(day) if day != timezone.localdate() else min(noon(day), timezone.now())
     payment, _replayed = payment_post(
         customer=customer,
         amount=Decimal(amount),

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,7 +19,14 @@ from tests.factories import CustomerFactory, noon
 
 D = Decimal
 EAST_8 = datetime.timezone(datetime.timedelta(hours=8))
-TODAY_NOON = noon(datetime.date.today())
+
+
+def today_noon() -> datetime.datetime:
+    """Noon today in TIME_ZONE, or now if noon has not come: a payment is never received later
+    than now. Read when the test runs (a run may cross midnight)."""
+    return min(noon(timezone.localdate()), timezone.now())
+
+
 NO_FIXTURE_RESET = settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -46,13 +54,13 @@ above_max = st.one_of(
 def test_an_amount_above_money_max_is_refused_before_anything_is_written(db, amount):
     customer = CustomerFactory()
     with pytest.raises(DomainError):
-        payment_post(customer=customer, amount=amount, reference="BIG-1", received_at=TODAY_NOON)
+        payment_post(customer=customer, amount=amount, reference="BIG-1", received_at=today_noon())
     assert _nothing_written()
 
 
 def test_money_max_itself_posts(db):
     payment, _replayed = payment_post(
-        customer=CustomerFactory(), amount=MONEY_MAX, reference="MAX-1", received_at=TODAY_NOON
+        customer=CustomerFactory(), amount=MONEY_MAX, reference="MAX-1", received_at=today_noon()
     )
     assert payment.credit_created == MONEY_MAX
 
@@ -68,7 +76,7 @@ def test_money_max_itself_posts(db):
 )
 def test_an_unknown_or_missing_customer_is_a_domain_error(db, make_customer):
     with pytest.raises(DomainError) as refused:
-        payment_post(customer=make_customer(), amount=D("10.00"), reference="WHO-1", received_at=TODAY_NOON)
+        payment_post(customer=make_customer(), amount=D("10.00"), reference="WHO-1", received_at=today_noon())
     assert refused.value.code == "no_customer"
     assert _nothing_written()
 
@@ -77,7 +85,7 @@ def test_a_customer_deleted_meanwhile_is_a_domain_error(db):
     customer = CustomerFactory()
     Customer.objects.filter(pk=customer.pk).delete()
     with pytest.raises(DomainError) as refused:
-        payment_post(customer=customer, amount=D("10.00"), reference="GONE-1", received_at=TODAY_NOON)
+        payment_post(customer=customer, amount=D("10.00"), reference="GONE-1", received_at=today_noon())
     assert refused.value.code == "no_customer"
     assert _nothing_written()
 
@@ -103,7 +111,7 @@ def test_a_received_at_that_is_not_a_moment_is_a_domain_error(db, received_at):
 def test_a_reference_longer_than_the_column_is_a_domain_error(db):
     with pytest.raises(DomainError) as refused:
         payment_post(
-            customer=CustomerFactory(), amount=D("10.00"), reference="R" * 65, received_at=TODAY_NOON
+            customer=CustomerFactory(), amount=D("10.00"), reference="R" * 65, received_at=today_noon()
         )
     assert refused.value.code == "long_reference"
     assert _nothing_written()
