@@ -41,7 +41,7 @@ def test_zh_hans_sms_and_email(outbox_backends):
     assert reminders_deliver_due(now=NOW) == {"sent": 2}
     sms = OutboxMessage.objects.get(channel="sms")
     assert sms.body == (
-        "【先买后付】李雷您好，您的订单DY-****-5678（连衣裙 dress）第1/1期应还¥1,234.56，"
+        "【先买后付】李雷，您好！您的订单DY-****-5678（连衣裙 dress）第1/1期应还¥1,234.56，"
         "将于2026年3月13日到期（还有3天），请按时还款。"
     )
     assert sms.recipient == installment.customer.phone

@@ -64,7 +64,7 @@ def test_receipt_text_and_delivery():
     assert {r.kind for r in by_channel.values()} == {RECEIPT}
     assert reminder_deliver(reminder_id=sms.pk, now=at(D, 14, 6)).status == "sent"
     assert OutboxMessage.objects.get().body == (
-        f"【先买后付】{payment.customer.name}您好，我们已于2026年3月10日收到您的还款¥1,234.50"
+        f"【先买后付】{payment.customer.name}，您好！我们已于2026年3月10日收到您的还款¥1,234.50"
         "（流水号ALIP-****-1234），感谢您的支持。"
     )
 
