@@ -3,34 +3,14 @@
 from __future__ import annotations
 
 import django_filters
-from django import forms
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.utils.translation import gettext_lazy as _
-from django_filters.fields import DateRangeField
 from django_filters.widgets import DateRangeWidget
 
+from bnpl_admin.lists import BoundedDateRangeFilter
+
 from .models import AuditAction, AuditEvent
-
-
-class _BoundedDateRangeField(DateRangeField):
-    """A date range the database can hold: 0001-01-01 in Shanghai is before year 1 in UTC."""
-
-    FIRST_YEAR, LAST_YEAR = 1970, 2999
-
-    def compress(self, data_list):
-        for day in data_list or ():
-            if day and not self.FIRST_YEAR <= day.year <= self.LAST_YEAR:
-                raise forms.ValidationError(
-                    _("Give a date between %(first)s and %(last)s."),
-                    code="out_of_range",
-                    params={"first": self.FIRST_YEAR, "last": self.LAST_YEAR},
-                )
-        return super().compress(data_list)
-
-
-class _DateRangeFilter(django_filters.DateFromToRangeFilter):
-    field_class = _BoundedDateRangeField
 
 
 def audited_models() -> list[type]:
@@ -57,7 +37,7 @@ class AuditEventFilterSet(django_filters.FilterSet):
     )
     object_id = django_filters.CharFilter(label=_("Object id"), max_length=64)
     action = django_filters.ChoiceFilter(label=_("Action"), choices=AuditAction.choices)
-    date = _DateRangeFilter(
+    date = BoundedDateRangeFilter(
         field_name="created_at",
         label=_("Date from – to"),
         widget=DateRangeWidget(attrs={"type": "date"}),

@@ -17,6 +17,7 @@ from typing import ClassVar
 
 import django_filters
 import django_tables2 as tables
+from django import forms
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.db.models import QuerySet
@@ -24,7 +25,9 @@ from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
+from django_filters.fields import DateRangeField
 from django_tables2.export import TableExport
 from django_tables2.paginators import LazyPaginator
 from tablib import Dataset
@@ -258,3 +261,25 @@ class LocalDateTimeColumn(tables.DateTimeColumn):
         if isinstance(value, datetime.datetime):
             return timezone.localtime(value).isoformat(timespec="seconds")
         return super().value(value=value, **kwargs)
+
+
+class BoundedDateRangeField(DateRangeField):
+    """A date range the database can hold: 0001-01-01 in Shanghai is before year 1 in UTC."""
+
+    FIRST_YEAR, LAST_YEAR = 1970, 2999
+
+    def compress(self, data_list):
+        for day in data_list or ():
+            if day and not self.FIRST_YEAR <= day.year <= self.LAST_YEAR:
+                raise forms.ValidationError(
+                    gettext_lazy("Give a date between %(first)s and %(last)s."),
+                    code="out_of_range",
+                    params={"first": self.FIRST_YEAR, "last": self.LAST_YEAR},
+                )
+        return super().compress(data_list)
+
+
+class BoundedDateRangeFilter(django_filters.DateFromToRangeFilter):
+    """A from–to date filter for any console list: an out-of-range date is a form error."""
+
+    field_class = BoundedDateRangeField

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django_filters.widgets import DateRangeWidget
 
 from accounts.roles import Role
-from audit.filters import _DateRangeFilter
+from bnpl_admin.lists import BoundedDateRangeFilter
 from bnpl_admin.money import MONEY_MAX
 
 from .models import CLOSED_CASE_STATUSES, Bucket, CaseStatus, CollectionCase, Team
@@ -80,7 +80,7 @@ class CaseQueueFilterSet(django_filters.FilterSet):
         label=_("On hold"),
         widget=forms.Select(choices=[("", "—"), ("true", _("Yes")), ("false", _("No"))]),
     )
-    opened = _DateRangeFilter(
+    opened = BoundedDateRangeFilter(
         field_name="opened_at", label=_("Opened from – to"), widget=DateRangeWidget(attrs={"type": "date"})
     )
 
