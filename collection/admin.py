@@ -14,7 +14,7 @@ from bnpl_admin.admin_base import AuditedAdmin, ReadOnlyAdminMixin, ReadOnlyInli
 from bnpl_admin.admin_filters import DateRangeFilter
 from bnpl_admin.admin_paginator import EstimatedCountPaginator
 
-from .models import CaseEvent, CollectionCase, ContactAttempt, Team
+from .models import CaseEvent, CollectionCase, ContactAttempt, Promise, Team
 from .sentences import case_event_sentence
 from .services import case_assign, case_open
 
@@ -161,3 +161,23 @@ class TeamAdmin(AuditedAdmin):
     @admin.display(description=_("members"), ordering="members_n")
     def member_count(self, obj) -> int:
         return obj.members_n
+
+
+@admin.register(Promise)
+class PromiseAdmin(ReadOnlyAdminMixin, AuditedAdmin):
+    """Read only: promises are made with a contact and decided by the ledger (the sweep), never
+    by hand."""
+
+    list_display = ("made_at", "case", "amount", "due_date", "status", "decided_on", "made_by")
+    list_filter = ("status", ("due_date", DateRangeFilter))
+    list_select_related = ("case__customer", "made_by")
+    search_fields = ("customer__platform_user_id__exact",)
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    history_list_display = ("status",)
+
+    def get_queryset(self, request):
+        promises = super().get_queryset(request)
+        if request.user.has_perm("collections.view_all_collectioncase"):
+            return promises
+        return promises.filter(case__in=CollectionCase.objects.visible_to(request.user))

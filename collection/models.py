@@ -11,6 +11,7 @@ from simple_history.models import HistoricalRecords
 
 from accounts.models import Customer
 from bnpl_admin.events import Event
+from bnpl_admin.money import ZERO, MoneyField
 
 
 class Bucket(models.TextChoices):
@@ -37,8 +38,14 @@ class Bucket(models.TextChoices):
 
 class CaseStatus(models.TextChoices):
     OPEN = "open", _("Open")
+    CONTACTED = "contacted", _("Contacted")
     PROMISED = "promised", _("Promise to pay")
+    BROKEN_PROMISE = "broken_promise", _("Broken promise")
     VISIT_REQUESTED = "visit_requested", _("Home visit requested")
+    VISIT_SCHEDULED = "visit_scheduled", _("Home visit scheduled")
+    VISITED = "visited", _("Visited")
+    SETTLEMENT_PENDING = "settlement_pending", _("Settlement pending")
+    ON_HOLD = "on_hold", _("On hold")
     WRITE_OFF_PROPOSED = "write_off_proposed", _("Write-off proposed")
     RESOLVED = "resolved", _("Resolved (paid)")
     WRITTEN_OFF = "written_off", _("Written off")
@@ -46,18 +53,52 @@ class CaseStatus(models.TextChoices):
 
 CLOSED_CASE_STATUSES = (CaseStatus.RESOLVED, CaseStatus.WRITTEN_OFF)
 
-# The case lifecycle; collection.services.case_transition is the only way along it.
+# The case lifecycle; collection.services.case_transition is the only way along it. Every open
+# state may become resolved (paid in full: the sweep and payments close it) and, except while a
+# write-off waits for its checker, on hold (a return or a dispute); only a proposed write-off
+# may become written off.
+_WORKING = {CaseStatus.CONTACTED, CaseStatus.RESOLVED, CaseStatus.ON_HOLD}
 CASE_TRANSITIONS: dict[str, set[str]] = {
-    CaseStatus.OPEN: {
+    CaseStatus.OPEN: _WORKING
+    | {
         CaseStatus.PROMISED,
         CaseStatus.VISIT_REQUESTED,
+        CaseStatus.SETTLEMENT_PENDING,
         CaseStatus.WRITE_OFF_PROPOSED,
-        CaseStatus.RESOLVED,
     },
-    CaseStatus.PROMISED: {CaseStatus.OPEN, CaseStatus.RESOLVED, CaseStatus.VISIT_REQUESTED},
-    CaseStatus.VISIT_REQUESTED: {CaseStatus.OPEN, CaseStatus.PROMISED, CaseStatus.RESOLVED},
+    CaseStatus.CONTACTED: (_WORKING - {CaseStatus.CONTACTED})
+    | {
+        CaseStatus.OPEN,
+        CaseStatus.PROMISED,
+        CaseStatus.VISIT_REQUESTED,
+        CaseStatus.SETTLEMENT_PENDING,
+        CaseStatus.WRITE_OFF_PROPOSED,
+    },
+    # A promise is kept (back to contacted, or resolved when nothing is left) or broken.
+    CaseStatus.PROMISED: _WORKING | {CaseStatus.BROKEN_PROMISE, CaseStatus.SETTLEMENT_PENDING},
+    CaseStatus.BROKEN_PROMISE: _WORKING
+    | {
+        CaseStatus.PROMISED,
+        CaseStatus.VISIT_REQUESTED,
+        CaseStatus.SETTLEMENT_PENDING,
+        CaseStatus.WRITE_OFF_PROPOSED,
+    },
+    # A manager approves a visit (scheduled) or rejects it (back to contacted).
+    CaseStatus.VISIT_REQUESTED: _WORKING | {CaseStatus.VISIT_SCHEDULED, CaseStatus.PROMISED},
+    CaseStatus.VISIT_SCHEDULED: _WORKING | {CaseStatus.VISITED, CaseStatus.PROMISED},
+    CaseStatus.VISITED: _WORKING
+    | {
+        CaseStatus.PROMISED,
+        CaseStatus.VISIT_REQUESTED,
+        CaseStatus.SETTLEMENT_PENDING,
+        CaseStatus.WRITE_OFF_PROPOSED,
+    },
+    # A manager approves a settlement or restructure (contacted, or resolved) or rejects it.
+    CaseStatus.SETTLEMENT_PENDING: _WORKING | {CaseStatus.PROMISED},
+    CaseStatus.ON_HOLD: {CaseStatus.OPEN, CaseStatus.CONTACTED, CaseStatus.RESOLVED},
     CaseStatus.WRITE_OFF_PROPOSED: {
         CaseStatus.OPEN,
+        CaseStatus.CONTACTED,
         CaseStatus.WRITTEN_OFF,
         CaseStatus.RESOLVED,
     },
@@ -171,6 +212,21 @@ class CaseEventType(models.TextChoices):
     NOTE = "note", _("Note")
     CONTACT = "contact", _("Contact recorded")
     CONTACT_REFUSED = "contact_refused", _("Contact refused")
+    PROMISE_MADE = "promise_made", _("Promise made")
+    PROMISE_KEPT = "promise_kept", _("Promise kept")
+    PROMISE_BROKEN = "promise_broken", _("Promise broken")
+    VISIT_REQUESTED = "visit_requested", _("Home visit requested")
+    VISIT_APPROVED = "visit_approved", _("Home visit approved")
+    VISIT_REJECTED = "visit_rejected", _("Home visit rejected")
+    VISIT_CHECKED_IN = "visit_checked_in", _("Field agents checked in")
+    VISIT_DONE = "visit_done", _("Home visit done")
+    SETTLEMENT_PROPOSED = "settlement_proposed", _("Settlement proposed")
+    SETTLEMENT_APPROVED = "settlement_approved", _("Settlement approved")
+    SETTLEMENT_REJECTED = "settlement_rejected", _("Settlement rejected")
+    WRITE_OFF_PROPOSED = "write_off_proposed", _("Write-off proposed")
+    WRITE_OFF_APPROVED = "write_off_approved", _("Written off")
+    WRITE_OFF_REJECTED = "write_off_rejected", _("Write-off rejected")
+    PAYMENT = "payment", _("Payment received")
 
 
 class CaseEvent(Event):
@@ -312,3 +368,86 @@ class Team(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- Promises to pay (issue 11) ----------------------------------------------------------------
+
+
+class PromiseStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    KEPT = "kept", _("Kept")
+    BROKEN = "broken", _("Broken")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Promise(models.Model):
+    """A customer's promise to pay an amount by a date, made during a contact.
+
+    Kept when the allocations of payments received after it was made cover its amount by its
+    date; broken otherwise, decided for that date by the sweep (the ledger decides, not a
+    person). Written only by the promise services."""
+
+    case = models.ForeignKey(
+        CollectionCase, verbose_name=_("case"), on_delete=models.PROTECT, related_name="promises"
+    )
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="promises"
+    )
+    contact = models.OneToOneField(
+        ContactAttempt,
+        verbose_name=_("contact"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="promise",
+    )
+    made_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("made with"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="promises_taken",
+    )
+    made_at = models.DateTimeField(_("made at"), default=timezone.now)
+    amount = MoneyField(_("amount"))
+    due_date = models.DateField(_("due date"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=PromiseStatus.choices, default=PromiseStatus.PENDING
+    )
+    decided_on = models.DateField(_("decided on"), null=True, blank=True)
+    paid_amount = MoneyField(_("paid towards it"), default=ZERO)
+
+    history = HistoricalRecords(
+        verbose_name=_("historical promise"), verbose_name_plural=_("historical promises")
+    )
+
+    class Meta:
+        verbose_name = _("promise to pay")
+        verbose_name_plural = _("promises to pay")
+        ordering = ["-made_at", "-id"]
+        indexes = [
+            # The sweep decides the pending promises due by a date; the queue reads them per case.
+            models.Index(fields=["status", "due_date"], name="promise_status_due_idx"),
+            models.Index(fields=["case", "status"], name="promise_case_status_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0),
+                name="promise_amount_positive",
+                violation_error_message=_("A promise is for an amount above zero."),
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending", decided_on__isnull=True)
+                | (~Q(status="pending") & Q(decided_on__isnull=False)),
+                name="promise_decided_iff_not_pending",
+                violation_error_message=_("A decided promise has a decision date; a pending one has none."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return _("Promise %(id)s · %(amount)s by %(date)s · %(status)s") % {
+            "id": self.pk,
+            "amount": self.amount,
+            "date": self.due_date,
+            "status": self.get_status_display(),
+        }

@@ -72,6 +72,13 @@ class _TaskForm(beat_admin.PeriodicTaskForm):
             return self.cleaned_data  # the task field's own error is on the form
         return super().clean()
 
+    def clean_headers(self):
+        # beat's save() turns empty headers into NULL, which its own column refuses (a 500):
+        # empty means no headers, "{}" (the column's default); anything else must be JSON.
+        if not (self.cleaned_data.get("headers") or "").strip():
+            return "{}"
+        return self._clean_json("headers")
+
     def _clean_json(self, field):
         try:
             return super()._clean_json(field)

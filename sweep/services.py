@@ -27,6 +27,7 @@ from accounts.services import credit_lines_freeze_overdue
 from bnpl_admin.dates import business_date
 from bnpl_admin.errors import DomainError
 from bnpl_admin.money import ZERO
+from bnpl_admin.signals import sweep_done
 from collection.services import cases_age
 from orders.ledger import LateFeeTerms, late_fee_accrue, late_fee_days
 from orders.models import (
@@ -363,8 +364,11 @@ def sweep_finish(*, run_id: int, publish_snapshot: bool = True) -> bool:
         run.status = RunStatus.FAILED if statuses[ChunkStatus.FAILED] else RunStatus.DONE
         run.finished_at = timezone.now()
         run.save(update_fields=["totals", "status", "finished_at"])
-    if run.status == RunStatus.DONE and publish_snapshot:
-        _publish_snapshot(run.business_date)
+    if run.status == RunStatus.DONE:
+        if publish_snapshot:
+            _publish_snapshot(run.business_date)
+        # Once per run: a run already done returned above. Followers publish their own tasks.
+        sweep_done.send(sender=SweepRun, business_date=run.business_date, run_id=run.pk)
     return run.status == RunStatus.DONE
 
 

@@ -58,6 +58,8 @@ OTHER_ADMIN_MODELS: list = [
 # Project models with no admin page of their own, each with the reason.
 NOT_IN_ADMIN: dict[str, str] = {
     "sweep.SweepChunk": "shown inline on its run's page (sweep.admin.SweepRunAdmin)",
+    "decisionlog.ChainHead": "the chain's lock row; its head is shown on the decision log's pages",
+    "decisionlog.DecisionLogEntry": "append-only: read on the console's decision log page, never edited",
 }
 
 

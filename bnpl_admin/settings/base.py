@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     # The central audit trail (audit.receivers write it from sign-ins, history rows, reveals
     # and exports); the per-URL access matrix it is tested against is bnpl_admin/access.py.
     "audit",
+    # The tamper-evident decision log (a hash chain of credit decisions; decisionlog.services).
+    "decisionlog",
     # The demo book and its staff logins (`manage.py seed_demo`, run by `make run`).
     "demo",
 ]

@@ -220,6 +220,12 @@ def build_site_data() -> SiteData:
         outcome="reached",
         summary="matrix",
     )
+    from collection.models import Promise
+
+    # Until the promise service comes: a promise row, so its admin pages are walked.
+    Promise.objects.create(
+        case=case, customer=case.customer, amount=Decimal("100.00"), due_date=today, made_by=None
+    )
     team = Team.objects.create(name="matrix", manager=users[str(Role.COLLECTIONS_MANAGER)])
     team.members.add(users[str(Role.COLLECTIONS_AGENT)])
     # The policy in force was written by a migration, without history: add a later version.

@@ -582,3 +582,25 @@ def test_a_superuser_adding_a_task_in_the_admin_is_audited(root_client, root, sw
     event = AuditEvent.objects.get(object_id=str(task.pk), action=AuditAction.CREATED)
     assert event.actor == root
     assert event.changes["task"] == [None, "sweep.snapshot"]
+
+
+@pytest.mark.parametrize("headers", ["", "   "])
+def test_a_superusers_task_saved_with_empty_headers_keeps_no_headers(root_client, sweep_task, headers):
+    # django-celery-beat's save() turns "" into NULL, which its own column refuses: a 500 before.
+    data = {
+        "name": sweep_task.name,
+        "task": sweep_task.task,
+        "crontab": sweep_task.crontab_id,
+        "args": "[]",
+        "kwargs": "{}",
+        "headers": headers,
+        "enabled": "on",
+    }
+
+    response = root_client.post(
+        reverse("admin:django_celery_beat_periodictask_change", args=[sweep_task.pk]), data
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    sweep_task.refresh_from_db()
+    assert sweep_task.headers == "{}"
