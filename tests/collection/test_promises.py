@@ -232,7 +232,7 @@ def test_one_pending_promise_per_case_service_and_database(case, agent):
     second = Promise(case=case, customer=case.customer, amount=Decimal("1.00"), due_date=day(3))
     with pytest.raises(ValidationError) as invalid:
         second.validate_constraints()
-    assert "already has a promise to pay waiting" in str(invalid.value)
+    assert "已有一个尚未到期的还款承诺" in str(invalid.value)  # LANGUAGE_CODE: Chinese
     with pytest.raises(IntegrityError), transaction.atomic():
         second.save()
     # Once the first is decided, a new promise may be made.
@@ -507,7 +507,7 @@ def test_the_case_page_shows_kept_and_broken_in_both_languages(client, case, age
     manager.language = "zh-hans"
     manager.save()
     zh = client.get(reverse("collections:case_detail", args=[case.pk])).content.decode()
-    assert "承诺还款" in zh and "broken: 1" not in zh
+    assert "还款承诺" in zh and "违约：1" in zh and "broken: 1" not in zh
 
 
 def test_the_case_page_reads_a_fixed_number_of_queries(client, agent, manager, django_assert_max_num_queries):
