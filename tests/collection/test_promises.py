@@ -650,3 +650,43 @@ def test_the_queue_counts_broken_promises_and_weighs_a_promise_due_today(agent):
     policy.save()
     scores = {c.pk: c.priority for c in my_queue(user=agent)}
     assert scores[due_today.pk] == 30 and scores[broken.pk] == 0
+
+
+def test_the_queue_filters_by_promises_last_contact_channel_and_merchant(client, agent, manager):
+    from orders.models import Installment, InstallmentStatus, Merchant, Order
+
+    broken, pending, plain = (owing_case(agent) for _ in range(3))
+    contact_record(case=broken, agent=agent, channel="phone", party="debtor", outcome="reached", now=at(D, 9))
+    promise(broken, agent, amount="10.00", due=day(1))
+    decide(day(2))
+    contact_record(
+        case=pending, agent=agent, channel="phone", party="debtor", outcome="no_answer", now=at(D, 9)
+    )
+    promise(pending, agent, amount="10.00", due=day(5), made=at(day(3), 10))
+    Installment.objects.update(status=InstallmentStatus.OVERDUE)
+    Order.objects.filter(customer=plain.customer).update(channel="livestream")
+    toys = Merchant.objects.create(name="玩具店", category="toys")
+    Order.objects.filter(customer=pending.customer).update(merchant=toys)
+    login_verified(client, manager)
+
+    def ids(**query):
+        response = client.get(reverse("collections:case_queue"), {**query, "per_page": 100})
+        assert response.status_code == 200
+        assert not response.context["filter"].errors
+        return {row.record.pk for row in response.context["table"].page.object_list}
+
+    assert ids(promise_due_after="2026-03-14", promise_due_before="2026-03-16") == {pending.pk}
+    assert ids(promise_due_after="2026-03-16") == set()
+    assert ids(broken_promises="1") == {broken.pk}
+    assert ids(broken_promises="0") == {broken.pk, pending.pk, plain.pk}
+    assert ids(last_contact_after="2026-03-10", last_contact_before="2026-03-10") == {broken.pk, pending.pk}
+    assert ids(last_contact_outcome="no_answer") == {pending.pk}
+    assert ids(last_contact_outcome="reached") == {broken.pk}
+    assert ids(channel="livestream") == {plain.pk}
+    assert ids(channel="short_video") == {broken.pk, pending.pk}
+    assert ids(merchant_category="toys") == {pending.pk}
+    bad = client.get(reverse("collections:case_queue"), {"broken_promises": "-1", "merchant_category": "x"})
+    assert bad.status_code == 200 and set(bad.context["filter"].errors) == {
+        "broken_promises",
+        "merchant_category",
+    }
