@@ -10,3 +10,25 @@ class CollectionConfig(AppConfig):
     name = "collection"
     label = "collections"
     verbose_name = _("Collections")
+
+    def ready(self) -> None:
+        # --- Promises to pay ---
+        from reminders.selectors import after_due_pause_add
+
+        from . import receivers
+        from .case_actions import CaseAction, register_case_action
+        from .selectors import promises_pending_through
+
+        # Promises are decided after each night's sweep (bnpl_admin.signals.sweep_done).
+        receivers.connect()
+        # A pending promise pauses the customer's after-due reminders until its date.
+        after_due_pause_add(promises_pending_through)
+        register_case_action(
+            CaseAction(
+                key="contact_record",
+                label=_("Record a contact or a promise"),
+                url_name="collections:case_contacts",
+                permission="collections.add_contactattempt",
+                order=10,
+            )
+        )

@@ -7,6 +7,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import EmergencyContact
+from bnpl_admin.form_fields import BoundedDateField, FiniteDecimalField
+from bnpl_admin.money import CENT, MONEY_MAX
 
 # --- Contacts under the conduct rules ---------------------------------------------------------
 from .models import ContactChannel, ContactDirection, ContactOutcome, ContactParty, Team
@@ -33,13 +35,31 @@ class ContactForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+    # --- Promises to pay: with the outcome "promise made" only (static/js/contact_form.js hides
+    # them otherwise); the service checks the amount against what is owed and the date's range.
+    promise_amount = FiniteDecimalField(
+        label=_("Amount promised (¥)"),
+        required=False,
+        min_value=CENT,
+        max_value=MONEY_MAX,
+        max_digits=14,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0.01", "inputmode": "decimal"}),
+    )
+    promise_due = BoundedDateField(
+        label=_("Promised by"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    PROMISE_FIELDS = ("promise_amount", "promise_due")
 
-    def __init__(self, *args, contacts, **kwargs):
+    def __init__(self, *args, contacts, promise_dates=None, **kwargs):
         super().__init__(*args, **kwargs)
         # Only the case's customer's emergency contacts; named, never with their number.
         field = self.fields["emergency_contact"]
         field.queryset = contacts
         field.label_from_instance = lambda contact: str(contact)
+        if promise_dates is not None:  # (today, latest): the date picker offers only those days
+            first, last = promise_dates
+            self.fields["promise_due"].widget.attrs.update(min=first.isoformat(), max=last.isoformat())
 
     def clean(self):
         data = super().clean()
@@ -48,6 +68,15 @@ class ContactForm(forms.Form):
             self.add_error("emergency_contact", _("Choose the emergency contact."))
         if party == ContactParty.DEBTOR and contact is not None:
             self.add_error("emergency_contact", _("Leave this empty for a contact with the debtor."))
+        if data.get("outcome") == ContactOutcome.PROMISE_MADE:
+            if data.get("promise_amount") is None and "promise_amount" not in self.errors:
+                self.add_error("promise_amount", _("Give the amount promised."))
+            if data.get("promise_due") is None and "promise_due" not in self.errors:
+                self.add_error("promise_due", _("Give the date promised."))
+        elif "outcome" in data:
+            for name in self.PROMISE_FIELDS:
+                if data.get(name) is not None:
+                    self.add_error(name, _("Leave this empty unless the outcome is “promise made”."))
         return data
 
 

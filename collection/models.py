@@ -215,6 +215,7 @@ class CaseEventType(models.TextChoices):
     PROMISE_MADE = "promise_made", _("Promise made")
     PROMISE_KEPT = "promise_kept", _("Promise kept")
     PROMISE_BROKEN = "promise_broken", _("Promise broken")
+    PROMISE_CANCELLED = "promise_cancelled", _("Promise cancelled")
     VISIT_REQUESTED = "visit_requested", _("Home visit requested")
     VISIT_APPROVED = "visit_approved", _("Home visit approved")
     VISIT_REJECTED = "visit_rejected", _("Home visit rejected")
@@ -441,6 +442,13 @@ class Promise(models.Model):
                 | (~Q(status="pending") & Q(decided_on__isnull=False)),
                 name="promise_decided_iff_not_pending",
                 violation_error_message=_("A decided promise has a decision date; a pending one has none."),
+            ),
+            # One promise at a time: a new one waits until the ledger has decided the last.
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=Q(status="pending"),
+                name="one_pending_promise_per_case",
+                violation_error_message=_("This case already has a promise to pay waiting for its date."),
             ),
         ]
 

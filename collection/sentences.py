@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
-from bnpl_admin.sentences import SYSTEM_REASONS, Renderer, choice, sentence, then, with_reason
+from bnpl_admin.sentences import SYSTEM_REASONS, Renderer, choice, money, sentence, then, with_reason
 from policy.conduct import PROFILES, Decision
 
 from .models import Bucket, CaseStatus, ContactChannel, ContactOutcome, ContactParty
@@ -66,6 +66,9 @@ def _case_assigned(p: Mapping) -> str:
 
 
 def _case_status_changed(p: Mapping) -> str:
+    reason = str(p.get("reason") or "")
+    if reason in _CASE_REASONS:  # written by the collection services, in English
+        p = {**p, "reason": str(_CASE_REASONS[reason])}
     return with_reason(
         _("Status changed from %(old)s to %(new)s.")
         % {"old": _case_status(p["old"]), "new": _case_status(p["new"])},
@@ -126,3 +129,48 @@ def _case_contact_refused(p: Mapping) -> str:
 
 _CASE_RENDERERS["contact"] = _case_contact
 _CASE_RENDERERS["contact_refused"] = _case_contact_refused
+
+
+# --- Promises to pay ---------------------------------------------------------------------------
+
+_CASE_REASONS = {
+    "contact": gettext_lazy("a contact"),
+    "promise made": gettext_lazy("promise made"),
+    "promise kept": gettext_lazy("promise kept"),
+    "promise broken": gettext_lazy("promise broken"),
+}
+
+
+def _promise_words(p: Mapping) -> dict[str, str]:
+    return {"amount": money(p["amount"]), "date": str(p["due_date"])}
+
+
+def _promise_made(p: Mapping) -> str:
+    return _("Promise to pay %(amount)s by %(date)s.") % _promise_words(p)
+
+
+def _promise_kept(p: Mapping) -> str:
+    words = {**_promise_words(p), "paid": money(p["paid"]), "decided": str(p["decided_on"])}
+    return _by_sweep(
+        _("Promise of %(amount)s by %(date)s kept: %(paid)s paid towards it by %(decided)s.") % words, p
+    )
+
+
+def _promise_broken(p: Mapping) -> str:
+    words = {**_promise_words(p), "paid": money(p["paid"])}
+    return _by_sweep(
+        _("Promise of %(amount)s by %(date)s broken: %(paid)s paid towards it by then.") % words, p
+    )
+
+
+def _promise_cancelled(p: Mapping) -> str:
+    words = {**_promise_words(p), "closed": str(p["decided_on"])}
+    return _by_sweep(
+        _("Promise of %(amount)s by %(date)s cancelled: the case closed on %(closed)s.") % words, p
+    )
+
+
+_CASE_RENDERERS["promise_made"] = _promise_made
+_CASE_RENDERERS["promise_kept"] = _promise_kept
+_CASE_RENDERERS["promise_broken"] = _promise_broken
+_CASE_RENDERERS["promise_cancelled"] = _promise_cancelled

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 import heapq
 from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, QuerySet
@@ -15,7 +17,9 @@ from simple_history.utils import bulk_update_with_history
 from accounts.masking import scrub_text
 from accounts.models import Customer, EmergencyContact, User
 from bnpl_admin.bulk import bulk_update_values
+from bnpl_admin.dates import business_date
 from bnpl_admin.errors import DomainError
+from bnpl_admin.money import CENT, ZERO, money_in_bounds
 from policy.conduct import Decision
 
 from .models import (
@@ -31,9 +35,18 @@ from .models import (
     ContactDirection,
     ContactOutcome,
     ContactParty,
+    Promise,
+    PromiseStatus,
     Team,
 )
-from .selectors import contact_context
+from .selectors import (
+    PromiseFacts,
+    contact_context,
+    pending_promise_facts,
+    promise_allocations,
+    promise_ceiling,
+    promise_dates_allowed,
+)
 
 
 class CaseError(DomainError):
@@ -262,8 +275,17 @@ class ContactRefused(CaseError):
 
 SUMMARY_MAX_LENGTH = 2000
 
-# An accepted contact with this outcome moves the case, where CASE_TRANSITIONS allows it.
-CONTACT_OUTCOME_MOVES_CASE_TO = {ContactOutcome.PROMISE_MADE: CaseStatus.PROMISED}
+# An accepted contact with the debtor that reached them (a right-party contact) moves a case that
+# waits for one to contacted; a promise moves it to promised (promise_make). Where the map allows.
+RIGHT_PARTY_OUTCOMES = frozenset(
+    {
+        ContactOutcome.REACHED,
+        ContactOutcome.REFUSED,
+        ContactOutcome.DISPUTE_RAISED,
+        ContactOutcome.CLAIMS_PAID,
+    }
+)
+CONTACTED_FROM = frozenset({CaseStatus.OPEN, CaseStatus.BROKEN_PROMISE, CaseStatus.VISITED})
 
 
 def contact_check(
@@ -297,6 +319,8 @@ def contact_record(
     emergency_contact: EmergencyContact | None = None,
     summary: str = "",
     now: datetime.datetime | None = None,
+    promise_amount: Decimal | None = None,
+    promise_due: datetime.date | None = None,
 ) -> ContactAttempt:
     """Record a contact on a case, if the conduct profile in force allows it now.
 
@@ -304,6 +328,11 @@ def contact_record(
     language; the refusal itself is kept on the case's timeline (committed, even though the
     caller sees an error). The customer's row is locked first, so two agents recording calls to
     one customer at the same moment are counted one after the other against the daily limit.
+
+    The outcome "promise made" needs the promise's amount and date: the promise is made
+    (promise_make) in the contact's transaction, so a promise the rules refuse leaves no contact
+    either. Any other right-party contact with the debtor moves an open, broken-promise or visited
+    case to contacted.
     """
     now = now or timezone.now()
     # Numbers typed into the summary are masked before they are kept (accounts.masking).
@@ -318,6 +347,7 @@ def contact_record(
         summary=summary,
         now=now,
     )
+    _contact_promise_check(outcome=outcome, party=party, amount=promise_amount, due_date=promise_due, now=now)
     with transaction.atomic():
         # Lock order as everywhere (STYLE.md): customer, then its case.
         Customer.objects.select_for_update().only("pk").get(pk=case.customer_id)
@@ -375,9 +405,17 @@ def contact_record(
                 created_at=now,
                 payload={**details, "contact": attempt.pk},
             )
-            to = CONTACT_OUTCOME_MOVES_CASE_TO.get(outcome)
-            if to is not None and to in CASE_TRANSITIONS[CaseStatus(case.status)]:
-                case_transition(case=case, to=to, by=agent, reason="contact")
+            if outcome == ContactOutcome.PROMISE_MADE:
+                promise_make(
+                    case=case, by=agent, amount=promise_amount, due_date=promise_due, contact=attempt, now=now
+                )
+            elif (
+                party == ContactParty.DEBTOR
+                and outcome in RIGHT_PARTY_OUTCOMES
+                and case.status in CONTACTED_FROM
+                and CaseStatus.CONTACTED in CASE_TRANSITIONS[CaseStatus(case.status)]
+            ):
+                case_transition(case=case, to=CaseStatus.CONTACTED, by=agent, reason="contact")
     # Raised after the transaction above has committed its refusal event.
     if not decision.allowed:
         raise ContactRefused(decision.message, code=decision.reason_code, decision=decision)
@@ -526,3 +564,318 @@ def _spread(cases: list[CollectionCase], members: list[User], method: str) -> li
         chosen.append(member)
         heapq.heappush(heap, (load + 1, pk, member))
     return chosen
+
+
+# --- Promises to pay (issue 11) -------------------------------------------------------------------
+#
+# A promise is an amount by a date, made with the debtor during a contact. The ledger decides it:
+# it is kept when the allocations of the payments the customer made after the promise, recorded by
+# its date, cover its amount; it is broken when its date has passed without that. Dates are
+# business dates (TIME_ZONE), as instalment due dates and allocations are: the sweep for date D runs
+# at 00:30 on D, so it decides the promises due before D (a promise due D leaves the customer the
+# whole of D to pay, as an instalment due D is 1 day past due only on D + 1).
+
+
+class PromiseError(CaseError):
+    """A promise the rules refuse; `field` names the form field the message belongs to."""
+
+    def __init__(self, message: str, *, code: str, field: str | None = None):
+        super().__init__(message, code=code)
+        self.field = field
+
+
+def _promise_input_check(*, amount, due_date, now: datetime.datetime) -> tuple[Decimal, datetime.date]:
+    """The promise's amount and date as the rules want them, before any lock is taken."""
+    if amount is None:
+        raise PromiseError(_("Give the amount promised."), code="promise_no_amount", field="promise_amount")
+    try:
+        amount = Decimal(amount) if not isinstance(amount, float | bool) else None
+    except (InvalidOperation, TypeError, ValueError):
+        amount = None
+    if amount is None or not money_in_bounds(amount) or amount != amount.quantize(CENT):
+        raise PromiseError(
+            _("Give the amount promised in yuan, with at most two decimal places."),
+            code="promise_bad_amount",
+            field="promise_amount",
+        )
+    if amount <= ZERO:
+        raise PromiseError(
+            _("A promise is for an amount above zero."), code="promise_not_positive", field="promise_amount"
+        )
+    if due_date is None or isinstance(due_date, datetime.datetime) or not isinstance(due_date, datetime.date):
+        raise PromiseError(_("Give the date promised."), code="promise_no_date", field="promise_due")
+    today, latest = promise_dates_allowed(today=business_date(now))
+    if not today <= due_date <= latest:
+        raise PromiseError(
+            _("A promise falls due from today, %(today)s, to %(latest)s at the latest.")
+            % {"today": today.isoformat(), "latest": latest.isoformat()},
+            code="promise_date_out_of_range",
+            field="promise_due",
+        )
+    return amount.quantize(CENT), due_date
+
+
+def _contact_promise_check(*, outcome, party, amount, due_date, now) -> None:
+    if outcome != ContactOutcome.PROMISE_MADE:
+        if amount is not None or due_date is not None:
+            raise PromiseError(
+                _("A promised amount and date go only with the outcome “promise made”."),
+                code="promise_without_outcome",
+            )
+        return
+    if party != ContactParty.DEBTOR:
+        raise PromiseError(
+            _("Only the debtor makes a promise to pay; an emergency contact is never told of the debt."),
+            code="promise_not_debtor",
+        )
+    _promise_input_check(amount=amount, due_date=due_date, now=now)
+
+
+def promise_make(
+    *,
+    case: CollectionCase,
+    by: User | None,
+    amount: Decimal,
+    due_date: datetime.date,
+    contact: ContactAttempt | None = None,
+    now: datetime.datetime | None = None,
+) -> Promise:
+    """Record the debtor's promise to pay `amount` by `due_date` on an open case.
+
+    The amount is above zero and at most what the customer owes on instalments due by that date
+    (more could not be allocated in time); the date is from today to Policy.promise_max_days
+    ahead; a case holds one pending promise at a time (checked here and by a partial unique
+    index). Writes the promise with its history row and a PROMISE_MADE event, and moves the case to
+    promised where CASE_TRANSITIONS allows. contact_record calls it inside the contact's
+    transaction, with the contact it was made in.
+    """
+    now = now or timezone.now()
+    if not timezone.is_aware(now):
+        raise PromiseError(_("The time of the promise needs a time zone."), code="promise_naive_time")
+    amount, due_date = _promise_input_check(amount=amount, due_date=due_date, now=now)
+    with transaction.atomic():
+        # Lock order as everywhere (STYLE.md): customer, then its case.
+        Customer.objects.select_for_update().only("pk").get(pk=case.customer_id)
+        case = CollectionCase.objects.select_for_update().get(pk=case.pk)
+        if not case.is_open:
+            raise PromiseError(_("Promises are made on open cases only."), code="promise_case_closed")
+        if contact is not None and (contact.case_id != case.pk or contact.party != ContactParty.DEBTOR):
+            raise PromiseError(
+                _("A promise is made in a contact with this case's debtor."), code="promise_bad_contact"
+            )
+        if Promise.objects.filter(case=case, status=PromiseStatus.PENDING).exists():
+            raise PromiseError(_one_pending_message(), code="promise_pending")
+        ceiling = promise_ceiling(customer_id=case.customer_id, due_date=due_date)
+        if amount > ceiling:
+            raise PromiseError(
+                _(
+                    "A promise is for at most what the customer owes on instalments due by its date: "
+                    "¥%(ceiling)s by %(date)s."
+                )
+                % {"ceiling": f"{ceiling:,.2f}", "date": due_date.isoformat()},
+                code="promise_above_owed",
+                field="promise_amount",
+            )
+        promise = Promise(
+            case=case,
+            customer_id=case.customer_id,
+            contact=contact,
+            made_by=by,
+            made_at=now,
+            amount=amount,
+            due_date=due_date,
+        )
+        if by is not None:
+            promise._history_user = by
+        promise._change_reason = "promise made"
+        try:
+            with transaction.atomic():
+                promise.save()
+        except IntegrityError as exc:  # the partial unique index: a promise made meanwhile
+            raise PromiseError(_one_pending_message(), code="promise_pending") from exc
+        CaseEvent.objects.create(
+            case=case,
+            type=CaseEventType.PROMISE_MADE,
+            actor=by,
+            created_at=now,
+            payload={
+                "promise": promise.pk,
+                "amount": str(amount),
+                "due_date": due_date.isoformat(),
+                "contact": contact.pk if contact is not None else None,
+            },
+        )
+        if CaseStatus.PROMISED in CASE_TRANSITIONS[CaseStatus(case.status)]:
+            case_transition(case=case, to=CaseStatus.PROMISED, by=by, reason="promise made")
+    return promise
+
+
+def _one_pending_message() -> str:
+    return _("This case already has a promise to pay waiting for its date.")
+
+
+@dataclass(frozen=True)
+class PromiseOutcome:
+    status: str  # kept, broken or cancelled
+    decided_on: datetime.date
+    paid: Decimal
+
+
+def promise_outcome(
+    *,
+    amount: Decimal,
+    due_date: datetime.date,
+    on: datetime.date,
+    daily: dict[datetime.date, Decimal],
+    case_closed_on: datetime.date | None = None,
+) -> PromiseOutcome | None:
+    """The ledger's decision on one pending promise for the sweep of business date `on`, or None
+    while it waits. Pure: `daily` holds the net allocations per business date of the payments
+    made after the promise (promise_allocations).
+
+    - Kept when the allocations through its due date (and not after `on`) cover the amount:
+      decided on the day they came to cover it for good, early if that is before the due date.
+    - Broken when its due date is before `on` and they do not: decided on its due date.
+    - Cancelled when its case closed (paid otherwise, returned, written off) before its date
+      without covering it: decided on the day the case closed.
+
+    Every decision date comes from the ledger and the promise, never from the night the sweep
+    ran, so skipped nights decide each promise as the nights in between would have.
+    """
+    horizon = min(due_date, on)
+    running, paid, covered_since = ZERO, ZERO, None
+    for day in sorted(d for d in daily if d <= horizon):
+        running += daily[day]
+        # The day the allocations came to cover it and have covered it since (a reversal undoes it).
+        covered_since = (covered_since or day) if running >= amount else None
+    paid = max(running, ZERO)
+    if covered_since is not None:
+        return PromiseOutcome(PromiseStatus.KEPT, covered_since, paid)
+    closed = case_closed_on is not None and case_closed_on <= min(due_date, on)
+    if closed:
+        return PromiseOutcome(PromiseStatus.CANCELLED, case_closed_on, paid)
+    if due_date < on:
+        return PromiseOutcome(PromiseStatus.BROKEN, due_date, paid)
+    return None
+
+
+_PROMISE_EVENT = {
+    PromiseStatus.KEPT: CaseEventType.PROMISE_KEPT,
+    PromiseStatus.BROKEN: CaseEventType.PROMISE_BROKEN,
+    PromiseStatus.CANCELLED: CaseEventType.PROMISE_CANCELLED,
+}
+# Where a decision moves a case that still waits on the promise (status promised).
+_PROMISE_MOVES_CASE_TO = {
+    PromiseStatus.KEPT: CaseStatus.CONTACTED,
+    PromiseStatus.BROKEN: CaseStatus.BROKEN_PROMISE,
+}
+PROMISE_BATCH_SIZE = 500
+
+
+def promises_decide(*, on: datetime.date, batch_size: int = PROMISE_BATCH_SIZE) -> Counter:
+    """Decide the pending promises for the sweep of business date `on` (promise_outcome), in
+    batches of pending promises by id, each in its own transaction. Idempotent: a decided promise
+    is never decided again, so a second run (or a task delivered twice) changes nothing.
+
+    A decision is final: a payment reversed after its promise was kept early, or a payment posted
+    late with an earlier date of receipt, does not reopen it (the ledger shows those entries).
+    Returns the counts of kept, broken and cancelled promises.
+    """
+    on = min(on, business_date())  # the sweep never runs ahead of today, nor does this
+    totals: Counter = Counter()
+    after = 0
+    while True:
+        ids = list(
+            Promise.objects.filter(status=PromiseStatus.PENDING, pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            return totals
+        after = ids[-1]
+        totals.update(_promises_decide_batch(ids=ids, on=on))
+
+
+def _decisions(promises: list[PromiseFacts], on: datetime.date) -> dict[int, PromiseOutcome]:
+    allocations = promise_allocations(promises=promises)
+    decisions = {}
+    for p in promises:
+        outcome = promise_outcome(
+            amount=p.amount,
+            due_date=p.due_date,
+            on=on,
+            daily=allocations.get(p.id, {}),
+            case_closed_on=p.case_closed_on,
+        )
+        if outcome is not None:
+            decisions[p.id] = outcome
+    return decisions
+
+
+@transaction.atomic
+def _promises_decide_batch(*, ids: list[int], on: datetime.date) -> Counter:
+    # Read without locks first: most pending promises wait for their date and are left alone.
+    decided = _decisions(pending_promise_facts(ids=ids), on)
+    if not decided:
+        return Counter()
+    # Then lock what is to be decided, the cases first (in id order, as contact_record locks a
+    # case before it writes a promise), and decide again on what the locks hold.
+    facts = pending_promise_facts(ids=list(decided))
+    list(
+        CollectionCase.objects.select_for_update()
+        .filter(pk__in={p.case_id for p in facts})
+        .order_by("pk")
+        .values_list("pk")
+    )
+    locked = {
+        promise.pk: promise
+        for promise in Promise.objects.select_for_update().filter(
+            pk__in=[p.id for p in facts], status=PromiseStatus.PENDING
+        )
+    }
+    decided = _decisions([p for p in facts if p.id in locked], on)
+    now = timezone.now()
+    promises, events = [], []
+    for promise_id, outcome in decided.items():
+        promise = locked[promise_id]
+        promise.status = outcome.status
+        promise.decided_on = outcome.decided_on
+        promise.paid_amount = outcome.paid
+        promises.append(promise)
+        events.append(
+            CaseEvent(
+                case_id=promise.case_id,
+                type=_PROMISE_EVENT[outcome.status],
+                created_at=now,
+                payload={
+                    "by": "sweep",
+                    "date": on.isoformat(),
+                    "promise": promise.pk,
+                    "amount": str(promise.amount),
+                    "due_date": promise.due_date.isoformat(),
+                    "paid": str(outcome.paid),
+                    "decided_on": outcome.decided_on.isoformat(),
+                },
+            )
+        )
+    bulk_update_with_history(
+        promises,
+        Promise,
+        ["status", "decided_on", "paid_amount"],
+        batch_size=1000,
+        default_change_reason="decided by the ledger",
+    )
+    CaseEvent.objects.bulk_create(events, batch_size=1000)
+    # Cases still waiting on their promise move on, one by one through the state machine.
+    waiting = {
+        case.pk: case
+        for case in CollectionCase.objects.filter(
+            pk__in=[p.case_id for p in promises], status=CaseStatus.PROMISED, closed_at__isnull=True
+        )
+    }
+    for promise in promises:
+        to = _PROMISE_MOVES_CASE_TO.get(promise.status)
+        case = waiting.get(promise.case_id)
+        if to is not None and case is not None:
+            case_transition(case=case, to=to, reason=f"promise {promise.status}")
+    return Counter(outcome.status for outcome in decided.values())

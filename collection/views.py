@@ -23,8 +23,22 @@ from .filters import CaseQueueFilterSet
 
 # --- Contacts under the conduct rules ---------------------------------------------------------
 from .forms import BulkAssignForm, ContactForm
-from .models import QUEUE_PERMISSION, CollectionCase, ContactChannel, ContactDirection, ContactParty
-from .selectors import case_recent_contacts, cases_queue, contact_context, my_queue
+from .models import (
+    QUEUE_PERMISSION,
+    CollectionCase,
+    ContactChannel,
+    ContactDirection,
+    ContactOutcome,
+    ContactParty,
+)
+from .selectors import (
+    case_promise_summary,
+    case_recent_contacts,
+    cases_queue,
+    contact_context,
+    my_queue,
+    promise_dates_allowed,
+)
 from .sentences import case_event_sentence
 from .services import ASSIGN_PERMISSION, CaseError, cases_assign_bulk, contact_record
 from .tables import CaseQueueTable, MyQueueTable
@@ -42,7 +56,11 @@ def case_contacts(request: HttpRequest, case_id: int) -> HttpResponse:
     )
     customer = case.customer
     contacts = customer.emergency_contacts.order_by("id")
-    form = ContactForm(request.POST if request.method == "POST" else None, contacts=contacts)
+    form = ContactForm(
+        request.POST if request.method == "POST" else None,
+        contacts=contacts,
+        promise_dates=promise_dates_allowed(),
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -55,13 +73,20 @@ def case_contacts(request: HttpRequest, case_id: int) -> HttpResponse:
                 outcome=data["outcome"],
                 emergency_contact=data["emergency_contact"],
                 summary=data["summary"],
+                promise_amount=data["promise_amount"],
+                promise_due=data["promise_due"],
             )
         except CaseError as refusal:
-            form.add_error(None, refusal.message)
+            form.add_error(getattr(refusal, "field", None), refusal.message)
         else:
-            messages.success(request, _("The contact is recorded."))
+            if data["outcome"] == ContactOutcome.PROMISE_MADE:
+                messages.success(request, _("The contact and the promise to pay are recorded."))
+            else:
+                messages.success(request, _("The contact is recorded."))
             if request.htmx:  # a whole page, so the message shows and the form starts afresh
-                return HttpResponseClientRedirect(reverse("collections:case_contacts", args=[case.pk]))
+                # Back to the page the form was on: this one, or the case page it was opened from.
+                here = reverse("collections:case_contacts", args=[case.pk])
+                return HttpResponseClientRedirect(request.htmx.current_url_abs_path or here)
             return redirect("collections:case_contacts", case_id=case.pk)
     context = contact_context(customer=customer, now=timezone.now())
     outbound_call = {"channel": ContactChannel.PHONE, "direction": ContactDirection.OUTBOUND}
@@ -76,9 +101,12 @@ def case_contacts(request: HttpRequest, case_id: int) -> HttpResponse:
             for contact in emergency_contacts
         ),
     ]
+    # From htmx (the case page's actions, or this page's own form) the part that changes, alone;
+    # a history restore (the back button) asks for the whole page.
+    fragment = request.htmx and not request.htmx.history_restore_request
     return render(
         request,
-        "collection/case_contacts.html",
+        "collection/_case_contacts.html" if fragment else "collection/case_contacts.html",
         {
             "case": case,
             "customer_name": person_name(family=customer.name, given=""),
@@ -89,6 +117,7 @@ def case_contacts(request: HttpRequest, case_id: int) -> HttpResponse:
             "banners": banners,
             "form": form,
             "recent": case_recent_contacts(case=case),
+            "promises": case_promise_summary(case),
         },
     )
 
@@ -151,7 +180,11 @@ def case_detail(request, pk: int):
         (event, case_event_sentence(event.type, event.payload))
         for event in case.events.select_related("actor").order_by("-created_at", "-id")[:EVENTS_SHOWN]
     ]
-    return render(request, "collection/case_detail.html", {"case": case, "events": events})
+    return render(
+        request,
+        "collection/case_detail.html",
+        {"case": case, "events": events, "promises": case_promise_summary(case)},
+    )
 
 
 @permission_required(ASSIGN_PERMISSION, raise_exception=True)

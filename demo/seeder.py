@@ -48,8 +48,11 @@ from collection.models import (
     ContactDirection,
     ContactOutcome,
     ContactParty,
+    Promise,
     Team,
 )
+from collection.selectors import promise_ceiling
+from collection.services import CaseError, contact_record, promises_decide
 from orders.ledger import (
     LateFeeTerms,
     add_months,
@@ -78,6 +81,7 @@ from orders.models import (
     PaymentMethod,
     Plan,
 )
+from orders.services import payment_post
 from policy.models import Policy
 from policy.selectors import policy_in_force
 
@@ -393,6 +397,7 @@ class Summary:
     personas: Counter = field(default_factory=Counter)
     logins: list[Login] = field(default_factory=list)
     seconds: float = 0.0
+    promises: Counter = field(default_factory=Counter)
 
 
 # --- Staff -----------------------------------------------------------------------------------
@@ -1277,5 +1282,78 @@ def seed_portfolio(*, seed: int, customers: int, today: datetime.date | None = N
     builder.build()
     builder.write(agents)
     builder.summary(summary)
+    summary.promises = promises_seed(builder=builder)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+# --- Promises to pay (issue 11) -------------------------------------------------------------------
+# Made in contacts, paid (or not) with real payments, and decided by the ledger, all through the
+# services, so the case pages show promises kept, broken and pending as a person would have left them.
+PROMISES_SEEDED = 9
+
+
+def promises_seed(*, builder: PortfolioBuilder) -> Counter:
+    """A few promises on the worst open cases whose customers can be called (nothing on hold): in
+    turn one kept (paid in full before its date), one broken (paid in part), one pending (due in a
+    few days). Returns the promises by status."""
+    today = builder.today
+    held = {o.order.customer_id for o in builder.orders if o.order.hold}
+    cases = sorted(
+        (
+            case
+            for case in builder.cases
+            if case.closed_at is None
+            and case.assigned_agent is not None
+            and case.customer_id not in held
+            and case.days_past_due >= 15
+        ),
+        key=lambda case: (-case.days_past_due, case.customer_id),
+    )
+    made = 0
+    for n, case in enumerate(cases):
+        if made >= PROMISES_SEEDED:
+            break
+        shape = ("kept", "broken", "pending")[made % 3]
+        # (days ago the promise was made, days from today it falls due, days ago paid, share paid)
+        made_ago, due_in, paid_ago, share = {
+            "kept": (8, -3, 5, Decimal("1")),
+            "broken": (9, -4, 6, Decimal("0.4")),
+            "pending": (1, 5, None, None),
+        }[shape]
+        made_at = builder.at(today - datetime.timedelta(days=made_ago), 15, 5 * (n % 10))
+        due = today + datetime.timedelta(days=due_in)
+        # At most what a payment then could be allocated to, so a paid promise is covered.
+        ceiling = promise_ceiling(
+            customer_id=case.customer_id, due_date=due if paid_ago is None else made_at.date()
+        )
+        amount = (ceiling * Decimal("0.3")).quantize(CENT, rounding=ROUND_HALF_UP)
+        if amount < Decimal("1.00"):
+            continue
+        try:
+            contact_record(
+                case=case,
+                agent=case.assigned_agent,
+                channel=ContactChannel.PHONE,
+                party=ContactParty.DEBTOR,
+                outcome=ContactOutcome.PROMISE_MADE,
+                summary="客户承诺按期还款",
+                now=made_at,
+                promise_amount=amount,
+                promise_due=due,
+            )
+        except CaseError:  # the conduct profile in force forbids the call then: another case
+            continue
+        made += 1
+        if paid_ago is not None:
+            payment_post(
+                customer=case.customer,
+                amount=(amount * share).quantize(CENT, rounding=ROUND_HALF_UP),
+                reference=f"{builder.prefix}PROMISE-{n:04d}",
+                received_at=builder.at(today - datetime.timedelta(days=paid_ago), 20, 15),
+                method=PaymentMethod.WECHAT,
+            )
+    promises_decide(on=today)
+    return Counter(
+        Promise.objects.filter(case__in=[c for c in builder.cases if c.pk]).values_list("status", flat=True)
+    )

@@ -63,7 +63,10 @@ class PolicyAdmin(AuditedAdmin):
                 )
             },
         ),
-        (_("Collections"), {"fields": ("freeze_at_dpd", "write_off_proposal_dpd", "conduct_profile")}),
+        (
+            _("Collections"),
+            {"fields": ("freeze_at_dpd", "write_off_proposal_dpd", "conduct_profile", "promise_max_days")},
+        ),
         (
             _("Case queue priority"),
             {
@@ -72,6 +75,7 @@ class PolicyAdmin(AuditedAdmin):
                     "queue_weight_dpd",
                     "queue_weight_broken_promise",
                     "queue_weight_days_since_contact",
+                    "queue_weight_promise_due_today",
                 )
             },
         ),

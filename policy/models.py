@@ -52,6 +52,12 @@ def _weight_field(verbose_name, default: str, help_text):
     )
 
 
+# A promise to pay (collection.services.promise_make) falls due from the day it is made up to
+# Policy.promise_max_days later: at least a day ahead may be allowed, never more than a quarter.
+DEFAULT_PROMISE_MAX_DAYS = 30
+MAX_PROMISE_DAYS = 90
+
+
 class ConductProfile(models.TextChoices):
     CN = "CN", _("CN (default)")
     US = "US", _("US (Regulation F style)")
@@ -149,6 +155,19 @@ class Policy(models.Model):
         _("queue weight: days since last contact"), "2.00", _("Points per day since the case's last event.")
     )
 
+    # --- Promises to pay (issue 11) ---
+    queue_weight_promise_due_today = _weight_field(
+        _("queue weight: promise due today"),
+        "25.00",
+        _("Points for a case whose promise to pay falls due today."),
+    )
+    promise_max_days = models.PositiveSmallIntegerField(
+        _("promise to pay: latest date, in days ahead"),
+        default=DEFAULT_PROMISE_MAX_DAYS,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_PROMISE_DAYS)],
+        help_text=_("A promise to pay falls due at the latest this many days after the day it is made."),
+    )
+
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     history = HistoricalRecords(
         verbose_name=_("historical policy"), verbose_name_plural=_("historical policies")
@@ -200,6 +219,20 @@ class Policy(models.Model):
                 ),
                 name="policy_queue_weights_in_bounds",
                 violation_error_message=_("A queue weight is between 0 and 100."),
+            ),
+            # Promises to pay (issue 11): their own constraints, so the ones above stay as they are.
+            models.CheckConstraint(
+                condition=Q(
+                    queue_weight_promise_due_today__gte=0,
+                    queue_weight_promise_due_today__lte=MAX_QUEUE_WEIGHT,
+                ),
+                name="policy_promise_weight_in_bounds",
+                violation_error_message=_("A queue weight is between 0 and 100."),
+            ),
+            models.CheckConstraint(
+                condition=Q(promise_max_days__gte=1, promise_max_days__lte=MAX_PROMISE_DAYS),
+                name="policy_promise_days_in_bounds",
+                violation_error_message=_("A promise to pay falls due between 1 and 90 days ahead."),
             ),
         ]
 

@@ -51,6 +51,8 @@ class CancelReason(models.TextChoices):
     NO_ADDRESS = "no_address", _("No address for the channel")
     DAILY_CAP = "daily_cap", _("Customer's daily cap reached")
     REVERSED = "reversed", _("Payment reversed")
+    # After-due reminders pause while the customer holds a promise to pay (reminders.selectors).
+    PAUSED = "paused", _("Paused by a promise to pay")
 
 
 class Stage(models.TextChoices):

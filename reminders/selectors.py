@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.db.models import F, Q, QuerySet
 
+from accounts.models import Customer
 from orders.models import UNPAID_INSTALLMENT_STATUSES, Installment
 
 from .models import Reminder, Status
 
 
-def reminder_candidates(*, due_dates: Iterable[datetime.date]) -> QuerySet:
-    """Unpaid instalments with something left to pay, due on one of `due_dates`, not on hold.
+def reminder_candidates(*, due_dates: Iterable[datetime.date], on: datetime.date | None = None) -> QuerySet:
+    """Unpaid instalments with something left to pay, due on one of `due_dates`, not on hold;
+    with `on` (the business date of the selection), without the after-due ones of customers
+    whose after-due reminders pause that day (after_due_pause_add).
 
     Rows of (inst_id, cust_id, due_on, phone_no, email_addr, zone_name), for the selection
     to use as a subquery; on the (status, due_date) index, joined to the customer.
     """
+    rows = Installment.objects.all()
+    if on is not None:
+        for pause in _after_due_pauses:
+            rows = rows.exclude(due_date__lt=on, customer_id__in=pause(on=on))
     return (
-        Installment.objects.filter(
+        rows.filter(
             status__in=UNPAID_INSTALLMENT_STATUSES,
             due_date__in=list(due_dates),
             order__hold="",
@@ -66,3 +73,26 @@ def reminders_waiting_late(*, now: datetime.datetime, late_after: datetime.timed
         Q(status=Status.QUEUED, next_attempt_at__lt=cutoff, not_before__lt=cutoff)
         | Q(status=Status.SENDING, claimed_at__lt=cutoff)
     ).count()
+
+
+# --- Pauses of after-due reminders, answered by higher apps ---------------------------------------
+# The reminders app sits below collections, so it cannot ask whether a customer has promised to
+# pay; collections registers the question here in its AppConfig.ready (as orders.selectors offers
+# books_source_add to the sweep). A pause answers, for a business date, the customers whose
+# after-due reminders (T+n) are not sent that day, as a query of customer ids; reminders before and
+# on the due date are never paused.
+AfterDuePause = Callable[..., QuerySet]
+_after_due_pauses: list[AfterDuePause] = []
+
+
+def after_due_pause_add(pause: AfterDuePause) -> None:
+    """Add a pause, called as pause(on=date) (once; adding it again changes nothing)."""
+    if pause not in _after_due_pauses:
+        _after_due_pauses.append(pause)
+
+
+def after_due_paused(*, customer_id: int, on: datetime.date) -> bool:
+    """Whether the customer's after-due reminders pause on business date `on`."""
+    return any(
+        Customer.objects.filter(pk=customer_id, pk__in=pause(on=on)).exists() for pause in _after_due_pauses
+    )

@@ -155,7 +155,9 @@ def reminders_select(*, on: datetime.date, now: datetime.datetime | None = None)
     profile = profile_for(policy.conduct_profile)
     channels = policy.reminder_channels()
     offsets = policy.reminder_offsets()
-    candidates = selectors.reminder_candidates(due_dates=[on - datetime.timedelta(days=k) for k in offsets])
+    candidates = selectors.reminder_candidates(
+        due_dates=[on - datetime.timedelta(days=k) for k in offsets], on=on
+    )
     zone_names = selectors.candidate_time_zones(candidates=candidates)
     if not channels or not offsets or not zone_names:
         return Selection(on=on, queued=0, capped=0)
@@ -387,7 +389,7 @@ def retry_delay(attempts: int) -> datetime.timedelta:
     return datetime.timedelta(seconds=min(seconds, conf.get("REMINDERS_RETRY_MAX_SECONDS")))
 
 
-def _cancel_reason(reminder: Reminder) -> str:
+def _cancel_reason(reminder: Reminder, *, now: datetime.datetime) -> str:
     """Why a claimed reminder must not go out any more (checked again at delivery time)."""
     if reminder.installment_id is not None:
         installment = reminder.installment
@@ -395,6 +397,11 @@ def _cancel_reason(reminder: Reminder) -> str:
             return CancelReason.PAID
         if installment.order.hold:
             return CancelReason.ON_HOLD
+        # Selected before the pause began (a promise made after this morning's selection).
+        if (reminder.offset_days or 0) > 0 and selectors.after_due_paused(
+            customer_id=reminder.customer_id, on=business_date(now)
+        ):
+            return CancelReason.PAUSED
     elif reminder.payment.status != PaymentStatus.POSTED:
         return CancelReason.REVERSED
     if not _address(reminder.customer, reminder.channel):
@@ -421,7 +428,7 @@ def reminder_deliver(
     reminder = Reminder.objects.select_related("customer", "installment__order", "payment").get(
         pk=reminder_id
     )
-    reason = _cancel_reason(reminder)
+    reason = _cancel_reason(reminder, now=now)
     if reason:
         _move(reminder_id, from_=Status.SENDING, to=Status.CANCELLED, token=token, cancel_reason=reason)
         return Outcome("cancelled")

@@ -50,8 +50,8 @@ def _grow(start: int, count: int, superuser) -> None:
     from django_celery_results.models import GroupResult, TaskResult
 
     from audit.models import AuditAction, AuditEvent
-    from collection.models import CaseEvent, CaseEventType, Promise, Team
-    from collection.services import contact_record
+    from collection.models import CaseEvent, CaseEventType, Team
+    from collection.services import contact_record, promise_make
     from orders.models import Component, OrderEvent
     from orders.services import fee_waive, manual_payment_request
     from policy.models import Policy
@@ -92,9 +92,7 @@ def _grow(start: int, count: int, superuser) -> None:
             case=case, agent=agent, channel="phone", party="debtor", direction="inbound", outcome="reached"
         )
         Team.objects.create(name=f"grow team {n}", manager=superuser).members.add(agent)
-        Promise.objects.create(
-            case=case, customer=customer, made_by=agent, amount=Decimal("100.00"), due_date=today
-        )
+        promise_make(case=case, by=agent, amount=Decimal("10.00"), due_date=today)
         policy = Policy.objects.create(
             effective_from=today + datetime.timedelta(days=30 + n),
             note=f"grow {n}",

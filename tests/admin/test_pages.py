@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from accounts.models import Customer
 from accounts.roles import Role
-from collection.models import CaseEvent, CaseEventType, Promise, Team
+from collection.models import CaseEvent, CaseEventType, Team
+from collection.services import promise_make
 from collection.services import contact_record
 from orders.models import Component, Installment, Order, Payment, Plan
 from orders.services import fee_waive, manual_payment_request, payment_post
@@ -98,13 +99,7 @@ def book(superuser):
             outcome="reached",
         )
         Team.objects.create(name=f"team {n}", manager=superuser).members.add(agents[n])
-        Promise.objects.create(
-            case=case,
-            customer=customer,
-            made_by=agents[n],
-            amount=Decimal("100.00"),
-            due_date=timezone.localdate(),
-        )
+        promise_make(case=case, by=agents[n], amount=Decimal("10.00"), due_date=timezone.localdate())
         policy = Policy.objects.create(
             effective_from=timezone.localdate() + datetime.timedelta(days=30 + n),
             note=f"version {n}",

@@ -220,11 +220,17 @@ def build_site_data() -> SiteData:
         outcome="reached",
         summary="matrix",
     )
-    from collection.models import Promise
+    from collection.models import CollectionCase
+    from collection.services import promise_make
 
-    # Until the promise service comes: a promise row, so its admin pages are walked.
-    Promise.objects.create(
-        case=case, customer=case.customer, amount=Decimal("100.00"), due_date=today, made_by=None
+    # A promise to pay, through its service, on the case of the customer who owes (the sweep above
+    # opened it), so its admin pages are walked.
+    owing_case = CollectionCase.objects.filter(customer=customer, closed_at__isnull=True).first()
+    promise_make(
+        case=owing_case or CollectionCaseFactory(customer=customer),
+        by=users[str(Role.COLLECTIONS_AGENT)],
+        amount=Decimal("10.00"),
+        due_date=today,
     )
     team = Team.objects.create(name="matrix", manager=users[str(Role.COLLECTIONS_MANAGER)])
     team.members.add(users[str(Role.COLLECTIONS_AGENT)])

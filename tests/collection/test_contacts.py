@@ -5,6 +5,7 @@ under two agents at the same moment (PostgreSQL)."""
 import datetime
 import threading
 import time
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -68,11 +69,17 @@ def test_an_accepted_contact_is_recorded_with_its_event(case, agent):
 
 
 def test_a_promise_moves_the_case_to_promised(case, agent):
-    record(case, agent, at(D, 10), outcome="promise_made")
+    delivered_order(customer=case.customer, plan="pay_later", delivered_on=D - datetime.timedelta(days=30))
+    due = D + datetime.timedelta(days=3)
+    attempt = record(case, agent, at(D, 10), outcome="promise_made", promise_amount="100.00", promise_due=due)
     case.refresh_from_db()
     assert case.status == CaseStatus.PROMISED
-    # Another promise on a promised case changes no status (PROMISED → PROMISED is not in the map).
-    record(case, agent, at(D, 11), outcome="promise_made")
+    assert (attempt.promise.amount, attempt.promise.due_date) == (Decimal("100.00"), due)
+    # A second promise while the first waits for its date is refused, and leaves no contact either.
+    with pytest.raises(CaseError) as refused:
+        record(case, agent, at(D, 11), outcome="promise_made", promise_amount="50.00", promise_due=due)
+    assert refused.value.code == "promise_pending"
+    assert ContactAttempt.objects.filter(case=case).count() == 1
     assert CaseEvent.objects.filter(case=case, type=CaseEventType.STATUS_CHANGED).count() == 1
 
 

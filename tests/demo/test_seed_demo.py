@@ -456,3 +456,27 @@ def test_the_seeded_agents_work_in_teams_and_every_open_case_is_in_a_teams_queue
     # A second seed keeps the teams as they are.
     seed("--customers", "10", "--seed", "8", "--force")
     assert list(Team.objects.order_by("name")) == teams
+
+
+def test_the_demo_has_promises_kept_broken_and_pending_decided_by_the_ledger(book):
+    from collection.models import CaseEventType, Promise, PromiseStatus
+
+    statuses = Counter(Promise.objects.values_list("status", flat=True))
+    assert statuses[PromiseStatus.KEPT] and statuses[PromiseStatus.BROKEN] and statuses[PromiseStatus.PENDING]
+    for promise in Promise.objects.exclude(status=PromiseStatus.PENDING):
+        paid = (
+            PaymentAllocation.objects.filter(
+                payment__customer=promise.customer,
+                payment__received_at__gt=promise.made_at,
+                business_date__lte=promise.due_date,
+            ).aggregate(total=Sum("amount"))["total"]
+            or ZERO
+        )
+        assert (promise.status == PromiseStatus.KEPT) == (paid >= promise.amount)
+        assert promise.case.events.filter(type=f"promise_{promise.status}").exists()
+        assert promise.contact is not None and promise.contact.outcome == "promise_made"
+    assert CollectionCase.objects.filter(status=CaseStatus.BROKEN_PROMISE).exists()
+    assert CollectionCase.objects.filter(status=CaseStatus.PROMISED).exists()
+    assert CaseEventType.PROMISE_MADE in set(
+        CollectionCase.objects.values_list("events__type", flat=True).distinct()
+    )

@@ -35,6 +35,8 @@ GOOD = {
     "queue_weight_dpd": D("1.00"),
     "queue_weight_broken_promise": D("20.00"),
     "queue_weight_days_since_contact": D("2.00"),
+    "queue_weight_promise_due_today": D("25.00"),
+    "promise_max_days": 30,
 }
 # One value out of bounds per field: a negative cap, rates beyond sane, days beyond a year.
 BAD = [
@@ -55,6 +57,10 @@ BAD = [
     ("queue_weight_dpd", D("100.01")),
     ("queue_weight_broken_promise", D("-1.00")),
     ("queue_weight_days_since_contact", D("100.50")),
+    ("queue_weight_promise_due_today", D("-0.01")),
+    ("queue_weight_promise_due_today", D("100.01")),
+    ("promise_max_days", 0),
+    ("promise_max_days", 91),
 ]
 
 
