@@ -41,6 +41,7 @@ _AGENT = _view(
     "collections.collectioncase",
     "collections.caseevent",
     "collections.contactattempt",
+    "collections.promise",
 ) | {"collections.change_collectioncase", "collections.add_contactattempt", "collections.work_collectioncase"}
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
@@ -101,6 +102,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "orders.orderevent",
         "collections.caseevent",
         "collections.contactattempt",
+        "collections.promise",
     )
     | {
         "collections.view_all_collectioncase",

@@ -151,6 +151,8 @@ URL_ACCESS: dict[str, Access] = {
         NOBODY, note="contacts are recorded on the case's contact page, under the conduct rules"
     ),
     "admin:collections_contactattempt_delete": Access(NOBODY, note=_NO_HAND_ENTRIES),
+    "admin:collections_promise_add": Access(NOBODY, note="promises are made with a contact, on the case"),
+    "admin:collections_promise_delete": Access(NOBODY, note=_NO_HAND_ENTRIES),
     "admin:collections_*": Access(STAFF),
     # A future policy version may be deleted; the one in force may not (tests/admin).
     "admin:policy_policy_*": Access(STAFF),

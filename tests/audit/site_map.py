@@ -315,13 +315,19 @@ def sample_value(data: SiteData):
     from collection.models import CollectionCase
 
     customer = data.objects[Customer]
+    # The matrix agent's own case (a promise moved the sweep's case, which has a lower id).
+    agent_case = (
+        CollectionCase.objects.filter(assigned_agent=data.users[str(Role.COLLECTIONS_AGENT)])
+        .order_by("pk")
+        .first()
+    )
 
     def sample(route: Route, name: str) -> str:
         model = route.admin_model
         if route.key == "audit:reveal":
             return {"app_label": "accounts", "model": "customer", "pk": customer.pk, "field": "phone"}[name]
         if route.key == "collections:case_detail":  # a case of the matrix's agent
-            return str(data.objects[CollectionCase].pk)
+            return str(agent_case.pk)
         if route.key == "admin:view_on_site":
             return {
                 "content_type_id": ContentType.objects.get_for_model(Customer).pk,
@@ -332,7 +338,7 @@ def sample_value(data: SiteData):
         if name in ("object_id", "id", "pk") and model is not None:
             return str(data.objects[model].pk)
         if name == "case_id":  # a case's workbench page: the matrix agent's own case
-            return str(data.objects[CollectionCase].pk)
+            return str(agent_case.pk)
         if name == "customer_id":  # a customer's screen in another app's admin (post a payment)
             return str(customer.pk)
         if name == "version_id" and model is not None:
