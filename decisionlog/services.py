@@ -84,3 +84,53 @@ def decision_log_append(*, kind: str, subject: str, content: dict, actor=None) -
 def subject_of(obj) -> str:
     """The subject label of a model instance: "<app_label>.<model>:<pk>"."""
     return f"{obj._meta.label_lower}:{obj.pk}"
+
+
+# --- Many entries at once (nightly rescoring) -------------------------------------------------
+
+
+def decision_log_append_many(*, entries, actor=None, batch_size: int = 2000) -> int:
+    """Append entries (each a (kind, subject, content) tuple, in order) to the chain in one lock and
+    bulk inserts, in the caller's transaction: the same hashes as one decision_log_append per
+    entry, without four statements per entry (risk.services.customers_rescore scores the whole
+    book each night). Returns how many were appended."""
+    entries = list(entries)
+    if not entries:
+        return 0
+    actor_id = getattr(actor, "pk", None)
+    with transaction.atomic():
+        ChainHead.objects.get_or_create(pk=1)
+        head = ChainHead.objects.select_for_update().get(pk=1)
+        sequence, previous_hash = head.sequence, head.head_hash or GENESIS_HASH
+        recorded_at = timezone.now()
+        rows = []
+        for kind, subject, content in entries:
+            sequence += 1
+            stored = canonical_content(content)
+            content_hash = content_digest(
+                sequence=sequence,
+                recorded_at=recorded_at,
+                kind=kind,
+                subject=subject,
+                actor_id=actor_id,
+                content=stored,
+            )
+            entry_hash = chain_digest(previous_hash=previous_hash, content_hash=content_hash)
+            rows.append(
+                DecisionLogEntry(
+                    sequence=sequence,
+                    recorded_at=recorded_at,
+                    kind=kind,
+                    subject=subject,
+                    actor_id=actor_id,
+                    content=stored,
+                    content_hash=content_hash,
+                    previous_hash=previous_hash,
+                    entry_hash=entry_hash,
+                )
+            )
+            previous_hash = entry_hash
+        DecisionLogEntry.objects.bulk_create(rows, batch_size=batch_size)
+        head.sequence, head.head_hash = sequence, previous_hash
+        head.save(update_fields=["sequence", "head_hash"])
+    return len(rows)

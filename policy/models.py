@@ -52,6 +52,15 @@ def _weight_field(verbose_name, default: str, help_text):
     )
 
 
+# Limit increases by rescoring (risk.services.customers_rescore): at most ¥2,000 at once without
+# a second analyst, only after 6 months without arrears; bounded by the highest grade's limit and
+# two years.
+DEFAULT_LIMIT_INCREASE_AUTO_MAX = Decimal("2000.00")
+MAX_LIMIT_INCREASE_AUTO = Decimal("20000.00")
+DEFAULT_LIMIT_INCREASE_CLEAN_MONTHS = 6
+MAX_CLEAN_MONTHS = 24
+
+
 class ConductProfile(models.TextChoices):
     CN = "CN", _("CN (default)")
     US = "US", _("US (Regulation F style)")
@@ -149,6 +158,21 @@ class Policy(models.Model):
         _("queue weight: days since last contact"), "2.00", _("Points per day since the case's last event.")
     )
 
+    # Limits set by nightly rescoring (the risk app): an increase up to this amount applies at
+    # once, a larger one waits for a second analyst; limits grow only for customers without
+    # arrears in the last so many months.
+    limit_increase_auto_max = MoneyField(
+        _("limit increases above this need a second analyst"),
+        default=DEFAULT_LIMIT_INCREASE_AUTO_MAX,
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(MAX_LIMIT_INCREASE_AUTO)],
+        help_text=_("A limit increase by rescoring of at most this amount applies at once."),
+    )
+    limit_increase_clean_months = models.PositiveSmallIntegerField(
+        _("months without arrears before a limit grows"),
+        default=DEFAULT_LIMIT_INCREASE_CLEAN_MONTHS,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_CLEAN_MONTHS)],
+    )
+
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     history = HistoricalRecords(
         verbose_name=_("historical policy"), verbose_name_plural=_("historical policies")
@@ -200,6 +224,16 @@ class Policy(models.Model):
                 ),
                 name="policy_queue_weights_in_bounds",
                 violation_error_message=_("A queue weight is between 0 and 100."),
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    limit_increase_auto_max__gte=0, limit_increase_auto_max__lte=MAX_LIMIT_INCREASE_AUTO
+                )
+                & Q(limit_increase_clean_months__gte=1, limit_increase_clean_months__lte=MAX_CLEAN_MONTHS),
+                name="policy_limit_increase_in_bounds",
+                violation_error_message=_(
+                    "The automatic limit increase is between ¥0 and ¥20,000, the months without arrears between 1 and 24."
+                ),
             ),
         ]
 
