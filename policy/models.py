@@ -232,7 +232,8 @@ class Policy(models.Model):
                 & Q(limit_increase_clean_months__gte=1, limit_increase_clean_months__lte=MAX_CLEAN_MONTHS),
                 name="policy_limit_increase_in_bounds",
                 violation_error_message=_(
-                    "The automatic limit increase is between ¥0 and ¥20,000, the months without arrears between 1 and 24."
+                    "The automatic limit increase is between ¥0 and ¥20,000, "
+                    "the months without arrears between 1 and 24."
                 ),
             ),
         ]

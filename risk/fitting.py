@@ -23,6 +23,7 @@ and the dates in `fitted`.
 from __future__ import annotations
 
 import datetime
+import itertools
 import math
 from decimal import Decimal
 
@@ -82,7 +83,7 @@ def _edges(values: list[float]) -> list[float]:
 
 def _numeric_bins(edges: list[float]) -> list[tuple[float | None, float | None]]:
     bounds = [None, *edges, None]
-    return list(zip(bounds[:-1], bounds[1:], strict=True))
+    return list(itertools.pairwise(bounds))
 
 
 def fit_scorecard(
@@ -97,7 +98,7 @@ def fit_scorecard(
     scorecard_name: str = DEMO_SCORECARD,
     min_bads: int = 20,
 ):
-    """Fit on the book as of `on` and write a new DRAFT version; raises FitError when the book is too small."""
+    """Fit on the book as of `on` and write a new DRAFT version; FitError when the book is too small."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
@@ -185,9 +186,9 @@ def fit_scorecard(
     scores = np.full(len(ids), base_points)
     for j, code in enumerate(codes):
         woes = woe_of[code]
-        lookup = {w: p for w, p in zip(woes, point_columns[j], strict=True)}
+        lookup = dict(zip(woes, point_columns[j], strict=True))
         scores = scores + np.array([lookup[w] for w in x[:, j]])
-    cuts = [int(round(float(np.percentile(scores, q)))) for q in (80, 50, 25, 10)]
+    cuts = [round(float(np.percentile(scores, q))) for q in (80, 50, 25, 10)]
     for k in range(1, len(cuts)):  # strictly decreasing, so every grade has a band
         if cuts[k] >= cuts[k - 1]:
             cuts[k] = cuts[k - 1] - 1

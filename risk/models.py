@@ -185,7 +185,9 @@ class Bin(models.Model):
     def __str__(self) -> str:
         if self.category:
             return self.category
-        return f"[{self.lower if self.lower is not None else '-∞'}, {self.upper if self.upper is not None else '∞'})"
+        lower = "-∞" if self.lower is None else self.lower
+        upper = "∞" if self.upper is None else self.upper
+        return f"[{lower}, {upper})"
 
 
 class GradeBand(models.Model):

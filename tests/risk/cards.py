@@ -74,3 +74,28 @@ def months_card(*, name: str = "Months card", by=None):
         fitted={"method": "hand-set"},
         by=by,
     )
+
+
+def risk_rows(*, maker, checker, customers=None) -> None:
+    """A row of every risk model for the walks over every page: an active version that scored the
+    book, the limit changes it applied or queued, and an increase proposed by hand (with history)."""
+    import datetime
+
+    from django.utils import timezone
+
+    from accounts.models import CreditLine, Customer
+    from risk import services
+    from tests.factories import CustomerFactory
+
+    version = hand_card(name="Walk card", by=maker)
+    services.scorecard_activation_request(version=version, by=maker)
+    services.scorecard_activate(version=version, by=checker)
+    old = CustomerFactory(created_at=timezone.now() - datetime.timedelta(days=400))
+    CreditLine.objects.filter(customer=old).update(limit=Decimal("1500.00"))
+    services.customers_rescore(on=timezone.localdate())
+    customer = (customers or Customer.objects).exclude(limit_changes__status="pending_approval").first()
+    CreditLine.objects.filter(customer=customer).update(limit=Decimal("100.00"))
+    services.limit_increase_propose(
+        customer=customer, new_limit=Decimal("200.00"), by=maker, reason="walk", on=timezone.localdate()
+    )
+    services.scorecard_version_copy(version=version, by=maker)
