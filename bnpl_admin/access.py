@@ -106,7 +106,9 @@ URL_ACCESS: dict[str, Access] = {
     "risk:version_decide": Access(RISK_ANALYSTS, status=405, note="POST only: a second analyst's decision"),
     "risk:score_list": Access(RISK_ANALYSTS),
     "risk:approvals": Access(RISK_ANALYSTS),
-    "risk:limit_change_decide": Access(RISK_ANALYSTS, status=405, note="POST only: the approvals queue's form"),
+    "risk:limit_change_decide": Access(
+        RISK_ANALYSTS, status=405, note="POST only: the approvals queue's form"
+    ),
     "risk:customer_risk": Access(RISK_ANALYSTS),
     # --- The Django admin: staff only (operations admins and superusers) ----------------------
     "admin:index": Access(STAFF),

@@ -14,8 +14,8 @@
    and `pdo` more points double the odds. factor = pdo / ln 2, offset = base_score − factor ·
    ln(base_odds); a bin earns −β·WoE·factor points (rounded) and the version's base points are
    offset − β₀·factor, so score = offset + factor · ln(odds of good).
-6. Grades: bands at the 80th, 50th, 25th and 10th percentiles of the sample's scores (A to
-   D, E below), with DESIGN.md's limits.
+6. Grades: bands at the 80th, 50th, 25th and 10th percentiles of the scores the new points
+   give the book as it is on `on` (A to D, E below), with DESIGN.md's limits.
 The version records the method, sample, bad rate, AUC and Gini (on the sample), the scaling
 and the dates in `fitted`.
 """
@@ -42,6 +42,7 @@ from .characteristics import (
     facts_for_batch,
     merchant_return_rates,
 )
+from .scoring import LoadedBin, LoadedCard, LoadedCharacteristic, score_values
 from .services import DEFAULT_LIMITS, BandSpec, BinSpec, scorecard_version_draft_create
 
 DEMO_SCORECARD = "Demo scorecard"
@@ -77,8 +78,14 @@ def _edges(values: list[float]) -> list[float]:
     if not values:
         return []
     low = min(values)
-    quartiles = np.quantile(np.array(values), [0.25, 0.5, 0.75])
-    return sorted({round(float(q), 4) for q in quartiles if q > low})
+    edges = {round(float(q), 4) for q in np.quantile(np.array(values), [0.25, 0.5, 0.75]) if q > low}
+    if len(edges) < 2:
+        # Mostly one value (no days late, nothing returned): that value is a bin of its own, and
+        # the rest is cut at its median.
+        rest = [v for v in values if v > low]
+        if rest:
+            edges |= {round(min(rest), 4), round(float(np.median(np.array(rest))), 4)}
+    return sorted(e for e in edges if e > low)
 
 
 def _numeric_bins(edges: list[float]) -> list[tuple[float | None, float | None]]:
@@ -146,7 +153,10 @@ def fit_scorecard(
         for k in range(len(specs)):
             goods = sum(1 for a, t in zip(assign, y, strict=True) if a == k and t == 0)
             bad_n = sum(1 for a, t in zip(assign, y, strict=True) if a == k and t == 1)
-            woes.append(math.log(((goods + 0.5) / n_good) / ((bad_n + 0.5) / n_bad)))
+            if goods + bad_n == 0:
+                woes.append(0.0)  # a bin nobody fell in (say "missing" of a value always known): neutral
+            else:
+                woes.append(math.log(((goods + 0.5) / n_good) / ((bad_n + 0.5) / n_bad)))
         bins_of[code], woe_of[code] = specs, woes
         columns.append([woes[a] for a in assign])
 
@@ -182,12 +192,33 @@ def fit_scorecard(
         point_columns.append(points)
     base_points = round(offset - beta0 * factor)
 
-    # The sample's scores, for the grade bands.
-    scores = np.full(len(ids), base_points)
-    for j, code in enumerate(codes):
-        woes = woe_of[code]
-        lookup = dict(zip(woes, point_columns[j], strict=True))
-        scores = scores + np.array([lookup[w] for w in x[:, j]])
+    # The grade bands: percentiles of the scores the new points give the book as it is on `on`
+    # (the population the version will grade), not of the older sample it was fitted on.
+    card = LoadedCard(
+        version_id=0,
+        base_points=base_points,
+        characteristics=tuple(
+            LoadedCharacteristic(
+                code,
+                tuple(
+                    LoadedBin(
+                        lower=None if s.lower is None else float(s.lower),
+                        upper=None if s.upper is None else float(s.upper),
+                        category=s.category,
+                        points=s.points,
+                    )
+                    for s in specs
+                ),
+            )
+            for code, specs in characteristics
+        ),
+        bands=(),
+    )
+    rates_now = merchant_return_rates(on=on)
+    scores = []
+    for first_id, last_id in customer_id_batches(batch_size=5000):
+        batch = facts_for_batch(on=on, first_id=first_id, last_id=last_id, merchant_rates=rates_now)
+        scores += [score_values(card, fact.values).score for fact in batch.values()]
     cuts = [round(float(np.percentile(scores, q))) for q in (80, 50, 25, 10)]
     for k in range(1, len(cuts)):  # strictly decreasing, so every grade has a band
         if cuts[k] >= cuts[k - 1]:
@@ -213,6 +244,7 @@ def fit_scorecard(
         "scaling": {"pdo": pdo, "base_score": base_score, "base_odds": base_odds},
         "coefficients": {code: round(float(model.coef_[0][j]), 4) for j, code in enumerate(codes)},
         "intercept": round(beta0, 4),
+        "grade_bands": "80th, 50th, 25th and 10th percentiles of the book's scores on fitted_on",
     }
     return scorecard_version_draft_create(
         scorecard_name=scorecard_name,

@@ -9,7 +9,7 @@ characteristic that scored its best bin is never a reason.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from accounts.models import Grade
@@ -41,10 +41,10 @@ class LoadedBin:
 class LoadedCharacteristic:
     code: str
     bins: tuple[LoadedBin, ...]
+    best: int = field(init=False)
 
-    @property
-    def best(self) -> int:
-        return max((b.points for b in self.bins), default=0)
+    def __post_init__(self):
+        object.__setattr__(self, "best", max((b.points for b in self.bins), default=0))
 
     def points_for(self, value) -> int:
         for candidate in self.bins:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import CreditLine, CreditLineStatus, Customer, Grade
 from accounts.services import credit_lines_limits_set, credit_lines_scores_set
+from bnpl_admin.bulk import bulk_insert_rows, bulk_insert_values
 from bnpl_admin.errors import DomainError
 from decisionlog.models import DecisionKind
 from decisionlog.services import decision_log_append, decision_log_append_many, subject_of
@@ -326,6 +327,14 @@ def customers_rescore(
 
 
 def _rescore_batch(*, on, version, card, policy, rates, first_id, last_id, summary: RescoreSummary) -> None:
+    done = set(
+        CustomerScore.objects.filter(
+            version=version, business_date=on, customer_id__gte=first_id, customer_id__lte=last_id
+        ).values_list("customer_id", flat=True)
+    )
+    summary.skipped += len(done)
+    if done and len(done) >= Customer.objects.filter(id__gte=first_id, id__lte=last_id).count():
+        return  # a rerun: the whole batch is scored already
     facts = facts_for_batch(
         on=on,
         first_id=first_id,
@@ -333,75 +342,74 @@ def _rescore_batch(*, on, version, card, policy, rates, first_id, last_id, summa
         merchant_rates=rates,
         arrears_months=policy.limit_increase_clean_months,
     )
-    done = set(
-        CustomerScore.objects.filter(
-            version=version, business_date=on, customer_id__gte=first_id, customer_id__lte=last_id
-        ).values_list("customer_id", flat=True)
-    )
-    summary.skipped += len(done)
     now = timezone.now()
-    scores, results = [], {}
+    rows, results = [], {}
     for customer_id, fact in facts.items():
         if customer_id in done:
             continue
         result = score_values(card, fact.values)
         results[customer_id] = result
-        scores.append(
-            CustomerScore(
-                customer_id=customer_id,
-                version=version,
-                business_date=on,
-                scored_at=now,
-                score=result.score,
-                grade=result.grade,
-                points=result.points,
-                values=fact.values,
-                reasons=result.reasons,
+        rows.append(
+            (
+                customer_id,
+                version.pk,
+                on,
+                now,
+                result.score,
+                result.grade,
+                result.points,
+                fact.values,
+                result.reasons,
             )
         )
-    if not scores:
+    if not rows:
         return
-    CustomerScore.objects.bulk_create(scores, batch_size=2000)
-    if scores[0].pk is None:  # backends that do not return ids: read them back
-        ids = dict(
-            CustomerScore.objects.filter(
-                version=version, business_date=on, customer_id__in=[s.customer_id for s in scores]
-            ).values_list("customer_id", "id")
-        )
-        for s in scores:
-            s.pk = s.id = ids[s.customer_id]
+    ids = bulk_insert_values(CustomerScore, _SCORE_FIELDS, rows)
+    score_ids = dict(zip(results, ids, strict=True))
+    day = on.isoformat()
     decision_log_append_many(
         entries=(
             (
                 DecisionKind.SCORE,
-                f"accounts.customer:{s.customer_id}",
+                f"accounts.customer:{customer_id}",
                 {
-                    "score_id": s.pk,
+                    "score_id": score_id,
                     "version": version.pk,
-                    "business_date": on,
-                    "score": s.score,
-                    "grade": s.grade,
-                    "points": s.points,
-                    "reasons": s.reasons,
+                    "business_date": day,
+                    "score": row[4],
+                    "grade": row[5],
+                    "points": row[6],
+                    "reasons": row[8],
                 },
             )
-            for s in scores
-        )
+            for (customer_id, score_id), row in zip(score_ids.items(), rows, strict=True)
+        ),
+        canonical=True,
     )
-    summary.scored += len(scores)
+    summary.scored += len(rows)
     credit_lines_scores_set(
-        rows=[
-            (facts[s.customer_id].line_id, s.score, s.grade) for s in scores if facts[s.customer_id].line_id
-        ]
+        rows=[(facts[c].line_id, r.score, r.grade) for c, r in results.items() if facts[c].line_id]
     )
-    by_customer = {s.customer_id: s for s in scores}
-    _propose_limits(on=on, policy=policy, facts=facts, results=results, scores=by_customer, summary=summary)
+    _propose_limits(on=on, policy=policy, facts=facts, results=results, score_ids=score_ids, summary=summary)
 
 
-def _propose_limits(*, on, policy, facts, results, scores, summary: RescoreSummary) -> None:
+_SCORE_FIELDS = (
+    "customer_id",
+    "version_id",
+    "business_date",
+    "scored_at",
+    "score",
+    "grade",
+    "points",
+    "values",
+    "reasons",
+)
+
+
+def _propose_limits(*, on, policy, facts, results, score_ids, summary: RescoreSummary) -> None:
     """Decreases and freezes apply at once; increases up to the policy's threshold too, larger
     ones wait for a second analyst; nothing grows for a customer with recent arrears."""
-    proposals = []  # (customer_id, kind, new_limit, status, reason)
+    proposals = []  # (customer_id, kind, new_limit, status)
     for customer_id, result in results.items():
         fact = facts[customer_id]
         if fact.line_id is None or fact.line_status == CreditLineStatus.CLOSED:
@@ -423,41 +431,44 @@ def _propose_limits(*, on, policy, facts, results, scores, summary: RescoreSumma
             proposals.append((customer_id, LimitChangeKind.INCREASE, new, status))
     if not proposals:
         return
-    customer_ids = [p[0] for p in proposals]
+    asking = [p[0] for p in proposals if p[3] == LimitChangeStatus.PENDING]
     waiting = set(
-        LimitChange.objects.filter(
-            customer_id__in=customer_ids, status=LimitChangeStatus.PENDING
-        ).values_list("customer_id", flat=True)
+        LimitChange.objects.filter(customer_id__in=asking, status=LimitChangeStatus.PENDING).values_list(
+            "customer_id", flat=True
+        )
     )
+    proposals = [p for p in proposals if not (p[3] == LimitChangeStatus.PENDING and p[0] in waiting)]
+    applying = [p[0] for p in proposals if p[3] == LimitChangeStatus.APPLIED]
     lines = {
         line.customer_id: line
-        for line in CreditLine.objects.select_for_update().filter(customer_id__in=customer_ids)
+        for line in CreditLine.objects.select_for_update().filter(customer_id__in=applying).order_by("pk")
     }
     changes, apply = [], []
     reason = _("Rescoring %(date)s") % {"date": f"{on:%Y-%m-%d}"}
     for customer_id, kind, new, status in proposals:
         line = lines.get(customer_id)
-        if line is None or (status == LimitChangeStatus.PENDING and customer_id in waiting):
-            continue
-        change = LimitChange(
-            customer_id=customer_id,
-            score=scores[customer_id],
-            business_date=on,
-            kind=kind,
-            status=status,
-            old_limit=line.limit,
-            new_limit=new,
-            old_grade=facts[customer_id].grade,
-            new_grade=results[customer_id].grade,
-            reason=reason,
-        )
-        changes.append(change)
         if status == LimitChangeStatus.APPLIED:
+            if line is None:
+                continue
             apply.append((line, new, kind == LimitChangeKind.FREEZE))
             summary.applied[kind] = summary.applied.get(kind, 0) + 1
         else:
             summary.pending += 1
-    LimitChange.objects.bulk_create(changes)
+        changes.append(
+            LimitChange(
+                customer_id=customer_id,
+                score_id=score_ids[customer_id],
+                business_date=on,
+                kind=kind,
+                status=status,
+                old_limit=line.limit if line is not None else (facts[customer_id].limit or Decimal("0.00")),
+                new_limit=new,
+                old_grade=facts[customer_id].grade,
+                new_grade=results[customer_id].grade,
+                reason=reason,
+            )
+        )
+    bulk_insert_rows(changes)
     credit_lines_limits_set(changes=apply, reason=reason)
     decision_log_append_many(entries=(_limit_entry(change) for change in changes))
 

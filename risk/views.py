@@ -202,21 +202,20 @@ def customer_risk(request, customer_id: int):
     except selectors.Customer.DoesNotExist:
         raise Http404 from None
     form = LimitIncreaseForm(request.POST or None)
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.limit_increase_propose(
-                    customer=customer,
-                    new_limit=form.cleaned_data["new_limit"],
-                    by=request.user,
-                    reason=form.cleaned_data["reason"],
-                    on=business_date(),
-                )
-            except services.RiskError as exc:
-                form.add_error(None, exc.message)
-            else:
-                messages.success(request, _("The limit increase waits for a second analyst."))
-                return redirect("risk:customer_risk", customer_id=customer.pk)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.limit_increase_propose(
+                customer=customer,
+                new_limit=form.cleaned_data["new_limit"],
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                on=business_date(),
+            )
+        except services.RiskError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("The limit increase waits for a second analyst."))
+            return redirect("risk:customer_risk", customer_id=customer.pk)
     scores = selectors.customer_scores(customer=customer)
     score_rows = [
         {
