@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     from tests.factories import UserFactory
 
     say = lambda text: print(text, flush=True)  # noqa: E731
-    options = Options(scale=args.scale, reuse_book=args.reuse_book, output=args.output.parent / "rescore-book.json")
+    book_meta = args.output.parent / "rescore-book.json"
+    options = Options(scale=args.scale, reuse_book=args.reuse_book, output=book_meta)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     book, _book_info = _book(BenchDatabase(), options, say)
     maker = UserFactory(username="bench-risk-1", roles=[Role.RISK_ANALYST])

@@ -59,22 +59,22 @@ def test_the_second_analyst_activates_through_the_version_page(maker, checker):
     assert "Request activation" in as_maker.get(page).content.decode()
     as_maker.post(reverse("risk:version_request", args=[version.pk]))
     # The maker is refused; the checker sees the buttons and activates.
-    response = as_maker.post(reverse("risk:version_decide", args=[version.pk]), {"decision": "approve"}, follow=True)
+    decide = reverse("risk:version_decide", args=[version.pk])
+    response = as_maker.post(decide, {"decision": "approve"}, follow=True)
     assert "another analyst must activate it" in response.content.decode()
     version.refresh_from_db()
     assert version.status == VersionStatus.PENDING_ACTIVATION
     assert 'value="approve"' in as_checker.get(page).content.decode()
-    as_checker.post(reverse("risk:version_decide", args=[version.pk]), {"decision": "approve", "reason": "ok"})
+    as_checker.post(decide, {"decision": "approve", "reason": "ok"})
     version.refresh_from_db()
     assert (version.status, version.activated_by) == (VersionStatus.ACTIVE, checker)
 
 
 def test_rejecting_without_a_reason_is_a_message_not_a_change(maker, checker):
-    _version, customers = _book(maker, checker)
+    _book(maker, checker)
     change = LimitChange.objects.filter(status=LimitChangeStatus.PENDING).first()
-    response = _client(checker).post(
-        reverse("risk:limit_change_decide", args=[change.pk]), {"decision": "reject", "reason": ""}, follow=True
-    )
+    decide = reverse("risk:limit_change_decide", args=[change.pk])
+    response = _client(checker).post(decide, {"decision": "reject", "reason": ""}, follow=True)
     assert "Say why you reject it." in response.content.decode()
     change.refresh_from_db()
     assert change.status == LimitChangeStatus.PENDING
