@@ -20,7 +20,6 @@ from accounts.models import CreditLine, CreditLineStatus, Customer, Grade
 from accounts.services import credit_lines_limits_set, credit_lines_scores_set
 from bnpl_admin.bulk import bulk_insert_rows, bulk_insert_values
 from bnpl_admin.errors import DomainError
-from bnpl_admin.money import ZERO
 from decisionlog.models import DecisionKind
 from decisionlog.services import decision_log_append, decision_log_append_many, subject_of
 from policy.selectors import policy_in_force
