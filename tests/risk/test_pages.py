@@ -95,6 +95,7 @@ def test_the_approvals_queue_approves_an_increase(maker, checker):
 def test_a_proposal_from_the_customer_page_waits_and_its_maker_cannot_approve(maker, checker):
     _book(maker, checker)
     customer = CustomerFactory()
+    CreditLine.objects.filter(customer=customer).update(limit=Decimal("1500.00"))
     page = reverse("risk:customer_risk", args=[customer.pk])
     _client(maker).post(page, {"new_limit": "30000000", "reason": "x"})  # over the form's bound: a form error
     response = _client(maker).post(page, {"new_limit": "9000.00", "reason": ""})
