@@ -535,11 +535,16 @@ def limit_change_approve(*, change: LimitChange, by, reason: str = "") -> LimitC
         raise RiskError(
             _("The credit line is not active any more; reject the increase instead."), code="inactive"
         )
+    if line.limit != locked.old_limit:
+        # Rescoring lowered (or someone changed) the limit since: the proposal is stale.
+        raise RiskError(
+            _("The limit changed since this increase was proposed; reject it and propose again."),
+            code="stale",
+        )
     locked.status, locked.decided_by, locked.decided_at = LimitChangeStatus.APPROVED, by, timezone.now()
     locked.decision_reason = (reason or "").strip()[:200]
-    locked.old_limit = line.limit
     locked._history_user = by
-    locked.save(update_fields=["status", "decided_by", "decided_at", "decision_reason", "old_limit"])
+    locked.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
     credit_lines_limits_set(
         changes=[(line, locked.new_limit, False)],
         reason=_("Limit increase approved: %(reason)s") % {"reason": locked.decision_reason or "-"},

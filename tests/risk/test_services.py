@@ -192,3 +192,15 @@ def test_the_sweep_publishes_rescoring(analysts, monkeypatch, django_capture_on_
     with django_capture_on_commit_callbacks(execute=True):
         sweep_done.send(sender=None, business_date=on, run_id=1)
     assert published == [on.isoformat()]
+
+
+def test_an_increase_made_stale_by_a_later_decrease_cannot_be_approved(analysts):
+    maker, checker = analysts
+    customer = _customer(months=5, limit="1500.00")
+    change = services.limit_increase_propose(
+        customer=customer, new_limit=Decimal("3000.00"), by=maker, reason="asked", on=timezone.localdate()
+    )
+    CreditLine.objects.filter(customer=customer).update(limit=Decimal("1000.00"))
+    with pytest.raises(services.RiskError) as refused:
+        services.limit_change_approve(change=change, by=checker)
+    assert refused.value.code == "stale"
