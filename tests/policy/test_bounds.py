@@ -35,6 +35,8 @@ GOOD = {
     "queue_weight_dpd": D("1.00"),
     "queue_weight_broken_promise": D("20.00"),
     "queue_weight_days_since_contact": D("2.00"),
+    "limit_increase_auto_max": D("2000.00"),
+    "limit_increase_clean_months": 6,
 }
 # One value out of bounds per field: a negative cap, rates beyond sane, days beyond a year.
 BAD = [
@@ -55,6 +57,10 @@ BAD = [
     ("queue_weight_dpd", D("100.01")),
     ("queue_weight_broken_promise", D("-1.00")),
     ("queue_weight_days_since_contact", D("100.50")),
+    ("limit_increase_auto_max", D("-1.00")),
+    ("limit_increase_auto_max", D("20000.01")),
+    ("limit_increase_clean_months", 0),
+    ("limit_increase_clean_months", 25),
 ]
 
 
