@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from bnpl_admin.admin_base import AuditedAdmin, ReadOnlyAdminMixin, ReadOnlyInline
 
 from . import services
+from .characteristics import category_label
 from .models import Bin, CustomerScore, GradeBand, LimitChange, Scorecard, ScorecardVersion
 
 
@@ -87,11 +88,15 @@ class ScorecardVersionAdmin(AuditedAdmin):
 
 @admin.register(Bin)
 class BinAdmin(admin.ModelAdmin):
-    list_display = ("characteristic", "version", "position", "lower", "upper", "category", "points")
+    list_display = ("characteristic", "version", "position", "lower", "upper", "category_shown", "points")
     list_select_related = ("characteristic__version__scorecard",)
     list_filter = ("characteristic__version__status",)
-    fields = ("characteristic", "position", "lower", "upper", "category", "points")
-    readonly_fields = ("characteristic", "position", "lower", "upper", "category")
+    fields = ("characteristic", "position", "lower", "upper", "category_shown", "points")
+    readonly_fields = ("characteristic", "position", "lower", "upper", "category_shown")
+
+    @admin.display(description=_("category"))
+    def category_shown(self, obj):
+        return category_label(obj.characteristic.code, obj.category) if obj.category else "—"
 
     @admin.display(description=_("version"))
     def version(self, obj):

@@ -469,6 +469,7 @@ def _propose_limits(*, on, policy, facts, results, score_ids, summary: RescoreSu
             )
         )
     bulk_insert_rows(changes)
+    LimitChange.history.bulk_history_create(changes, default_change_reason=reason[:100], batch_size=500)
     credit_lines_limits_set(changes=apply, reason=reason)
     decision_log_append_many(entries=(_limit_entry(change) for change in changes))
 
