@@ -161,6 +161,7 @@ def _grow(start: int, count: int, superuser) -> None:
             maker=UserFactory(username=f"grow_risk_{n}", roles=[Role.RISK_ANALYST]),
             checker=superuser,
             customers=Customer.objects.filter(pk=customer.pk),
+            name=f"Walk card {n}",
         )
 
 

@@ -76,7 +76,7 @@ def months_card(*, name: str = "Months card", by=None):
     )
 
 
-def risk_rows(*, maker, checker, customers=None) -> None:
+def risk_rows(*, maker, checker, customers=None, name: str = "Walk card") -> None:
     """A row of every risk model for the walks over every page: an active version that scored the
     book, the limit changes it applied or queued, and an increase proposed by hand (with history)."""
     import datetime
@@ -87,7 +87,7 @@ def risk_rows(*, maker, checker, customers=None) -> None:
     from risk import services
     from tests.factories import CustomerFactory
 
-    version = hand_card(name="Walk card", by=maker)
+    version = hand_card(name=name, by=maker)
     services.scorecard_activation_request(version=version, by=maker)
     services.scorecard_activate(version=version, by=checker)
     old = CustomerFactory(created_at=timezone.now() - datetime.timedelta(days=400))
