@@ -31,6 +31,10 @@ NAV_ITEMS = (
     NavItem(_("My queue"), "collections:my_queue", permission="collections.work_collectioncase"),
     NavItem(_("Case queue"), "collections:case_queue", permission="collections.work_collectioncase"),
     NavItem(_("Audit trail"), "audit:event_list", permission="audit.view_auditevent"),
+    # --- The risk console (risk app) ---
+    NavItem(_("Scorecards"), "risk:scorecard_list", permission="risk.work_risk"),
+    NavItem(_("Scores"), "risk:score_list", permission="risk.work_risk"),
+    NavItem(_("Risk approvals"), "risk:approvals", permission="risk.approve_limitchange"),
 )
 
 

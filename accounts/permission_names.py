@@ -30,6 +30,9 @@ PROJECT_PERMISSION_NAMES = (
     gettext_noop("Can assign cases to agents"),
     gettext_noop("Can see every case, not only the own queue"),
     gettext_noop("Can work the case queues"),
+    # The risk console (risk app).
+    gettext_noop("Can use the risk console"),
+    gettext_noop("Can approve limit increases and scorecard activations"),
 )
 
 

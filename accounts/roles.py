@@ -137,6 +137,28 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
 }
 
 
+# --- The risk console (risk app): scorecards, scores, grades and limits ------------------------
+# Analysts build and activate scorecards (a second analyst activates: risk.services) and decide
+# on limit increases above the policy's threshold; operations admins only read the rows in the
+# data admin.
+_RISK_MODELS = (
+    "risk.scorecard",
+    "risk.scorecardversion",
+    "risk.characteristic",
+    "risk.bin",
+    "risk.gradeband",
+    "risk.customerscore",
+    "risk.limitchange",
+)
+ROLE_PERMISSIONS[Role.RISK_ANALYST] |= _view(*_RISK_MODELS) | {
+    "risk.work_risk",
+    "risk.change_scorecardversion",
+    "risk.change_bin",
+    "risk.approve_limitchange",
+}
+ROLE_PERMISSIONS[Role.OPERATIONS_ADMIN] |= _view(*_RISK_MODELS)
+
+
 def roles_sync(apps, schema_editor=None) -> None:
     """Create every role group and give it exactly the permissions of ROLE_PERMISSIONS.
 

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from bnpl_admin.bulk import bulk_update_rows
+from bnpl_admin.bulk import bulk_update_rows, bulk_update_values
 from bnpl_admin.errors import DomainError
 
 from . import signals
@@ -348,3 +348,41 @@ def sign_in_lockout_lift(*, attempts, by, request=None) -> int:
     for attempt in rows:
         attempt.delete()
     return len(rows)
+
+
+# --- Scores, grades and limits (written by the risk app's rescoring and approvals) ------------
+
+
+def credit_lines_scores_set(*, rows: Iterable[tuple[int, int, str]]) -> int:
+    """Set (line id, score, grade) on many lines at once, in the caller's transaction. No history
+    row: each score is kept with its reasons in risk.CustomerScore, and the decision log."""
+    rows = list(rows)
+    if not rows:
+        return 0
+    return bulk_update_values(CreditLine, ["score", "grade"], rows)
+
+
+def credit_lines_limits_set(
+    *, changes: Iterable[tuple[CreditLine, object, bool]], reason: str, by=None
+) -> int:
+    """Set new limits on lines, each (line, new limit, freeze?), in the caller's transaction,
+    with a history row per line (the audit trail: who, when, old and new limit, the reason).
+
+    Used by the risk app for the limit changes rescoring applies and an analyst approves;
+    a frozen line stays frozen (only a person unfreezes, credit_line_unfreeze)."""
+    lines = []
+    now = timezone.now()
+    for line, limit, freeze in changes:
+        line.limit = limit
+        if freeze and line.status == CreditLineStatus.ACTIVE:
+            line.status, line.status_reason, line.status_changed_at = CreditLineStatus.FROZEN, reason, now
+        line.updated_at = now
+        lines.append(line)
+    if not lines:
+        return 0
+    with transaction.atomic(savepoint=False):
+        bulk_update_rows(lines, ["limit", "status", "status_reason", "status_changed_at", "updated_at"])
+        CreditLine.history.bulk_history_create(
+            lines, update=True, default_user=by, default_change_reason=reason[:100], batch_size=500
+        )
+    return len(lines)

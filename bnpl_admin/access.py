@@ -54,6 +54,8 @@ PII_REVEALERS = frozenset({str(Role.COLLECTIONS_MANAGER), str(Role.OPERATIONS_AD
 # assigns them (collections.assign_collectioncase).
 QUEUE_WORKERS = frozenset({str(Role.COLLECTIONS_AGENT), str(Role.COLLECTIONS_MANAGER), SUPERUSER})
 CASE_ASSIGNERS = frozenset({str(Role.COLLECTIONS_MANAGER), SUPERUSER})
+# The risk console (risk.work_risk, risk.approve_limitchange): risk analysts only.
+RISK_ANALYSTS = frozenset({str(Role.RISK_ANALYST), SUPERUSER})
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,18 @@ URL_ACCESS: dict[str, Access] = {
     "collections:my_queue": Access(QUEUE_WORKERS),
     "collections:case_detail": Access(QUEUE_WORKERS, note="a case outside the reader's queues is a 404"),
     "collections:case_assign_bulk": Access(CASE_ASSIGNERS, status=405, note="POST only: the queue's form"),
+    # --- The risk console ---
+    "risk:scorecard_list": Access(RISK_ANALYSTS),
+    "risk:version_detail": Access(RISK_ANALYSTS),
+    "risk:version_copy": Access(RISK_ANALYSTS, status=405, note="POST only: the version page's button"),
+    "risk:version_request": Access(RISK_ANALYSTS, status=405, note="POST only: the version page's button"),
+    "risk:version_decide": Access(RISK_ANALYSTS, status=405, note="POST only: a second analyst's decision"),
+    "risk:score_list": Access(RISK_ANALYSTS),
+    "risk:approvals": Access(RISK_ANALYSTS),
+    "risk:limit_change_decide": Access(
+        RISK_ANALYSTS, status=405, note="POST only: the approvals queue's form"
+    ),
+    "risk:customer_risk": Access(RISK_ANALYSTS),
     # --- The Django admin: staff only (operations admins and superusers) ----------------------
     "admin:index": Access(STAFF),
     # The admin's sign-in leads to the console's two steps (accounts.auth_views.admin_sign_in,
@@ -132,6 +146,7 @@ URL_ACCESS: dict[str, Access] = {
     "admin:app_list/orders": Access(STAFF),
     "admin:app_list/policy": Access(STAFF),
     "admin:app_list/sweep": Access(STAFF),
+    "admin:app_list/risk": Access(STAFF),
     "admin:app_list/*": Access(SUPERUSER_ONLY, denied=404),
     # Staff users, customers, contacts, credit lines; roles are a permission of their own.
     "admin:accounts_*": Access(STAFF),
@@ -159,6 +174,10 @@ URL_ACCESS: dict[str, Access] = {
     "admin:sweep_*_add": Access(NOBODY, note=_NO_HAND_ENTRIES),
     "admin:sweep_*_delete": Access(NOBODY, note=_NO_HAND_ENTRIES),
     "admin:sweep_*": Access(STAFF),
+    # The risk app: rows written by risk.services (versions come from fitting or a copy).
+    "admin:risk_*_add": Access(NOBODY, note=_NO_HAND_ENTRIES),
+    "admin:risk_*_delete": Access(NOBODY, note=_NO_HAND_ENTRIES),
+    "admin:risk_*": Access(STAFF),
     "admin:audit_*_add": Access(NOBODY, note="the audit trail is written by audit.services only"),
     "admin:audit_*_delete": Access(NOBODY, note="the audit trail is never deleted from the console"),
     "admin:audit_*": Access(STAFF),

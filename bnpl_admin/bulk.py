@@ -80,3 +80,77 @@ def _json_value(value):
     if isinstance(value, Decimal | uuid.UUID):
         return str(value)
     raise TypeError(f"{type(value).__name__} cannot go into a bulk update")
+
+
+def bulk_insert_rows(objs: Sequence[Model], *, batch_size: int = 2000) -> int:
+    """Insert `objs` (same model, new) and set their primary keys; the number inserted.
+
+    On PostgreSQL the ids are drawn from the table's sequence in one statement and the rows
+    go in by COPY: Django's bulk_create quotes every value of every array it sends, which costs
+    more than the insert for the nightly rescoring's hundreds of thousands of rows (risk
+    scores and their decision log entries). Elsewhere (SQLite) it is bulk_create. Like
+    bulk_create, this sends no signals and writes no history.
+    """
+    if not objs:
+        return 0
+    model = type(objs[0])
+    connection = connections[router.db_for_write(model)]
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_create(objs, batch_size=batch_size)
+        return len(objs)
+    meta = model._meta
+    pk = meta.pk
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    table = meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [quote(table), pk.column, len(objs)],
+        )
+        for obj, (new_id,) in zip(objs, cursor.fetchall(), strict=True):
+            obj.pk = new_id
+        columns = ", ".join(quote(f.column) for f in [pk, *fields])
+        with cursor.cursor.copy(f"COPY {quote(table)} ({columns}) FROM STDIN") as copy:
+            for obj in objs:
+                copy.write_row(
+                    [obj.pk, *(f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields)]
+                )
+    for obj in objs:
+        obj._state.adding, obj._state.db = False, connection.alias
+    return len(objs)
+
+
+def bulk_insert_values(model: type[Model], fields: Sequence[str], rows: Sequence[tuple]) -> list[int]:
+    """Insert rows of `model`, each a tuple of values of `fields` (attribute names, e.g.
+    "customer_id"), and return their new primary keys in order: bulk_insert_rows without making
+    a model instance per row. Values go as they are (JSON fields take dicts and lists)."""
+    if not rows:
+        return []
+    connection = connections[router.db_for_write(model)]
+    meta = model._meta
+    if connection.vendor != "postgresql":
+        objs = [model(**dict(zip(fields, row, strict=True))) for row in rows]
+        model._default_manager.bulk_create(objs, batch_size=500)
+        return [obj.pk for obj in objs]
+    from django.db.models import JSONField
+    from psycopg.types.json import Jsonb
+
+    columns = [
+        meta.get_field(name[:-3] if name.endswith("_id") and name != "id" else name) for name in fields
+    ]
+    as_json = [isinstance(f, JSONField) for f in columns]
+    pk = meta.pk
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [table, pk.column, len(rows)],
+        )
+        ids = [new_id for (new_id,) in cursor.fetchall()]
+        names = ", ".join(quote(f.column) for f in [pk, *columns])
+        with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for new_id, row in zip(ids, rows, strict=True):
+                copy.write_row([new_id, *(Jsonb(v) if j else v for v, j in zip(row, as_json, strict=True))])
+    return ids

@@ -10,6 +10,8 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from bnpl_admin.bulk import bulk_insert_values
+
 from .models import GENESIS_HASH, ChainHead, DecisionLogEntry
 
 
@@ -84,3 +86,67 @@ def decision_log_append(*, kind: str, subject: str, content: dict, actor=None) -
 def subject_of(obj) -> str:
     """The subject label of a model instance: "<app_label>.<model>:<pk>"."""
     return f"{obj._meta.label_lower}:{obj.pk}"
+
+
+# --- Many entries at once (nightly rescoring) -------------------------------------------------
+
+
+_ENTRY_FIELDS = (
+    "sequence",
+    "recorded_at",
+    "kind",
+    "subject",
+    "actor_id",
+    "content",
+    "content_hash",
+    "previous_hash",
+    "entry_hash",
+)
+
+
+def decision_log_append_many(*, entries, actor=None, canonical: bool = False) -> int:
+    """Append entries (each a (kind, subject, content) tuple, in order) to the chain in one lock and
+    one COPY, in the caller's transaction: the same hashes as one decision_log_append per entry,
+    without four statements per entry (risk.services.customers_rescore scores the whole book each
+    night). `canonical=True` says the contents hold JSON types only (no Decimal or date), which
+    saves a round trip through JSON per entry. Returns how many were appended."""
+    entries = list(entries)
+    if not entries:
+        return 0
+    actor_id = getattr(actor, "pk", None)
+    with transaction.atomic():
+        ChainHead.objects.get_or_create(pk=1)
+        head = ChainHead.objects.select_for_update().get(pk=1)
+        sequence, previous_hash = head.sequence, head.head_hash or GENESIS_HASH
+        recorded_at = timezone.now()
+        rows = []
+        for kind, subject, content in entries:
+            sequence += 1
+            stored = content if canonical else canonical_content(content)
+            content_hash = content_digest(
+                sequence=sequence,
+                recorded_at=recorded_at,
+                kind=kind,
+                subject=subject,
+                actor_id=actor_id,
+                content=stored,
+            )
+            entry_hash = chain_digest(previous_hash=previous_hash, content_hash=content_hash)
+            rows.append(
+                (
+                    sequence,
+                    recorded_at,
+                    kind,
+                    subject,
+                    actor_id,
+                    stored,
+                    content_hash,
+                    previous_hash,
+                    entry_hash,
+                )
+            )
+            previous_hash = entry_hash
+        bulk_insert_values(DecisionLogEntry, _ENTRY_FIELDS, rows)
+        head.sequence, head.head_hash = sequence, previous_hash
+        head.save(update_fields=["sequence", "head_hash"])
+    return len(rows)

@@ -354,6 +354,7 @@ RELATIONSHIPS = ("parent", "spouse", "sibling", "friend", "child")
 # The demo staff: one or two per role, plus a superuser.
 STAFF = (
     ("risk", Role.RISK_ANALYST),
+    ("risk2", Role.RISK_ANALYST),  # the second analyst of the risk console's maker–checker
     ("agent1", Role.COLLECTIONS_AGENT),
     ("agent2", Role.COLLECTIONS_AGENT),
     ("field1", Role.FIELD_AGENT),
@@ -1283,6 +1284,7 @@ def seed_portfolio(*, seed: int, customers: int, today: datetime.date | None = N
     builder.write(agents)
     builder.summary(summary)
     summary.promises = promises_seed(builder=builder)
+    risk_seed(today=today)
     summary.seconds = time.monotonic() - started
     return summary
 
@@ -1357,3 +1359,44 @@ def promises_seed(*, builder: PortfolioBuilder) -> Counter:
     return Counter(
         Promise.objects.filter(case__in=[c for c in builder.cases if c.pk]).values_list("status", flat=True)
     )
+
+
+# --- The risk console: the demo scorecard, every customer scored, increases waiting -------------
+
+
+def risk_seed(*, today: datetime.date) -> None:
+    """Fit the demo scorecard on the book (risk.fitting; a book too small to fit gets the
+    hand-set version), have "risk" request its activation and "risk2" activate it, score every
+    customer (risk.services.customers_rescore: limits fall, rise or wait for approval), and make
+    sure a few increases wait in the approvals queue."""
+    from risk import services as risk_services
+    from risk.fitting import FitError, fit_scorecard, hand_set_version
+    from risk.models import LimitChange, LimitChangeStatus
+
+    maker = User.objects.get(username="risk")
+    checker = User.objects.get(username="risk2")
+    if risk_services.active_version() is None:
+        try:
+            version = fit_scorecard(on=today, by=maker)
+        except FitError:
+            version = hand_set_version(by=maker)
+        risk_services.scorecard_activation_request(version=version, by=maker)
+        risk_services.scorecard_activate(version=version, by=checker, reason="demo scorecard")
+    risk_services.customers_rescore(on=today)
+    wanted = 5 - LimitChange.objects.filter(status=LimitChangeStatus.PENDING).count()
+    if wanted <= 0:
+        return
+    candidates = (
+        CreditLine.objects.filter(status=CreditLineStatus.ACTIVE, limit__gt=0, limit__lt=Decimal("10000.00"))
+        .exclude(customer__limit_changes__status=LimitChangeStatus.PENDING)
+        .select_related("customer")
+        .order_by("-score", "customer_id")[:wanted]
+    )
+    for line in candidates:
+        risk_services.limit_increase_propose(
+            customer=line.customer,
+            new_limit=line.limit * 2,
+            by=maker,
+            reason="客户申请提额，近半年按时还款",
+            on=today,
+        )

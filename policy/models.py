@@ -56,6 +56,13 @@ def _weight_field(verbose_name, default: str, help_text):
 # Policy.promise_max_days later: at least a day ahead may be allowed, never more than a quarter.
 DEFAULT_PROMISE_MAX_DAYS = 30
 MAX_PROMISE_DAYS = 90
+# Limit increases by rescoring (risk.services.customers_rescore): at most ¥2,000 at once without
+# a second analyst, only after 6 months without arrears; bounded by the highest grade's limit and
+# two years.
+DEFAULT_LIMIT_INCREASE_AUTO_MAX = Decimal("2000.00")
+MAX_LIMIT_INCREASE_AUTO = Decimal("20000.00")
+DEFAULT_LIMIT_INCREASE_CLEAN_MONTHS = 6
+MAX_CLEAN_MONTHS = 24
 
 
 class ConductProfile(models.TextChoices):
@@ -168,6 +175,21 @@ class Policy(models.Model):
         help_text=_("A promise to pay falls due at the latest this many days after the day it is made."),
     )
 
+    # Limits set by nightly rescoring (the risk app): an increase up to this amount applies at
+    # once, a larger one waits for a second analyst; limits grow only for customers without
+    # arrears in the last so many months.
+    limit_increase_auto_max = MoneyField(
+        _("limit increases above this need a second analyst"),
+        default=DEFAULT_LIMIT_INCREASE_AUTO_MAX,
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(MAX_LIMIT_INCREASE_AUTO)],
+        help_text=_("A limit increase by rescoring of at most this amount applies at once."),
+    )
+    limit_increase_clean_months = models.PositiveSmallIntegerField(
+        _("months without arrears before a limit grows"),
+        default=DEFAULT_LIMIT_INCREASE_CLEAN_MONTHS,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_CLEAN_MONTHS)],
+    )
+
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     history = HistoricalRecords(
         verbose_name=_("historical policy"), verbose_name_plural=_("historical policies")
@@ -233,6 +255,17 @@ class Policy(models.Model):
                 condition=Q(promise_max_days__gte=1, promise_max_days__lte=MAX_PROMISE_DAYS),
                 name="policy_promise_days_in_bounds",
                 violation_error_message=_("A promise to pay falls due between 1 and 90 days ahead."),
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    limit_increase_auto_max__gte=0, limit_increase_auto_max__lte=MAX_LIMIT_INCREASE_AUTO
+                )
+                & Q(limit_increase_clean_months__gte=1, limit_increase_clean_months__lte=MAX_CLEAN_MONTHS),
+                name="policy_limit_increase_in_bounds",
+                violation_error_message=_(
+                    "The automatic limit increase is between ¥0 and ¥20,000, "
+                    "the months without arrears between 1 and 24."
+                ),
             ),
         ]
 

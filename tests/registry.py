@@ -60,6 +60,8 @@ NOT_IN_ADMIN: dict[str, str] = {
     "sweep.SweepChunk": "shown inline on its run's page (sweep.admin.SweepRunAdmin)",
     "decisionlog.ChainHead": "the chain's lock row; its head is shown on the decision log's pages",
     "decisionlog.DecisionLogEntry": "append-only: read on the console's decision log page, never edited",
+    "risk.Characteristic": "shown with its bins on the version's console page; bins in BinAdmin",
+    "risk.GradeBand": "shown inline on its version's admin page (risk.admin.ScorecardVersionAdmin)",
 }
 
 

@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "policy",
     "reminders",
     "sweep",
+    # Scorecards, scores, grades and limits; nightly rescoring after the sweep.
+    "risk",
     # Sign-in security: two factors (django-otp) and lockout (django-axes).
     "django_otp",
     "django_otp.plugins.otp_totp",

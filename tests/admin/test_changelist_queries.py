@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import Customer
 from accounts.roles import Role
 from bnpl_admin.admin_filters import DateRangeFilter
 from tests.conftest import login_verified
@@ -151,6 +152,15 @@ def _grow(start: int, count: int, superuser) -> None:
             from django_otp.plugins.otp_totp.models import TOTPDevice
 
             TOTPDevice.objects.create(user=agent, name=f"grow {n}")
+        # The risk app: a version activated by two analysts, scores, limit changes, a copy.
+        from tests.risk.cards import risk_rows
+
+        risk_rows(
+            maker=UserFactory(username=f"grow_risk_{n}", roles=[Role.RISK_ANALYST]),
+            checker=superuser,
+            customers=Customer.objects.filter(pk=customer.pk),
+            name=f"Walk card {n}",
+        )
 
 
 def _url(model, view: str, *args) -> str:

@@ -269,6 +269,9 @@ def build_site_data() -> SiteData:
     TaskResult.objects.create(task_id="matrix-task")
     GroupResult.objects.create(group_id="matrix-group")
     _third_party_rows(users[SUPERUSER])
+    from tests.risk.cards import risk_rows
+
+    risk_rows(maker=users[str(Role.RISK_ANALYST)], checker=users[SUPERUSER])
 
     objects = {}
     missing = []
@@ -344,6 +347,14 @@ def sample_value(data: SiteData):
         if name == "version_id" and model is not None:
             history = data.objects[model].history.order_by("pk").first()
             return str(history.pk)
+        if name == "scorecard_version_id":  # the risk console's version page
+            from risk.models import ScorecardVersion
+
+            return str(ScorecardVersion.objects.order_by("pk").first().pk)
+        if name == "limit_change_id":
+            from risk.models import LimitChange
+
+            return str(LimitChange.objects.order_by("pk").first().pk)
         if name == "url":  # the admin's catch-all
             return "no-such-page/"
         raise MissingSample(

@@ -91,8 +91,98 @@ def my_cases(n: int) -> None:
     _cases(n, owner=_newest_agent(), others=[])
 
 
+# --- The risk console ------------------------------------------------------------------------
+
+_risk_calls = iter(range(1, 10**9))
+
+
+def _analysts() -> tuple[User, User]:
+    maker = User.objects.filter(username="risk-maker").first() or UserFactory(
+        username="risk-maker", roles=[Role.RISK_ANALYST]
+    )
+    checker = User.objects.filter(username="risk-checker").first() or UserFactory(
+        username="risk-checker", roles=[Role.RISK_ANALYST]
+    )
+    return maker, checker
+
+
+def scorecard_versions(n: int) -> None:
+    """Drafts, versions waiting for activation, active and retired ones."""
+    from risk import services
+    from tests.risk.cards import hand_card
+
+    maker, checker = _analysts()
+    call = next(_risk_calls)
+    for i in range(n):
+        version = hand_card(name=f"List card {call}-{i % 4}", by=maker)
+        if i % 3 >= 1:
+            services.scorecard_activation_request(version=version, by=maker)
+        if i % 3 == 2:
+            services.scorecard_activate(version=version, by=checker)
+
+
+def customer_scores(n: int) -> None:
+    """Scores of new customers by the active version (every reason shape the card gives)."""
+    import datetime
+
+    from django.utils import timezone
+
+    from risk import services
+    from tests.risk.cards import hand_card
+
+    maker, checker = _analysts()
+    version = services.active_version()
+    if version is None:
+        version = hand_card(name="Scores card", by=maker)
+        services.scorecard_activation_request(version=version, by=maker)
+        services.scorecard_activate(version=version, by=checker)
+    now = timezone.now()
+    for i in range(n):
+        CustomerFactory(created_at=now - datetime.timedelta(days=40 * (i % 5)))
+    services.customers_rescore(on=timezone.localdate())
+
+
+def pending_limits(n: int) -> None:
+    """Limit increases waiting: proposed by an analyst, or by nightly rescoring (nobody)."""
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from accounts.models import CreditLine
+    from risk import services
+    from risk.models import LimitChange, LimitChangeKind, LimitChangeStatus
+
+    maker, _checker = _analysts()
+    for i in range(n):
+        customer = CustomerFactory()
+        CreditLine.objects.filter(customer=customer).update(limit=Decimal("1000.00"))
+        if i % 2:
+            services.limit_increase_propose(
+                customer=customer,
+                new_limit=Decimal("5000.00"),
+                by=maker,
+                reason=f"asked {i}",
+                on=timezone.localdate(),
+            )
+        else:
+            LimitChange.objects.create(
+                customer=customer,
+                business_date=timezone.localdate(),
+                kind=LimitChangeKind.INCREASE,
+                status=LimitChangeStatus.PENDING,
+                old_limit=Decimal("1000.00"),
+                new_limit=Decimal("20000.00"),
+                old_grade="C",
+                new_grade="A",
+                reason="rescoring",
+            )
+
+
 ROW_MAKERS: dict[str, Callable[[int], None]] = {
     "audit:event_list": audit_events,
     "collections:case_queue": queue_cases,
     "collections:my_queue": my_cases,
+    "risk:scorecard_list": scorecard_versions,
+    "risk:score_list": customer_scores,
+    "risk:approvals": pending_limits,
 }

@@ -37,6 +37,8 @@ GOOD = {
     "queue_weight_days_since_contact": D("2.00"),
     "queue_weight_promise_due_today": D("25.00"),
     "promise_max_days": 30,
+    "limit_increase_auto_max": D("2000.00"),
+    "limit_increase_clean_months": 6,
 }
 # One value out of bounds per field: a negative cap, rates beyond sane, days beyond a year.
 BAD = [
@@ -61,6 +63,10 @@ BAD = [
     ("queue_weight_promise_due_today", D("100.01")),
     ("promise_max_days", 0),
     ("promise_max_days", 91),
+    ("limit_increase_auto_max", D("-1.00")),
+    ("limit_increase_auto_max", D("20000.01")),
+    ("limit_increase_clean_months", 0),
+    ("limit_increase_clean_months", 25),
 ]
 
 
