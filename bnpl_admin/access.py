@@ -96,6 +96,10 @@ URL_ACCESS: dict[str, Access] = {
     "collections:my_queue": Access(QUEUE_WORKERS),
     "collections:case_detail": Access(QUEUE_WORKERS, note="a case outside the reader's queues is a 404"),
     "collections:case_assign_bulk": Access(CASE_ASSIGNERS, status=405, note="POST only: the queue's form"),
+    # The case page's own actions (their forms load into its action panel; a 404 outside the queues).
+    "collections:case_note": Access(QUEUE_WORKERS, note="a case outside the reader's queues is a 404"),
+    "collections:case_reassign": Access(CASE_ASSIGNERS),
+    "collections:case_hold": Access(QUEUE_WORKERS, note="a case outside the reader's queues is a 404"),
     # --- The Django admin: staff only (operations admins and superusers) ----------------------
     "admin:index": Access(STAFF),
     # The admin's sign-in leads to the console's two steps (accounts.auth_views.admin_sign_in,
