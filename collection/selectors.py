@@ -363,6 +363,10 @@ def case_360(*, case: CollectionCase, user, show_all: bool = False) -> Case360:
         )
         .order_by("-received_at", "-id")[: cap_payments + 1]
     )
+    for order in orders:  # SQLite computes the sums in floating point: back to the fen, in memory
+        for installment in order.installments.all():
+            for name in ("amount_outstanding", "amount_paid", "amount_waived"):
+                setattr(installment, name, _fen(getattr(installment, name)))
     promises = Promise.objects.filter(case__customer=customer)
     counts = promises.aggregate(
         kept=Count("id", filter=Q(status=PromiseStatus.KEPT)),

@@ -125,7 +125,8 @@ def case_assign(
         case=case,
         type=CaseEventType.ASSIGNED,
         actor=by,
-        payload={"old": previous, "new": new, "reason": reason},
+        # The agent's username too, as cases_assign_bulk writes it: the timeline's sentence names them.
+        payload={"old": previous, "new": new, "agent": agent.username if agent else None, "reason": reason},
     )
     return case
 
