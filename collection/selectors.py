@@ -297,7 +297,6 @@ class Case360:
     collection_on_hold: bool
     emergency_contacts: list
     reminders: list
-    team_name: str | None
     show_all: bool
 
 
@@ -322,6 +321,18 @@ def _customer_overdue(*, customer: Customer) -> OverdueBreakdown:
     )
     totals = {name: _fen(amount) for name, amount in totals.items()}
     return OverdueBreakdown(**totals, credit_balance=customer_credit_balance(customer=customer))
+
+
+def case_team_name(*, case: CollectionCase) -> str | None:
+    """The team of the case's agent (the first by name, as the queue shows it), or None."""
+    if not case.assigned_agent_id:
+        return None
+    return (
+        Team.objects.filter(members=case.assigned_agent_id)
+        .order_by("name")
+        .values_list("name", flat=True)
+        .first()
+    )
 
 
 def case_360(*, case: CollectionCase, user, show_all: bool = False) -> Case360:
@@ -396,14 +407,6 @@ def case_360(*, case: CollectionCase, user, show_all: bool = False) -> Case360:
             Reminder.objects.filter(customer=customer)
             .select_related("installment__order", "payment")
             .order_by("-created_at", "-id")[:CASE_REMINDERS_SHOWN]
-        ),
-        team_name=(
-            Team.objects.filter(members=case.assigned_agent_id)
-            .order_by("name")
-            .values_list("name", flat=True)
-            .first()
-            if case.assigned_agent_id
-            else None
         ),
         show_all=show_all,
     )

@@ -38,6 +38,7 @@ from .selectors import (
     case_360,
     case_assignable_agents,
     case_recent_contacts,
+    case_team_name,
     case_timeline,
     cases_queue,
     contact_context,
@@ -262,6 +263,7 @@ def _header_context(request: HttpRequest, case: CollectionCase) -> dict:
     user = request.user
     return {
         "case": case,
+        "team_name": case_team_name(case=case),
         "actions": case_actions_for(user=user, case=case),
         "can_contact": case.is_open and user.has_perm("collections.add_contactattempt"),
         "can_assign": user.has_perm(ASSIGN_PERMISSION),
