@@ -110,6 +110,10 @@ URL_ACCESS: dict[str, Access] = {
         RISK_ANALYSTS, status=405, note="POST only: the approvals queue's form"
     ),
     "risk:customer_risk": Access(RISK_ANALYSTS),
+    # The case page's own actions (their forms load into its action panel; a 404 outside the queues).
+    "collections:case_note": Access(QUEUE_WORKERS, note="a case outside the reader's queues is a 404"),
+    "collections:case_reassign": Access(CASE_ASSIGNERS),
+    "collections:case_hold": Access(QUEUE_WORKERS, note="a case outside the reader's queues is a 404"),
     # --- The Django admin: staff only (operations admins and superusers) ----------------------
     "admin:index": Access(STAFF),
     # The admin's sign-in leads to the console's two steps (accounts.auth_views.admin_sign_in,

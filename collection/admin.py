@@ -10,13 +10,13 @@ from django.contrib import admin
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
-from bnpl_admin.admin_base import AuditedAdmin, ReadOnlyAdminMixin, ReadOnlyInline
+from bnpl_admin.admin_base import AuditedAdmin, ReadOnlyAdminMixin, ReadOnlyInline, RefuseUnformedFieldsMixin
 from bnpl_admin.admin_filters import DateRangeFilter
 from bnpl_admin.admin_paginator import EstimatedCountPaginator
 
 from .models import CaseEvent, CollectionCase, ContactAttempt, Promise, Team
 from .sentences import case_event_sentence
-from .services import case_assign, case_open
+from .services import ASSIGN_PERMISSION, case_assign, case_open
 
 
 class CaseEventInline(ReadOnlyInline):
@@ -47,7 +47,7 @@ class CollectionCaseForm(forms.ModelForm):
 
 
 @admin.register(CollectionCase)
-class CollectionCaseAdmin(AuditedAdmin):
+class CollectionCaseAdmin(RefuseUnformedFieldsMixin, AuditedAdmin):
     list_display = (
         "id",
         "customer",
@@ -93,8 +93,14 @@ class CollectionCaseAdmin(AuditedAdmin):
         obj._state.adding, obj._state.db = False, case._state.db
 
     def get_readonly_fields(self, request, obj=None):
-        readonly = super().get_readonly_fields(request, obj)
-        return [*readonly, "customer"] if obj is not None else readonly
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            readonly.append("customer")
+        # Only who may assign cases (collection.services.case_assign checks it too) gets the
+        # field; a post naming it anyway is refused (RefuseUnformedFieldsMixin).
+        if not request.user.has_perm(ASSIGN_PERMISSION):
+            readonly.append("assigned_agent")
+        return readonly
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Deleting a case would delete its timeline with it; a case is closed, never removed.

@@ -6,13 +6,13 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import EmergencyContact
+from accounts.models import EmergencyContact, User
 from bnpl_admin.form_fields import BoundedDateField, FiniteDecimalField
 from bnpl_admin.money import CENT, MONEY_MAX
 
 # --- Contacts under the conduct rules ---------------------------------------------------------
 from .models import ContactChannel, ContactDirection, ContactOutcome, ContactParty, Team
-from .services import BY_LOAD, ROUND_ROBIN, SUMMARY_MAX_LENGTH
+from .services import BY_LOAD, HOLD_REASON_MAX_LENGTH, NOTE_MAX_LENGTH, ROUND_ROBIN, SUMMARY_MAX_LENGTH
 
 
 class ContactForm(forms.Form):
@@ -89,3 +89,41 @@ class BulkAssignForm(forms.Form):
     )
     # The queue's filters, as the page had them when the form was shown.
     query = forms.CharField(required=False, widget=forms.HiddenInput, max_length=4000)
+
+
+# --- Case page (customer 360): a note, a reassignment, a hold ----------------------------------
+
+
+class CaseNoteForm(forms.Form):
+    text = forms.CharField(
+        label=_("Note"),
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Seen by everyone who works the case; phone and id numbers are masked."),
+    )
+
+
+class CaseReassignForm(forms.Form):
+    agent = forms.ModelChoiceField(
+        label=_("Agent"),
+        queryset=User.objects.none(),
+        required=False,
+        empty_label=_("Nobody (back to the pool)"),
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=HOLD_REASON_MAX_LENGTH, required=False)
+
+    def __init__(self, *args, agents, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["agent"]
+        field.queryset = agents
+        field.label_from_instance = lambda user: (
+            f"{user.get_full_name()} ({user.username})" if user.get_full_name() else user.username
+        )
+
+
+class CaseHoldForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=HOLD_REASON_MAX_LENGTH,
+        help_text=_("For example: the customer reports a return or a dispute the books do not show yet."),
+    )

@@ -18,6 +18,8 @@ from django.db.models import (
     IntegerField,
     Max,
     OuterRef,
+    Prefetch,
+    Q,
     QuerySet,
     Subquery,
     Sum,
@@ -25,23 +27,39 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from accounts.models import Customer
+from accounts.masking import mask_recipient, scrub_text
+from accounts.models import Customer, User
 from bnpl_admin.dates import business_date
+from bnpl_admin.money import CENT
+from bnpl_admin.sentences import choice, money
 from orders.models import (
     OUTSTANDING,
+    OUTSTANDING_BY_COMPONENT,
     UNPAID_INSTALLMENT_STATUSES,
+    Component,
     Hold,
     Installment,
     InstallmentStatus,
     Order,
+    OrderEvent,
+    Payment,
     PaymentAllocation,
+    PaymentMethod,
+    PaymentStatus,
 )
+from orders.selectors import credit_available, customer_credit_balance
+from orders.sentences import order_event_sentence
 from policy.conduct import Decision, PastContact, Profile, contact_decision, customer_zone, profile_for
 from policy.models import Policy
 from policy.selectors import policy_in_force
+from reminders.models import Channel as ReminderChannel
+from reminders.models import Reminder
+from reminders.models import Status as ReminderStatus
 
-from .models import CaseEvent, CollectionCase, ContactAttempt, Promise, PromiseStatus, Team
+from .models import QUEUE_PERMISSION, CaseEvent, CollectionCase, ContactAttempt, Promise, PromiseStatus, Team
+from .sentences import case_event_sentence
 
 # --- Contacts under the conduct rules ---------------------------------------------------------
 
@@ -380,3 +398,382 @@ def promise_allocations(*, promises: list[PromiseFacts]) -> dict[int, dict[datet
                 daily[day] = daily.get(day, ZERO) + total
         result[promise.id] = daily
     return result
+
+
+# --- Case page (customer 360, issue 11) --------------------------------------------------------
+# Everything the case page shows about a case and its customer, read in a fixed number of
+# queries whatever the size of the book: lists are capped (with a "show all" that raises the
+# cap, still bounded) and their children prefetched, never read row by row.
+
+# How many orders and payments the page shows, and how many with "show all".
+CASE_ORDERS_SHOWN = 10
+CASE_PAYMENTS_SHOWN = 10
+CASE_ALL_MAX = 200
+CASE_REMINDERS_SHOWN = 20
+# The timeline's page size.
+TIMELINE_PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class OverdueBreakdown:
+    """What is left to pay on the customer's overdue instalments, by component, and in all."""
+
+    principal: Decimal
+    fee: Decimal
+    late_fee: Decimal
+    total: Decimal
+    # Left to pay on every unpaid instalment (overdue or not), and unapplied credit.
+    outstanding: Decimal
+    credit_balance: Decimal
+
+
+@dataclass
+class Case360:
+    """The case page's reads (collection.selectors.case_360)."""
+
+    case: CollectionCase
+    customer: Customer
+    credit_line: object | None
+    credit_available: Decimal
+    overdue: OverdueBreakdown
+    orders: list
+    orders_more: bool
+    payments: list
+    payments_more: bool
+    promises_active: list
+    promises_kept: int
+    promises_broken: int
+    holds: list
+    collection_on_hold: bool
+    emergency_contacts: list
+    reminders: list
+    show_all: bool
+
+
+def _money_sum(expression, **extra) -> Coalesce:
+    return Coalesce(Sum(expression, **extra), Value(ZERO), output_field=_MONEY)
+
+
+def _fen(value) -> Decimal:
+    # SQLite sums decimals in floating point: brought back to the fen once, as orders.selectors does.
+    return Decimal(value).quantize(CENT)
+
+
+def _customer_overdue(*, customer: Customer) -> OverdueBreakdown:
+    """One aggregate over the customer's unpaid instalments (orders.models.OUTSTANDING_BY_COMPONENT)."""
+    overdue = Q(status=InstallmentStatus.OVERDUE)
+    totals = Installment.objects.filter(customer=customer, status__in=UNPAID_INSTALLMENT_STATUSES).aggregate(
+        principal=_money_sum(OUTSTANDING_BY_COMPONENT[Component.PRINCIPAL], filter=overdue),
+        fee=_money_sum(OUTSTANDING_BY_COMPONENT[Component.FEE], filter=overdue),
+        late_fee=_money_sum(OUTSTANDING_BY_COMPONENT[Component.LATE_FEE], filter=overdue),
+        total=_money_sum(OUTSTANDING, filter=overdue),
+        outstanding=_money_sum(OUTSTANDING),
+    )
+    totals = {name: _fen(amount) for name, amount in totals.items()}
+    return OverdueBreakdown(**totals, credit_balance=customer_credit_balance(customer=customer))
+
+
+def case_team_name(*, case: CollectionCase) -> str | None:
+    """The team of the case's agent (the first by name, as the queue shows it), or None."""
+    if not case.assigned_agent_id:
+        return None
+    return (
+        Team.objects.filter(members=case.assigned_agent_id)
+        .order_by("name")
+        .values_list("name", flat=True)
+        .first()
+    )
+
+
+def case_360(*, case: CollectionCase, user, show_all: bool = False) -> Case360:
+    """The case page: the customer, their credit line, every order with its instalments (capped),
+    payments and allocations, what is overdue, promises, holds, contacts and reminders.
+
+    `case` comes from CollectionCase.objects.visible_to(user) (the view's get_object_or_404),
+    with its customer and agent. The number of queries does not grow with the customer's book.
+    """
+    customer = case.customer
+    credit_line = getattr(customer, "credit_line", None)  # None: the customer has no line
+    cap_orders = CASE_ALL_MAX if show_all else CASE_ORDERS_SHOWN
+    cap_payments = CASE_ALL_MAX if show_all else CASE_PAYMENTS_SHOWN
+
+    orders = list(
+        Order.objects.filter(customer=customer)
+        .select_related("merchant")
+        .prefetch_related(
+            Prefetch(
+                "installments",
+                queryset=Installment.objects.with_outstanding()
+                .annotate(
+                    amount_paid=F("principal_paid") + F("fee_paid") + F("late_fee_paid"),
+                    amount_waived=F("fee_waived") + F("late_fee_waived"),
+                )
+                .order_by("sequence"),
+            )
+        )
+        .order_by("-placed_at", "-id")[: cap_orders + 1]
+    )
+    payments = list(
+        Payment.objects.filter(customer=customer)
+        .select_related("posted_by")
+        .prefetch_related(
+            Prefetch(
+                "allocations",
+                queryset=PaymentAllocation.objects.select_related("installment__order").order_by("id"),
+            )
+        )
+        .order_by("-received_at", "-id")[: cap_payments + 1]
+    )
+    for order in orders:  # SQLite computes the sums in floating point: back to the fen, in memory
+        for installment in order.installments.all():
+            for name in ("amount_outstanding", "amount_paid", "amount_waived"):
+                setattr(installment, name, _fen(getattr(installment, name)))
+    promises = Promise.objects.filter(case__customer=customer)
+    counts = promises.aggregate(
+        kept=Count("id", filter=Q(status=PromiseStatus.KEPT)),
+        broken=Count("id", filter=Q(status=PromiseStatus.BROKEN)),
+    )
+    return Case360(
+        case=case,
+        customer=customer,
+        credit_line=credit_line,
+        credit_available=credit_available(customer=customer),
+        overdue=_customer_overdue(customer=customer),
+        orders=orders[:cap_orders],
+        orders_more=len(orders) > cap_orders,
+        payments=payments[:cap_payments],
+        payments_more=len(payments) > cap_payments,
+        promises_active=list(
+            promises.filter(status=PromiseStatus.PENDING).select_related("made_by").order_by("due_date", "id")
+        ),
+        promises_kept=counts["kept"],
+        promises_broken=counts["broken"],
+        holds=list(
+            Order.objects.filter(customer=customer).exclude(hold=Hold.NONE).order_by("hold_since", "id")
+        ),
+        collection_on_hold=customer_collection_on_hold(customer_id=customer.pk),
+        emergency_contacts=list(customer.emergency_contacts.order_by("id")),
+        reminders=list(
+            Reminder.objects.filter(customer=customer)
+            .select_related("installment__order", "payment")
+            .order_by("-created_at", "-id")[:CASE_REMINDERS_SHOWN]
+        ),
+        show_all=show_all,
+    )
+
+
+# --- The case timeline: every event about the customer, newest first, a page at a time ----------
+# Four sources (case events of the customer's cases, order events, payments, reminders sent),
+# each read newest first from a cursor with a LIMIT of one page, then merged: a page is one
+# query per source however deep it is (no OFFSET, no COUNT).
+
+_TIMELINE_SOURCES = ("case", "order", "payment", "reminder")  # the tie order at one moment: last first
+
+
+@dataclass(frozen=True)
+class TimelineCursor:
+    """Where a timeline page starts: strictly older than (at, source rank, id)."""
+
+    at: datetime.datetime
+    rank: int
+    id: int
+
+    def encode(self) -> str:
+        return f"{self.at.isoformat()}~{self.rank}~{self.id}"
+
+    @classmethod
+    def decode(cls, text: str | None) -> TimelineCursor | None:
+        """A cursor from the address; anything unreadable is the first page."""
+        if not text or len(text) > 100:
+            return None
+        try:
+            at_text, rank, pk = text.split("~")
+            at = datetime.datetime.fromisoformat(at_text)
+            rank, pk = int(rank), int(pk)
+        except ValueError:
+            return None
+        if timezone.is_naive(at) or not 0 <= rank < len(_TIMELINE_SOURCES) or not 0 < pk < 2**63:
+            return None
+        return cls(at=at, rank=rank, id=pk)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime.datetime
+    source: str  # one of _TIMELINE_SOURCES
+    kind: str  # what happened, as a label
+    sentence: str
+    actor: str  # who (a person's name), or "" for the system
+    id: int
+    detail: str = ""  # a contact's summary, a reminder's text (masked)
+
+    @property
+    def cursor(self) -> TimelineCursor:
+        return TimelineCursor(at=self.at, rank=_TIMELINE_SOURCES.index(self.source), id=self.id)
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    entries: list[TimelineEntry]
+    next_cursor: str | None  # the next page's cursor, None on the last page
+
+
+def _older_than(cursor: TimelineCursor | None, *, at: str, rank: int):
+    if cursor is None:
+        return Q()
+    same_moment = Q(**{at: cursor.at})
+    if rank < cursor.rank:
+        later_in_tie = same_moment
+    elif rank == cursor.rank:
+        later_in_tie = same_moment & Q(id__lt=cursor.id)
+    else:
+        later_in_tie = Q(pk__in=[])
+    return Q(**{f"{at}__lt": cursor.at}) | later_in_tie
+
+
+def _person(user) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.username
+
+
+def case_timeline(
+    *, customer: Customer, before: TimelineCursor | None = None, size: int = TIMELINE_PAGE_SIZE
+) -> TimelinePage:
+    """One page of the customer's timeline, newest first, starting after `before`."""
+    rank = _TIMELINE_SOURCES.index
+    entries: list[TimelineEntry] = []
+
+    case_events = list(
+        CaseEvent.objects.filter(case__customer=customer)
+        .filter(_older_than(before, at="created_at", rank=rank("case")))
+        .select_related("actor")
+        .order_by("-created_at", "-id")[: size + 1]
+    )
+    # A contact's summary and emergency contact, for the contacts on this page: one query.
+    contact_ids = [
+        event.payload.get("contact")
+        for event in case_events
+        if event.type == "contact" and isinstance(event.payload, dict)
+    ]
+    contacts = {
+        row["pk"]: row
+        for row in ContactAttempt.objects.filter(
+            pk__in=[pk for pk in contact_ids if isinstance(pk, int)]
+        ).values("pk", "summary", "emergency_contact__name")
+    }
+    for event in case_events:
+        detail = ""
+        if event.type == "contact" and isinstance(event.payload, dict):
+            contact = contacts.get(event.payload.get("contact"))
+            if contact:
+                detail = contact["summary"]
+                if contact["emergency_contact__name"]:
+                    detail = (
+                        f"{contact['emergency_contact__name']}: {detail}"
+                        if detail
+                        else contact["emergency_contact__name"]
+                    )
+        entries.append(
+            TimelineEntry(
+                at=event.created_at,
+                source="case",
+                kind=event.get_type_display(),
+                sentence=case_event_sentence(event.type, event.payload),
+                actor=_person(event.actor),
+                id=event.pk,
+                detail=scrub_text(detail),
+            )
+        )
+
+    for event in (
+        OrderEvent.objects.filter(order__customer=customer)
+        .filter(_older_than(before, at="created_at", rank=rank("order")))
+        .select_related("actor", "order")
+        .order_by("-created_at", "-id")[: size + 1]
+    ):
+        entries.append(
+            TimelineEntry(
+                at=event.created_at,
+                source="order",
+                kind=_("Order %(order)s: %(event)s")
+                % {"order": event.order.external_reference, "event": event.get_type_display()},
+                sentence=order_event_sentence(event.type, event.payload),
+                actor=_person(event.actor),
+                id=event.pk,
+            )
+        )
+
+    for payment in (
+        Payment.objects.filter(customer=customer)
+        .filter(_older_than(before, at="received_at", rank=rank("payment")))
+        .select_related("posted_by")
+        .order_by("-received_at", "-id")[: size + 1]
+    ):
+        sentence = _("%(amount)s received by %(method)s, reference %(reference)s.") % {
+            "amount": money(payment.amount),
+            "method": choice(PaymentMethod, payment.method),
+            "reference": payment.external_reference,
+        }
+        if payment.status == PaymentStatus.REVERSED:
+            sentence = f"{sentence} {_('Reversed since.')}"
+        entries.append(
+            TimelineEntry(
+                at=payment.received_at,
+                source="payment",
+                kind=_("Payment"),
+                sentence=sentence,
+                actor=_person(payment.posted_by),
+                id=payment.pk,
+            )
+        )
+
+    for reminder in (
+        Reminder.objects.filter(customer=customer, status=ReminderStatus.SENT, sent_at__isnull=False)
+        .filter(_older_than(before, at="sent_at", rank=rank("reminder")))
+        .select_related("installment__order")
+        .order_by("-sent_at", "-id")[: size + 1]
+    ):
+        words = {
+            "kind": reminder.kind,
+            "channel": choice(ReminderChannel, reminder.channel),
+            "recipient": mask_recipient(reminder.recipient) or "—",
+        }
+        if reminder.installment_id is not None:
+            sentence = _(
+                "Reminder %(kind)s sent by %(channel)s to %(recipient)s about instalment %(sequence)s "
+                "of order %(order)s."
+            ) % {
+                **words,
+                "sequence": reminder.installment.sequence,
+                "order": reminder.installment.order.external_reference,
+            }
+        else:
+            sentence = _("Payment receipt sent by %(channel)s to %(recipient)s.") % words
+        entries.append(
+            TimelineEntry(
+                at=reminder.sent_at,
+                source="reminder",
+                kind=_("Reminder"),
+                sentence=sentence,
+                actor="",
+                id=reminder.pk,
+                detail=scrub_text(reminder.body),
+            )
+        )
+
+    entries.sort(key=lambda e: (e.at, rank(e.source), e.id), reverse=True)
+    page = entries[:size]
+    more = len(entries) > size
+    return TimelinePage(entries=page, next_cursor=page[-1].cursor.encode() if more and page else None)
+
+
+def case_assignable_agents() -> QuerySet:
+    """Who a case may be given to: active staff whose role works the case queues."""
+    app_label, codename = QUEUE_PERMISSION.split(".")
+    holds = Q(groups__permissions__codename=codename, groups__permissions__content_type__app_label=app_label)
+    return (
+        User.objects.filter(is_active=True)
+        .filter(pk__in=User.objects.filter(holds).values("pk"))
+        .order_by("username")
+    )

@@ -121,8 +121,10 @@ def case_assign(
 ) -> CollectionCase:
     """Give a case to an agent (or to nobody: back to the pool), with its event and history row.
 
-    Assigning a case to the agent it already has changes nothing and records nothing.
+    Assigning a case to the agent it already has changes nothing and records nothing. A person
+    (`by`) needs the permission to assign cases (collections managers); `by=None` is the system.
     """
+    _assign_permission_check(by)
     case = CollectionCase.objects.select_for_update().get(pk=case.pk)
     previous = case.assigned_agent_id
     new = agent.pk if agent is not None else None
@@ -136,7 +138,8 @@ def case_assign(
         case=case,
         type=CaseEventType.ASSIGNED,
         actor=by,
-        payload={"old": previous, "new": new, "reason": reason},
+        # The agent's username too, as cases_assign_bulk writes it: the timeline's sentence names them.
+        payload={"old": previous, "new": new, "agent": agent.username if agent else None, "reason": reason},
     )
     return case
 
@@ -879,3 +882,74 @@ def _promises_decide_batch(*, ids: list[int], on: datetime.date) -> Counter:
         if to is not None and case is not None:
             case_transition(case=case, to=to, reason=f"promise {promise.status}")
     return Counter(outcome.status for outcome in decided.values())
+
+
+# --- Case page (customer 360, issue 11): notes, holds, who may reassign -------------------------
+
+NOTE_MAX_LENGTH = 2000
+HOLD_REASON_MAX_LENGTH = 200
+
+
+def _assign_permission_check(by: User | None) -> None:
+    """Only who holds collections.assign_collectioncase reassigns a case (the data admin too)."""
+    if by is not None and not by.has_perm(ASSIGN_PERMISSION):
+        raise CaseError(_("Only a collections manager may assign cases."), code="not_allowed")
+
+
+def _case_worker_check(by: User) -> None:
+    from .models import QUEUE_PERMISSION
+
+    if by is None or not by.has_perm(QUEUE_PERMISSION):
+        raise CaseError(_("Only collections staff may work on cases."), code="not_allowed")
+
+
+@transaction.atomic
+def case_note_add(*, case: CollectionCase, by: User, text: str) -> CaseEvent:
+    """A note on the case's timeline (a NOTE event); numbers typed into it are masked first."""
+    _case_worker_check(by)
+    text = scrub_text((text or "").strip())
+    if not text:
+        raise CaseError(_("Write the note first."), code="empty_note")
+    if len(text) > NOTE_MAX_LENGTH:
+        raise CaseError(
+            _("A note holds at most %(max)s characters.") % {"max": NOTE_MAX_LENGTH}, code="note_too_long"
+        )
+    return CaseEvent.objects.create(case=case, type=CaseEventType.NOTE, actor=by, payload={"text": text})
+
+
+def _hold_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise CaseError(_("Give a reason."), code="reason_required")
+    if len(reason) > HOLD_REASON_MAX_LENGTH:
+        raise CaseError(
+            _("A reason holds at most %(max)s characters.") % {"max": HOLD_REASON_MAX_LENGTH},
+            code="reason_too_long",
+        )
+    return reason
+
+
+def case_hold(*, case: CollectionCase, by: User, reason: str) -> CollectionCase:
+    """Put a case on hold (a return or a dispute the books do not show yet, a complaint), with a reason."""
+    _case_worker_check(by)
+    return case_transition(case=case, to=CaseStatus.ON_HOLD, by=by, reason=_hold_reason(reason))
+
+
+def case_release(*, case: CollectionCase, by: User, reason: str) -> CollectionCase:
+    """Take a case off hold, back to the status it had before (open or contacted), with a reason."""
+    _case_worker_check(by)
+    reason = _hold_reason(reason)
+    if case.status != CaseStatus.ON_HOLD:
+        raise CaseError(_("This case is not on hold."), code="not_on_hold")
+    held = (
+        CaseEvent.objects.filter(
+            case=case, type=CaseEventType.STATUS_CHANGED, payload__new=CaseStatus.ON_HOLD
+        )
+        .order_by("-created_at", "-id")
+        .values_list("payload", flat=True)
+        .first()
+    )
+    # Back to open if it was open; any later status (contacted, promised, ...) resumes as contacted.
+    before = (held or {}).get("old")
+    to = CaseStatus.OPEN if before in (None, CaseStatus.OPEN) else CaseStatus.CONTACTED
+    return case_transition(case=case, to=to, by=by, reason=reason)

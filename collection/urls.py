@@ -13,4 +13,8 @@ urlpatterns = [
     path("mine/", views.MyQueueView.as_view(), name="my_queue"),
     path("<int:pk>/", views.case_detail, name="case_detail"),
     path("assign/", views.case_assign_bulk, name="case_assign_bulk"),
+    # --- Case page (customer 360): its own actions ---
+    path("cases/<int:case_id>/note/", views.case_note, name="case_note"),
+    path("cases/<int:case_id>/reassign/", views.case_reassign, name="case_reassign"),
+    path("cases/<int:case_id>/hold/", views.case_hold_toggle, name="case_hold"),
 ]

@@ -1282,6 +1282,7 @@ def seed_portfolio(*, seed: int, customers: int, today: datetime.date | None = N
     )
     builder.build()
     builder.write(agents)
+    case_page_extras(builder)
     builder.summary(summary)
     summary.promises = promises_seed(builder=builder)
     risk_seed(today=today)
@@ -1400,3 +1401,76 @@ def risk_seed(*, today: datetime.date) -> None:
             reason="客户申请提额，近半年按时还款",
             on=today,
         )
+
+
+# --- Case page (customer 360, issue 11): reminders sent and agents' notes on the open cases --------
+
+_DEMO_NOTES = (
+    "客户称工资下周五发放，届时一次性还清逾期款项。",
+    "客户对第二期金额有疑问，已解释滞纳金计算方式。",
+    "客户要求只在晚上七点后联系，已记录。",
+    "客户手机常关机，建议改用短信和App消息。",
+)
+
+
+def case_page_extras(builder: PortfolioBuilder) -> None:
+    """What the case page shows beyond the book: the reminders the outbox sent on the open cases'
+    instalments (T-3, due date, then after due as the policy says; none while an order is on
+    hold) as history rows like the contacts, and a note from the agent on some cases, written
+    through collection.services.case_note_add."""
+    from collection.services import case_note_add
+    from reminders.models import Channel as ReminderChannel
+    from reminders.models import Reminder, installment_key, kind_for_offset
+    from reminders.models import Status as ReminderStatus
+
+    today = builder.today
+    offsets = sorted(builder.policy_on(today).reminder_offsets())
+    open_customers = {case.customer_id: case for case in builder.cases if case.closed_at is None}
+    held = {o.order.customer_id for o in builder.orders if o.order.hold}
+    reminders = []
+    for sim in builder.sims:
+        case = open_customers.get(sim.customer.pk)
+        if case is None or sim.customer.pk in held:
+            continue
+        for installment in sim.installments:
+            for offset in offsets:
+                day = installment.due_date + datetime.timedelta(days=offset)
+                paid_on = installment.paid_at.date() if installment.paid_at else None
+                if day >= today or day < case.opened_at.date() - datetime.timedelta(days=40):
+                    continue
+                if paid_on is not None and paid_on <= day:
+                    continue
+                kind = kind_for_offset(offset)
+                when = f"将于{installment.due_date.isoformat()}到期" if offset < 0 else "已到期"
+                sent_at = builder.at(day, 10, 5 * (installment.sequence % 6))
+                reminders.append(
+                    Reminder(
+                        key=installment_key(installment.pk, kind, ReminderChannel.SMS),
+                        kind=kind,
+                        offset_days=offset,
+                        channel=ReminderChannel.SMS,
+                        customer=sim.customer,
+                        installment=installment,
+                        business_date=day,
+                        send_on=day,
+                        not_before=sent_at,
+                        next_attempt_at=sent_at,
+                        status=ReminderStatus.SENT,
+                        attempts=1,
+                        sends=1,
+                        sent_at=sent_at,
+                        recipient=sim.customer.phone,
+                        body=(
+                            f"【先买后付】{sim.customer.name}，您好：您的第{installment.sequence}期账单"
+                            f"{when}，"
+                            "请按时还款，如已还款请忽略。"
+                        ),
+                        created_at=sent_at,
+                    )
+                )
+    _create(Reminder, reminders)
+    # A note on every third open case, by its agent, through the service (today, as an agent would).
+    open_cases = sorted(open_customers.values(), key=lambda case: (-case.days_past_due, case.pk))
+    for n, case in enumerate(open_cases[::3]):
+        if case.assigned_agent is not None:
+            case_note_add(case=case, by=case.assigned_agent, text=_DEMO_NOTES[n % len(_DEMO_NOTES)])

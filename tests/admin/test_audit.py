@@ -255,7 +255,7 @@ def test_a_second_open_case_for_a_customer_is_a_form_error(client, ops_admin):
         reverse("admin:collections_collectioncase_add"),
         {
             "customer": case.customer.pk,
-            "assigned_agent": ops_admin.pk,
+            # No agent: an operations admin may not assign cases (collection.services.case_assign).
             "events-TOTAL_FORMS": "0",
             "events-INITIAL_FORMS": "0",
         },

@@ -39,7 +39,7 @@ def test_reassigning_a_case_in_the_admin_records_who_gave_it_to_whom(client, man
     case.refresh_from_db()
     assert case.assigned_agent == after
     assert _events(case, CaseEventType.ASSIGNED) == [
-        (manager.pk, {"old": before.pk, "new": after.pk, "reason": "admin"})
+        (manager.pk, {"old": before.pk, "new": after.pk, "agent": after.username, "reason": "admin"})
     ]
     record = case.history.latest()
     assert (record.assigned_agent_id, record.history_user, record.history_change_reason) == (

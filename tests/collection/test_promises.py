@@ -502,12 +502,12 @@ def test_the_case_page_shows_kept_and_broken_in_both_languages(client, case, age
     decide(day(2))
     login_verified(client, manager)
     body = client.get(reverse("collections:case_detail", args=[case.pk])).content.decode()
-    assert "kept: 0" in body and "broken: 1" in body
+    assert "Kept: 0 · Broken: 1" in body
     assert "Promise of ¥100.00 by 2026-03-11 broken" in body
     manager.language = "zh-hans"
     manager.save()
     zh = client.get(reverse("collections:case_detail", args=[case.pk])).content.decode()
-    assert "还款承诺" in zh and "违约：1" in zh and "broken: 1" not in zh
+    assert "还款承诺" in zh and "已违约：1" in zh and "Broken: 1" not in zh
 
 
 def test_the_case_page_reads_a_fixed_number_of_queries(client, agent, manager, django_assert_max_num_queries):

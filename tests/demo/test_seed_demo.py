@@ -485,3 +485,28 @@ def test_the_demo_has_promises_kept_broken_and_pending_decided_by_the_ledger(boo
     assert CaseEventType.PROMISE_MADE in set(
         CollectionCase.objects.values_list("events__type", flat=True).distinct()
     )
+
+
+def test_the_open_cases_pages_show_orders_payments_contacts_reminders_and_notes(client, book):
+    """The case page (customer 360) has something to show in every section on the demo book."""
+    from collection.models import CaseEventType
+    from reminders.models import Reminder
+
+    agent = User.objects.get(username="agent1")
+    login_verified(client, agent)
+    cases = CollectionCase.objects.open().filter(assigned_agent=agent, contacts__isnull=False).distinct()
+    assert cases.exists()
+    noted = cases.filter(events__type=CaseEventType.NOTE).first()
+    assert noted is not None
+    for case in (cases.first(), noted):
+        response = client.get(reverse("collections:case_detail", args=[case.pk]))
+        data, page = response.context["data"], response.content.decode()
+        assert data.orders and any(order.installments.all() for order in data.orders)
+        assert data.overdue.total > 0
+        assert data.reminders, "reminders sent"
+        assert Reminder.objects.filter(customer=case.customer, status="sent").exists()
+        assert "source-case" in page and "source-reminder" in page
+    assert any(
+        client.get(reverse("collections:case_detail", args=[case.pk])).context["data"].payments
+        for case in cases[:10]
+    )
