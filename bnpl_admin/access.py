@@ -54,6 +54,8 @@ PII_REVEALERS = frozenset({str(Role.COLLECTIONS_MANAGER), str(Role.OPERATIONS_AD
 # assigns them (collections.assign_collectioncase).
 QUEUE_WORKERS = frozenset({str(Role.COLLECTIONS_AGENT), str(Role.COLLECTIONS_MANAGER), SUPERUSER})
 CASE_ASSIGNERS = frozenset({str(Role.COLLECTIONS_MANAGER), SUPERUSER})
+# The assignment rules and the manager view: collections managers (and superusers).
+COLLECTIONS_MANAGERS = frozenset({str(Role.COLLECTIONS_MANAGER), SUPERUSER})
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,11 @@ URL_ACCESS: dict[str, Access] = {
     "collections:my_queue": Access(QUEUE_WORKERS),
     "collections:case_detail": Access(QUEUE_WORKERS, note="a case outside the reader's queues is a 404"),
     "collections:case_assign_bulk": Access(CASE_ASSIGNERS, status=405, note="POST only: the queue's form"),
+    # Managers keep the assignment rules and read the manager view (accounts.roles).
+    "collections:assignment_rules": Access(COLLECTIONS_MANAGERS),
+    "collections:assignment_rule_add": Access(COLLECTIONS_MANAGERS),
+    "collections:assignment_rule_edit": Access(COLLECTIONS_MANAGERS),
+    "collections:performance": Access(COLLECTIONS_MANAGERS),
     # --- The Django admin: staff only (operations admins and superusers) ----------------------
     "admin:index": Access(STAFF),
     # The admin's sign-in leads to the console's two steps (accounts.auth_views.admin_sign_in,

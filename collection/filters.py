@@ -13,7 +13,7 @@ from accounts.roles import Role
 from bnpl_admin.lists import BoundedDateRangeFilter
 from bnpl_admin.money import MONEY_MAX
 
-from .models import CLOSED_CASE_STATUSES, Bucket, CaseStatus, CollectionCase, Team
+from .models import CLOSED_CASE_STATUSES, AssignmentRule, Bucket, CaseStatus, CollectionCase, Team
 
 # Days past due fit in a PositiveIntegerField; more is a form error, not an overflow.
 MAX_DPD = 100_000
@@ -103,3 +103,19 @@ class CaseQueueFilterSet(django_filters.FilterSet):
         if not team:
             return queryset
         return queryset.filter(assigned_agent__in=team.members.values("pk"))
+
+
+# --- Assignment rules by bucket ------------------------------------------------------------------
+
+
+class AssignmentRuleFilterSet(django_filters.FilterSet):
+    bucket = django_filters.ChoiceFilter(label=_("Bucket"), choices=Bucket.choices)
+    team = django_filters.ModelChoiceFilter(label=_("Team"), queryset=_teams)
+    active = django_filters.BooleanFilter(
+        label=_("Active"),
+        widget=forms.Select(choices=[("", "—"), ("true", _("Yes")), ("false", _("No"))]),
+    )
+
+    class Meta:
+        model = AssignmentRule
+        fields = ("bucket", "team", "active")

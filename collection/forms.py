@@ -9,7 +9,15 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import EmergencyContact
 
 # --- Contacts under the conduct rules ---------------------------------------------------------
-from .models import ContactChannel, ContactDirection, ContactOutcome, ContactParty, Team
+from .models import (
+    AssignmentMethod,
+    Bucket,
+    ContactChannel,
+    ContactDirection,
+    ContactOutcome,
+    ContactParty,
+    Team,
+)
 from .services import BY_LOAD, ROUND_ROBIN, SUMMARY_MAX_LENGTH
 
 
@@ -60,3 +68,24 @@ class BulkAssignForm(forms.Form):
     )
     # The queue's filters, as the page had them when the form was shown.
     query = forms.CharField(required=False, widget=forms.HiddenInput, max_length=4000)
+
+
+# --- Assignment rules by bucket ------------------------------------------------------------------
+
+
+class AssignmentRuleForm(forms.Form):
+    """One rule; the checks are the service's (collection.assignment), repeated here as choices."""
+
+    bucket = forms.ChoiceField(
+        label=_("Bucket"), choices=[(v, label) for v, label in Bucket.choices if v != Bucket.CURRENT]
+    )
+    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.order_by("name"))
+    method = forms.ChoiceField(label=_("Spread"), choices=AssignmentMethod.choices)
+    ordering = forms.IntegerField(
+        label=_("Order"),
+        min_value=0,
+        max_value=32767,
+        initial=100,
+        help_text=_("Within a bucket the rule with the lower number is tried first."),
+    )
+    active = forms.BooleanField(label=_("Active"), required=False, initial=True)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import manager_views, views
 
 app_name = "collections"
 
@@ -13,4 +13,9 @@ urlpatterns = [
     path("mine/", views.MyQueueView.as_view(), name="my_queue"),
     path("<int:pk>/", views.case_detail, name="case_detail"),
     path("assign/", views.case_assign_bulk, name="case_assign_bulk"),
+    # --- Managers: assignment rules by bucket, and the manager view ---
+    path("rules/", manager_views.AssignmentRuleListView.as_view(), name="assignment_rules"),
+    path("rules/add/", manager_views.assignment_rule_add, name="assignment_rule_add"),
+    path("rules/<int:pk>/", manager_views.assignment_rule_edit, name="assignment_rule_edit"),
+    path("performance/", manager_views.performance, name="performance"),
 ]

@@ -50,7 +50,7 @@ def _grow(start: int, count: int, superuser) -> None:
     from django_celery_results.models import GroupResult, TaskResult
 
     from audit.models import AuditAction, AuditEvent
-    from collection.models import CaseEvent, CaseEventType, Promise, Team
+    from collection.models import AssignmentRule, CaseEvent, CaseEventType, Promise, Team
     from collection.services import contact_record
     from orders.models import Component, OrderEvent
     from orders.services import fee_waive, manual_payment_request
@@ -91,7 +91,9 @@ def _grow(start: int, count: int, superuser) -> None:
         contact_record(
             case=case, agent=agent, channel="phone", party="debtor", direction="inbound", outcome="reached"
         )
-        Team.objects.create(name=f"grow team {n}", manager=superuser).members.add(agent)
+        team = Team.objects.create(name=f"grow team {n}", manager=superuser)
+        team.members.add(agent)
+        AssignmentRule.objects.create(bucket="M2", team=team, created_by=superuser)
         Promise.objects.create(
             case=case, customer=customer, made_by=agent, amount=Decimal("100.00"), due_date=today
         )

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Customer
 from accounts.roles import Role
-from collection.models import CaseEvent, CaseEventType, Promise, Team
+from collection.models import AssignmentRule, CaseEvent, CaseEventType, Promise, Team
 from collection.services import contact_record
 from orders.models import Component, Installment, Order, Payment, Plan
 from orders.services import fee_waive, manual_payment_request, payment_post
@@ -97,7 +97,9 @@ def book(superuser):
             direction="inbound",
             outcome="reached",
         )
-        Team.objects.create(name=f"team {n}", manager=superuser).members.add(agents[n])
+        team = Team.objects.create(name=f"team {n}", manager=superuser)
+        team.members.add(agents[n])
+        AssignmentRule.objects.create(bucket="M1", team=team, created_by=superuser)
         Promise.objects.create(
             case=case,
             customer=customer,
