@@ -30,6 +30,7 @@ PROJECT_PERMISSION_NAMES = (
     gettext_noop("Can assign cases to agents"),
     gettext_noop("Can see every case, not only the own queue"),
     gettext_noop("Can work the case queues"),
+    gettext_noop("Can see the performance of collections agents and teams"),
 )
 
 
