@@ -158,6 +158,10 @@ URL_ACCESS: dict[str, Access] = {
         NOBODY, note="contacts are recorded on the case's contact page, under the conduct rules"
     ),
     "admin:collections_contactattempt_delete": Access(NOBODY, note=_NO_HAND_ENTRIES),
+    "admin:collections_assignmentrule_add": Access(
+        NOBODY, note="managers keep the rules on their console page (collections:assignment_rules)"
+    ),
+    "admin:collections_assignmentrule_delete": Access(NOBODY, note="a rule is deactivated, never deleted"),
     "admin:collections_*": Access(STAFF),
     # A future policy version may be deleted; the one in force may not (tests/admin).
     "admin:policy_policy_*": Access(STAFF),

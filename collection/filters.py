@@ -112,7 +112,7 @@ class AssignmentRuleFilterSet(django_filters.FilterSet):
     bucket = django_filters.ChoiceFilter(label=_("Bucket"), choices=Bucket.choices)
     team = django_filters.ModelChoiceFilter(label=_("Team"), queryset=_teams)
     active = django_filters.BooleanFilter(
-        label=_("Active"),
+        label=_("In force"),
         widget=forms.Select(choices=[("", "—"), ("true", _("Yes")), ("false", _("No"))]),
     )
 

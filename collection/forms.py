@@ -82,10 +82,10 @@ class AssignmentRuleForm(forms.Form):
     team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.order_by("name"))
     method = forms.ChoiceField(label=_("Spread"), choices=AssignmentMethod.choices)
     ordering = forms.IntegerField(
-        label=_("Order"),
+        label=_("Rule order"),
         min_value=0,
         max_value=32767,
         initial=100,
         help_text=_("Within a bucket the rule with the lower number is tried first."),
     )
-    active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+    active = forms.BooleanField(label=_("In force"), required=False, initial=True)

@@ -112,10 +112,10 @@ class MyQueueTable(CaseQueueTable):
 
 class AssignmentRuleTable(ConsoleTable):
     bucket = tables.Column(verbose_name=_("Bucket"), order_by=("bucket", "ordering", "id"))
-    ordering = tables.Column(verbose_name=_("Order"), order_by=("ordering", "id"))
+    ordering = tables.Column(verbose_name=_("Rule order"), order_by=("ordering", "id"))
     team = tables.Column(verbose_name=_("Team"), orderable=False)
     method = tables.Column(verbose_name=_("Spread"), orderable=False)
-    active = tables.BooleanColumn(verbose_name=_("Active"), orderable=False)
+    active = tables.BooleanColumn(verbose_name=_("In force"), orderable=False)
     created_by = tables.Column(verbose_name=_("Created by"), orderable=False)
     created_at = LocalDateTimeColumn(verbose_name=_("Created"), format="Y-m-d H:i", orderable=False)
     edit = tables.Column(verbose_name="", accessor="pk", orderable=False, exclude_from_export=True)
