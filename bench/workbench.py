@@ -253,9 +253,7 @@ def workbench_main(options, *, database_class, book_build, machine, say=print) -
             book_info = {**meta, "reused": True}
     if book_info is None:
         on = options.on or business_date()
-        say(
-            f"workbench: building scale {options.scale}, {P_LATE:.0%} + {P_DEFAULT:.0%} stopped payers ..."
-        )
+        say(f"workbench: building scale {options.scale}, {P_LATE:.0%} + {P_DEFAULT:.0%} stopped payers ...")
         db.recreate_empty()
         book = book_build(scale=options.scale, on=on, seed=options.seed, p_late=P_LATE, p_default=P_DEFAULT)
         say(
