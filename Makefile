@@ -6,12 +6,13 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint format bench migrate seed translations browser clean help
+.PHONY: run test lint format bench bench-workbench migrate seed translations browser clean help
 
 help:
 	@echo "make run    - install, migrate, seed the demo when empty, start web + worker + beat"
 	@echo "make test   - the whole test suite plus ruff and the import contracts"
 	@echo "make bench  - the sweep and reminder benchmark (see docs/performance.md)"
+	@echo "make bench-workbench - the collections workbench pages with 100k open cases"
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +71,12 @@ BENCH_ARGS ?=
 bench: $(VENV)/.installed | var
 	DATABASE_URL="$${DATABASE_URL:-$(BENCH_DATABASE_URL)}" $(PY) -m bench.run --scale $(SCALE) \
 		$(if $(BENCH_BROKER),--broker $(BENCH_BROKER)) $(BENCH_ARGS)
+
+# The collections workbench pages on a book with about 100,000 open cases (docs/performance.md):
+# builds (or with BENCH_ARGS=--reuse-book restores) the PostgreSQL database bnpl_bench_workbench.
+BENCH_WORKBENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bnpl_bench_workbench
+bench-workbench: $(VENV)/.installed | var
+	DATABASE_URL="$(BENCH_WORKBENCH_DATABASE_URL)" $(PY) -m bench.run --workbench --scale 1.0 $(BENCH_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

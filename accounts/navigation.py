@@ -25,11 +25,23 @@ class NavItem:
         return self.permission is None or user.has_perm(self.permission)
 
 
+# The collections managers' pages (collection.manager_views).
+PERFORMANCE = "collections.view_collections_performance"
+RULES = "collections.change_assignmentrule"
+
 NAV_ITEMS = (
     NavItem(_("Home"), "home"),
     NavItem(_("Data admin"), "admin:index", staff_only=True),
     NavItem(_("My queue"), "collections:my_queue", permission="collections.work_collectioncase"),
     NavItem(_("Case queue"), "collections:case_queue", permission="collections.work_collectioncase"),
+    NavItem(
+        _("Team performance"),
+        "collections:performance",
+        permission="collections.view_collections_performance",
+    ),
+    NavItem(
+        _("Assignment rules"), "collections:assignment_rules", permission="collections.change_assignmentrule"
+    ),
     NavItem(_("Audit trail"), "audit:event_list", permission="audit.view_auditevent"),
     # --- The risk console (risk app) ---
     NavItem(_("Scorecards"), "risk:scorecard_list", permission="risk.work_risk"),

@@ -33,6 +33,7 @@ PROJECT_PERMISSION_NAMES = (
     # The risk console (risk app).
     gettext_noop("Can use the risk console"),
     gettext_noop("Can approve limit increases and scorecard activations"),
+    gettext_noop("Can see the performance of collections agents and teams"),
 )
 
 

@@ -207,3 +207,15 @@ def roles_sync(apps, schema_editor=None) -> None:
             except permission_model.DoesNotExist as exc:
                 raise LookupError(f"role {role!r} names unknown permission {dotted}") from exc
         group.permissions.set(wanted)
+
+
+# --- Collections: assignment rules by bucket and the manager view (issue 11) -------------------
+# Managers keep the rules on their console page (never deleted: deactivated) and read the
+# performance of agents and teams; operations admins see the rules in the data admin.
+ROLE_PERMISSIONS[Role.COLLECTIONS_MANAGER] |= {
+    "collections.view_assignmentrule",
+    "collections.add_assignmentrule",
+    "collections.change_assignmentrule",
+    "collections.view_collections_performance",
+}
+ROLE_PERMISSIONS[Role.OPERATIONS_ADMIN] |= {"collections.view_assignmentrule"}

@@ -625,8 +625,19 @@ LOAD_ORDER = ("merchant", "customer", "creditline", "order", "installment", "pay
 
 
 class _Generator:
-    def __init__(self, *, scale: float, on: datetime.date, seed: int, sink, tables: dict[str, _Table]):
+    def __init__(
+        self,
+        *,
+        scale: float,
+        on: datetime.date,
+        seed: int,
+        sink,
+        tables: dict[str, _Table],
+        p_late: float = P_LATE,
+        p_default: float = P_DEFAULT,
+    ):
         self.rng = random.Random(seed)
+        self.p_late, self.p_default = p_late, p_default
         self.w = {key: sink.writer(table) for key, table in tables.items()}
         self.today = on.toordinal()
         self.y = self.today - 1  # the last business date swept
@@ -653,9 +664,9 @@ class _Generator:
         self.stop = [0] * (n + 1)
         for c in range(1, n + 1):
             r = rng.random()
-            if r < P_LATE:
+            if r < self.p_late:
                 self.stop[c] = y - rng.randint(1, 60)
-            elif r < P_LATE + P_DEFAULT:
+            elif r < self.p_late + self.p_default:
                 # Fewer the further back: most defaulters are months, not a year, behind.
                 self.stop[c] = y - 61 - min(304, int(rng.expovariate(1 / 100)))
         self.dpd = [0] * (n + 1)  # as of y, over overdue instalments not on hold
@@ -987,8 +998,19 @@ class _Generator:
                 mix["customers_with_credit"] += 1
 
 
-def book_build(*, scale: float, on: datetime.date, seed: int = 20_260_320, free_space: int = 10) -> Book:
+def book_build(
+    *,
+    scale: float,
+    on: datetime.date,
+    seed: int = 20_260_320,
+    free_space: int = 10,
+    p_late: float = P_LATE,
+    p_default: float = P_DEFAULT,
+) -> Book:
     """Build the book into the (empty, migrated) configured database; returns what was built.
+
+    `p_late` and `p_default` are the shares of customers who stopped paying 1–60 and 61–365
+    days ago (the workbench benchmark raises them for a book with 100,000 open cases).
 
     On PostgreSQL the rows are loaded with COPY, the pages of the instalment and case tables
     `free_space` percent free (see _leaving_free_space), and the tables vacuumed and analysed,
@@ -1009,7 +1031,9 @@ def book_build(*, scale: float, on: datetime.date, seed: int = 20_260_320, free_
     else:
         sink = OrmSink(noon)
     with sink.session([tables[key] for key in LOAD_ORDER], book.seconds):
-        generator = _Generator(scale=scale, on=on, seed=seed, sink=sink, tables=tables)
+        generator = _Generator(
+            scale=scale, on=on, seed=seed, sink=sink, tables=tables, p_late=p_late, p_default=p_default
+        )
         generator.run()
     models_loaded = [tables[key].model for key in LOAD_ORDER]
     with connection.cursor() as cursor:

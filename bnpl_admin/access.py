@@ -56,6 +56,8 @@ QUEUE_WORKERS = frozenset({str(Role.COLLECTIONS_AGENT), str(Role.COLLECTIONS_MAN
 CASE_ASSIGNERS = frozenset({str(Role.COLLECTIONS_MANAGER), SUPERUSER})
 # The risk console (risk.work_risk, risk.approve_limitchange): risk analysts only.
 RISK_ANALYSTS = frozenset({str(Role.RISK_ANALYST), SUPERUSER})
+# The assignment rules and the manager view: collections managers (and superusers).
+COLLECTIONS_MANAGERS = frozenset({str(Role.COLLECTIONS_MANAGER), SUPERUSER})
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,11 @@ URL_ACCESS: dict[str, Access] = {
     "collections:case_note": Access(QUEUE_WORKERS, note="a case outside the reader's queues is a 404"),
     "collections:case_reassign": Access(CASE_ASSIGNERS),
     "collections:case_hold": Access(QUEUE_WORKERS, note="a case outside the reader's queues is a 404"),
+    # Managers keep the assignment rules and read the manager view (accounts.roles).
+    "collections:assignment_rules": Access(COLLECTIONS_MANAGERS),
+    "collections:assignment_rule_add": Access(COLLECTIONS_MANAGERS),
+    "collections:assignment_rule_edit": Access(COLLECTIONS_MANAGERS),
+    "collections:performance": Access(COLLECTIONS_MANAGERS),
     # --- The Django admin: staff only (operations admins and superusers) ----------------------
     "admin:index": Access(STAFF),
     # The admin's sign-in leads to the console's two steps (accounts.auth_views.admin_sign_in,
@@ -172,6 +179,10 @@ URL_ACCESS: dict[str, Access] = {
     "admin:collections_contactattempt_delete": Access(NOBODY, note=_NO_HAND_ENTRIES),
     "admin:collections_promise_add": Access(NOBODY, note="promises are made with a contact, on the case"),
     "admin:collections_promise_delete": Access(NOBODY, note=_NO_HAND_ENTRIES),
+    "admin:collections_assignmentrule_add": Access(
+        NOBODY, note="managers keep the rules on their console page (collections:assignment_rules)"
+    ),
+    "admin:collections_assignmentrule_delete": Access(NOBODY, note="a rule is deactivated, never deleted"),
     "admin:collections_*": Access(STAFF),
     # A future policy version may be deleted; the one in force may not (tests/admin).
     "admin:policy_policy_*": Access(STAFF),

@@ -23,7 +23,7 @@ from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.db.models import QuerySet
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -261,6 +261,18 @@ class LocalDateTimeColumn(tables.DateTimeColumn):
         if isinstance(value, datetime.datetime):
             return timezone.localtime(value).isoformat(timespec="seconds")
         return super().value(value=value, **kwargs)
+
+    def __init__(self, format=None, *args, **kwargs):
+        super().__init__(format, *args, **kwargs)
+        self.local_format = format
+
+    def render(self, value, **kwargs):
+        # As the template column's {{ value|date:format }}, without compiling a template for
+        # every cell (django-tables2 builds a Template per render): a page of 50 rows and two
+        # moments made 100 templates (docs/performance.md, the workbench pages).
+        if isinstance(value, datetime.datetime) and self.local_format:
+            return dateformat.format(timezone.localtime(value), self.local_format)
+        return super().render(value=value, **kwargs)
 
 
 class BoundedDateRangeField(DateRangeField):

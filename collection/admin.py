@@ -14,7 +14,7 @@ from bnpl_admin.admin_base import AuditedAdmin, ReadOnlyAdminMixin, ReadOnlyInli
 from bnpl_admin.admin_filters import DateRangeFilter
 from bnpl_admin.admin_paginator import EstimatedCountPaginator
 
-from .models import CaseEvent, CollectionCase, ContactAttempt, Promise, Team
+from .models import AssignmentRule, CaseEvent, CollectionCase, ContactAttempt, Promise, Team
 from .sentences import case_event_sentence
 from .services import ASSIGN_PERMISSION, case_assign, case_open
 
@@ -187,3 +187,17 @@ class PromiseAdmin(ReadOnlyAdminMixin, AuditedAdmin):
         if request.user.has_perm("collections.view_all_collectioncase"):
             return promises
         return promises.filter(case__in=CollectionCase.objects.visible_to(request.user))
+
+
+# --- Assignment rules by bucket -----------------------------------------------------------------
+
+
+@admin.register(AssignmentRule)
+class AssignmentRuleAdmin(ReadOnlyAdminMixin, AuditedAdmin):
+    """Read only: managers keep the rules on their console page (collections:assignment_rules),
+    through collection.assignment's services."""
+
+    list_display = ("bucket", "ordering", "team", "method", "active", "created_by", "created_at")
+    list_filter = ("bucket", "active")
+    list_select_related = ("team", "created_by")
+    history_list_display = ("bucket", "team", "method", "active")

@@ -32,3 +32,16 @@ class CollectionConfig(AppConfig):
                 order=10,
             )
         )
+        # --- Assignment rules by bucket, after each sweep ---
+        from bnpl_admin.signals import sweep_done
+
+        sweep_done.connect(_publish_assignment_by_rules, dispatch_uid="collections.assign_by_rules")
+
+
+def _publish_assignment_by_rules(sender, *, business_date, **kwargs) -> None:
+    """Publish the rules' own task once the sweep's work is committed (never inline)."""
+    from django.db import transaction
+
+    from .tasks import cases_assign_by_rules_task
+
+    transaction.on_commit(lambda: cases_assign_by_rules_task.delay(business_date.isoformat()), robust=True)

@@ -18,6 +18,7 @@ from orders.models import Installment, InstallmentStatus, Merchant
 
 from .models import (
     CLOSED_CASE_STATUSES,
+    AssignmentRule,
     Bucket,
     CaseStatus,
     CollectionCase,
@@ -219,3 +220,19 @@ class CaseQueueFilterSet(django_filters.FilterSet):
             customer=OuterRef("customer_id"), status=InstallmentStatus.OVERDUE, **{field: value}
         )
         return queryset.filter(Exists(overdue))
+
+
+# --- Assignment rules by bucket ------------------------------------------------------------------
+
+
+class AssignmentRuleFilterSet(django_filters.FilterSet):
+    bucket = django_filters.ChoiceFilter(label=_("Bucket"), choices=Bucket.choices)
+    team = django_filters.ModelChoiceFilter(label=_("Team"), queryset=_teams)
+    active = django_filters.BooleanFilter(
+        label=_("In force"),
+        widget=forms.Select(choices=[("", "—"), ("true", _("Yes")), ("false", _("No"))]),
+    )
+
+    class Meta:
+        model = AssignmentRule
+        fields = ("bucket", "team", "active")

@@ -11,7 +11,15 @@ from bnpl_admin.form_fields import BoundedDateField, FiniteDecimalField
 from bnpl_admin.money import CENT, MONEY_MAX
 
 # --- Contacts under the conduct rules ---------------------------------------------------------
-from .models import ContactChannel, ContactDirection, ContactOutcome, ContactParty, Team
+from .models import (
+    AssignmentMethod,
+    Bucket,
+    ContactChannel,
+    ContactDirection,
+    ContactOutcome,
+    ContactParty,
+    Team,
+)
 from .services import BY_LOAD, HOLD_REASON_MAX_LENGTH, NOTE_MAX_LENGTH, ROUND_ROBIN, SUMMARY_MAX_LENGTH
 
 
@@ -127,3 +135,24 @@ class CaseHoldForm(forms.Form):
         max_length=HOLD_REASON_MAX_LENGTH,
         help_text=_("For example: the customer reports a return or a dispute the books do not show yet."),
     )
+
+
+# --- Assignment rules by bucket ------------------------------------------------------------------
+
+
+class AssignmentRuleForm(forms.Form):
+    """One rule; the checks are the service's (collection.assignment), repeated here as choices."""
+
+    bucket = forms.ChoiceField(
+        label=_("Bucket"), choices=[(v, label) for v, label in Bucket.choices if v != Bucket.CURRENT]
+    )
+    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.order_by("name"))
+    method = forms.ChoiceField(label=_("Spread"), choices=AssignmentMethod.choices)
+    ordering = forms.IntegerField(
+        label=_("Rule order"),
+        min_value=0,
+        max_value=32767,
+        initial=100,
+        help_text=_("Within a bucket the rule with the lower number is tried first."),
+    )
+    active = forms.BooleanField(label=_("In force"), required=False, initial=True)

@@ -459,3 +459,61 @@ class Promise(models.Model):
             "date": self.due_date,
             "status": self.get_status_display(),
         }
+
+
+# --- Assignment rules by bucket, run after each sweep (issue 11) --------------------------------
+
+
+class AssignmentMethod(models.TextChoices):
+    # The values are collection.services.ROUND_ROBIN and BY_LOAD, which cases_assign_bulk reads.
+    ROUND_ROBIN = "round robin", _("Round robin")
+    BY_LOAD = "by load", _("By load")
+
+
+class AssignmentRule(models.Model):
+    """Which team takes the cases of a bucket, and how they are spread over its members.
+
+    After each sweep (collection.assignment.cases_assign_by_rules) the first active rule of a
+    bucket, by `ordering`, whose team has active members assigns that bucket's unassigned cases
+    and the cases that moved into the bucket since their last assignment; a later rule of the
+    same bucket is the fallback when the first one's team has nobody. Managers keep the rules."""
+
+    bucket = models.CharField(_("bucket"), max_length=8, choices=Bucket.choices)
+    team = models.ForeignKey(
+        Team, verbose_name=_("team"), on_delete=models.PROTECT, related_name="assignment_rules"
+    )
+    method = models.CharField(
+        _("method"), max_length=12, choices=AssignmentMethod.choices, default=AssignmentMethod.BY_LOAD
+    )
+    active = models.BooleanField(_("active"), default=True)
+    ordering = models.PositiveSmallIntegerField(
+        _("order"), default=100, help_text=_("The lower number is tried first within a bucket.")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    history = HistoricalRecords(
+        verbose_name=_("historical assignment rule"), verbose_name_plural=_("historical assignment rules")
+    )
+
+    class Meta:
+        verbose_name = _("assignment rule")
+        verbose_name_plural = _("assignment rules")
+        ordering = ["bucket", "ordering", "id"]
+        permissions = [
+            # The manager view (collection.performance): figures of every agent and team.
+            ("view_collections_performance", "Can see the performance of collections agents and teams"),
+        ]
+
+    def __str__(self) -> str:
+        return _("%(bucket)s → %(team)s (%(method)s)") % {
+            "bucket": self.get_bucket_display(),
+            "team": self.team.name,
+            "method": self.get_method_display(),
+        }

@@ -62,6 +62,10 @@ def _case_assigned(p: Mapping) -> str:
     rule = str(p.get("rule") or "")
     if rule:
         sentence = then(sentence, _("Rule: %(rule)s.") % {"rule": SYSTEM_REASONS.get(rule, rule)})
+    if p.get("assignment_rule"):  # collection.assignment, after the sweep
+        sentence = then(
+            sentence, _("By the assignment rule for %(bucket)s.") % {"bucket": _bucket(p.get("bucket", ""))}
+        )
     return sentence
 
 

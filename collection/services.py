@@ -465,7 +465,8 @@ def cases_assign_bulk(
     team: Team | None = None,
     agent: User | None = None,
     method: str = ROUND_ROBIN,
-    by: User,
+    by: User | None,
+    rule=None,
 ) -> int:
     """Assign the open cases of `cases` to one agent, or spread them over a team's members.
 
@@ -473,8 +474,12 @@ def cases_assign_bulk(
     the member with the fewest open cases at that moment, counting the ones given out here).
     Each case whose agent changes gets the history row and the ASSIGNED event case_assign
     writes, in bulk; a case already with its new agent records nothing. Returns how many changed.
+    `by` is None only for an assignment rule (`rule`, collection.assignment) run after the sweep:
+    a rule made by a manager, acting for nobody.
     """
-    if not by.has_perm(ASSIGN_PERMISSION):
+    if by is None and rule is None:
+        raise CaseError(_("Only a collections manager may assign cases."), code="not_allowed")
+    if by is not None and not by.has_perm(ASSIGN_PERMISSION):
         raise CaseError(_("Only a collections manager may assign cases."), code="not_allowed")
     if (team is None) == (agent is None):
         raise CaseError(_("Assign the cases to a team or to one agent."), code="no_target")
@@ -511,7 +516,7 @@ def cases_assign_bulk(
         case.assigned_agent = new
     if not changed:
         return 0
-    reason = f"bulk {method}"
+    reason = f"bulk {method}" if rule is None else f"rule {rule.pk} {method}"
     bulk_update_with_history(
         [case for case, _old, _new in changed],
         CollectionCase,
@@ -534,6 +539,7 @@ def cases_assign_bulk(
                     "agent": new.username,
                     "team": team.name if team is not None else None,
                     "rule": method if team is not None else "",
+                    **({"assignment_rule": rule.pk, "bucket": rule.bucket} if rule is not None else {}),
                 },
             )
             for case, old, new in changed

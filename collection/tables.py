@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from bnpl_admin.lists import ConsoleTable, LocalDateTimeColumn
 
-from .models import CollectionCase
+from .models import AssignmentRule, CollectionCase
 
 
 def staff_name(user) -> str:
@@ -105,3 +105,46 @@ class MyQueueTable(CaseQueueTable):
 
     def value_priority(self, value) -> str:
         return f"{value:.2f}"
+
+
+# --- Assignment rules by bucket ------------------------------------------------------------------
+
+
+class AssignmentRuleTable(ConsoleTable):
+    bucket = tables.Column(verbose_name=_("Bucket"), order_by=("bucket", "ordering", "id"))
+    ordering = tables.Column(verbose_name=_("Rule order"), order_by=("ordering", "id"))
+    team = tables.Column(verbose_name=_("Team"), orderable=False)
+    method = tables.Column(verbose_name=_("Spread"), orderable=False)
+    active = tables.BooleanColumn(verbose_name=_("In force"), orderable=False)
+    created_by = tables.Column(verbose_name=_("Created by"), orderable=False)
+    created_at = LocalDateTimeColumn(verbose_name=_("Created"), format="Y-m-d H:i", orderable=False)
+    edit = tables.Column(verbose_name="", accessor="pk", orderable=False, exclude_from_export=True)
+
+    class Meta(ConsoleTable.Meta):
+        model = AssignmentRule
+        fields = ("bucket", "ordering", "team", "method", "active", "created_by", "created_at", "edit")
+        attrs = {"class": "table assignment-rules"}
+        empty_text = _("No assignment rules yet.")
+
+    def render_team(self, value) -> str:
+        return value.name
+
+    def render_created_by(self, value) -> str:
+        return staff_name(value)
+
+    def render_edit(self, value):
+        return format_html(
+            '<a href="{}">{}</a>', reverse("collections:assignment_rule_edit", args=[value]), _("Edit")
+        )
+
+    def value_bucket(self, record) -> str:
+        return record.bucket
+
+    def value_method(self, record) -> str:
+        return record.method
+
+    def value_created_by(self, value) -> str:
+        return value.username if value else ""
+
+    def value_active(self, value) -> str:
+        return "true" if value else "false"

@@ -25,3 +25,12 @@ def promises_decide_task(on: str | None = None) -> dict:
         return {"refused": f"not a business date: {on!r}"}
     decided = services.promises_decide(on=day)
     return {"date": day.isoformat(), **{str(status): n for status, n in decided.items()}}
+
+
+@shared_task(name="collections.cases_assign_by_rules")
+def cases_assign_by_rules_task(business_date: str) -> dict:
+    """Published after each sweep (CollectionConfig.ready); idempotent, so a second delivery or a
+    second sweep run for the date assigns nothing more."""
+    from .assignment import cases_assign_by_rules
+
+    return cases_assign_by_rules(on=datetime.date.fromisoformat(business_date))

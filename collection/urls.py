@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import manager_views, views
 
 app_name = "collections"
 
@@ -17,4 +17,9 @@ urlpatterns = [
     path("cases/<int:case_id>/note/", views.case_note, name="case_note"),
     path("cases/<int:case_id>/reassign/", views.case_reassign, name="case_reassign"),
     path("cases/<int:case_id>/hold/", views.case_hold_toggle, name="case_hold"),
+    # --- Managers: assignment rules by bucket, and the manager view ---
+    path("rules/", manager_views.AssignmentRuleListView.as_view(), name="assignment_rules"),
+    path("rules/add/", manager_views.assignment_rule_add, name="assignment_rule_add"),
+    path("rules/<int:pk>/", manager_views.assignment_rule_edit, name="assignment_rule_edit"),
+    path("performance/", manager_views.performance, name="performance"),
 ]

@@ -1276,7 +1276,8 @@ def seed_portfolio(*, seed: int, customers: int, today: datetime.date | None = N
     fake.seed_instance(seed)
     summary = Summary(seed=seed, today=today)
     summary.logins, agents = staff_ensure(fake=fake)
-    teams_ensure(agents=agents)
+    teams = teams_ensure(agents=agents)
+    assignment_rules_ensure(teams=teams)
     builder = PortfolioBuilder(
         seed=seed, customers=customers, today=today, merchants=merchants_ensure(today=today), fake=fake
     )
@@ -1474,3 +1475,19 @@ def case_page_extras(builder: PortfolioBuilder) -> None:
     for n, case in enumerate(open_cases[::3]):
         if case.assigned_agent is not None:
             case_note_add(case=case, by=case.assigned_agent, text=_DEMO_NOTES[n % len(_DEMO_NOTES)])
+
+
+# --- Assignment rules by bucket (collection.assignment): the early buckets to the first team,
+# the later ones to the second, as the demo manager would set them. A second seed keeps them.
+RULES = (("M1", 0, "by load"), ("M2", 1, "round robin"), ("M3", 1, "by load"), ("M4+", 1, "by load"))
+
+
+def assignment_rules_ensure(*, teams: Sequence[Team]) -> None:
+    from collection.assignment import assignment_rule_create
+    from collection.models import AssignmentRule
+
+    manager = User.objects.filter(username="manager", groups__name=Role.COLLECTIONS_MANAGER).first()
+    if manager is None or len(teams) < 2 or AssignmentRule.objects.exists():
+        return
+    for bucket, team, method in RULES:
+        assignment_rule_create(by=manager, bucket=bucket, team=teams[team], method=method)

@@ -51,7 +51,7 @@ def _grow(start: int, count: int, superuser) -> None:
     from django_celery_results.models import GroupResult, TaskResult
 
     from audit.models import AuditAction, AuditEvent
-    from collection.models import CaseEvent, CaseEventType, Team
+    from collection.models import AssignmentRule, CaseEvent, CaseEventType, Team
     from collection.services import contact_record, promise_make
     from orders.models import Component, OrderEvent
     from orders.services import fee_waive, manual_payment_request
@@ -92,7 +92,9 @@ def _grow(start: int, count: int, superuser) -> None:
         contact_record(
             case=case, agent=agent, channel="phone", party="debtor", direction="inbound", outcome="reached"
         )
-        Team.objects.create(name=f"grow team {n}", manager=superuser).members.add(agent)
+        team = Team.objects.create(name=f"grow team {n}", manager=superuser)
+        team.members.add(agent)
+        AssignmentRule.objects.create(bucket="M2", team=team, created_by=superuser)
         promise_make(case=case, by=agent, amount=Decimal("10.00"), due_date=today)
         policy = Policy.objects.create(
             effective_from=today + datetime.timedelta(days=30 + n),

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Customer
 from accounts.roles import Role
-from collection.models import CaseEvent, CaseEventType, Team
+from collection.models import AssignmentRule, CaseEvent, CaseEventType, Team
 from collection.services import contact_record, promise_make
 from orders.models import Component, Installment, Order, Payment, Plan
 from orders.services import fee_waive, manual_payment_request, payment_post
@@ -97,7 +97,9 @@ def book(superuser):
             direction="inbound",
             outcome="reached",
         )
-        Team.objects.create(name=f"team {n}", manager=superuser).members.add(agents[n])
+        team = Team.objects.create(name=f"team {n}", manager=superuser)
+        team.members.add(agents[n])
+        AssignmentRule.objects.create(bucket="M1", team=team, created_by=superuser)
         promise_make(case=case, by=agents[n], amount=Decimal("10.00"), due_date=timezone.localdate())
         policy = Policy.objects.create(
             effective_from=timezone.localdate() + datetime.timedelta(days=30 + n),

@@ -234,6 +234,9 @@ def build_site_data() -> SiteData:
     )
     team = Team.objects.create(name="matrix", manager=users[str(Role.COLLECTIONS_MANAGER)])
     team.members.add(users[str(Role.COLLECTIONS_AGENT)])
+    from collection.assignment import assignment_rule_create
+
+    assignment_rule_create(by=users[str(Role.COLLECTIONS_MANAGER)], bucket="M1", team=team, method="by load")
     # The policy in force was written by a migration, without history: add a later version.
     Policy.objects.create(
         effective_from=today + datetime.timedelta(days=30),
@@ -331,6 +334,10 @@ def sample_value(data: SiteData):
             return {"app_label": "accounts", "model": "customer", "pk": customer.pk, "field": "phone"}[name]
         if route.key == "collections:case_detail":  # a case of the matrix's agent
             return str(agent_case.pk)
+        if route.key == "collections:assignment_rule_edit":
+            from collection.models import AssignmentRule
+
+            return str(data.objects[AssignmentRule].pk)
         if route.key == "admin:view_on_site":
             return {
                 "content_type_id": ContentType.objects.get_for_model(Customer).pk,

@@ -178,6 +178,25 @@ def pending_limits(n: int) -> None:
             )
 
 
+def assignment_rules(n: int) -> None:
+    """Rules of each bucket and method, on two teams, some switched off."""
+    from collection.assignment import assignment_rule_create, assignment_rule_update
+
+    keeper = User.objects.filter(username="rule-keeper").first() or UserFactory(
+        username="rule-keeper", first_name="敏", last_name="周", roles=[Role.COLLECTIONS_MANAGER]
+    )
+    teams = [
+        Team.objects.get_or_create(name=name, defaults={"manager": keeper})[0]
+        for name in ("规则一组", "规则二组")
+    ]
+    buckets, methods = ("M1", "M2", "M3", "M4+"), ("by load", "round robin")
+    for i in range(n):
+        fields = {"bucket": buckets[i % 4], "team": teams[i % 2], "method": methods[i % 2], "ordering": i}
+        rule = assignment_rule_create(by=keeper, **fields)
+        if i % 3 == 2:
+            assignment_rule_update(rule=rule, by=keeper, active=False, **fields)
+
+
 ROW_MAKERS: dict[str, Callable[[int], None]] = {
     "audit:event_list": audit_events,
     "collections:case_queue": queue_cases,
@@ -185,4 +204,5 @@ ROW_MAKERS: dict[str, Callable[[int], None]] = {
     "risk:scorecard_list": scorecard_versions,
     "risk:score_list": customer_scores,
     "risk:approvals": pending_limits,
+    "collections:assignment_rules": assignment_rules,
 }
