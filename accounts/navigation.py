@@ -31,6 +31,8 @@ NAV_ITEMS = (
     NavItem(_("My queue"), "collections:my_queue", permission="collections.work_collectioncase"),
     NavItem(_("Case queue"), "collections:case_queue", permission="collections.work_collectioncase"),
     NavItem(_("Audit trail"), "audit:event_list", permission="audit.view_auditevent"),
+    # Settlements, restructures and write-offs: who proposes them follows them; managers decide.
+    NavItem(_("Settlements"), "settlements:approval_queue", permission="settlements.add_arrangementrequest"),
 )
 
 

@@ -63,7 +63,17 @@ class PolicyAdmin(AuditedAdmin):
                 )
             },
         ),
-        (_("Collections"), {"fields": ("freeze_at_dpd", "write_off_proposal_dpd", "conduct_profile")}),
+        (
+            _("Collections"),
+            {
+                "fields": (
+                    "freeze_at_dpd",
+                    "write_off_proposal_dpd",
+                    "conduct_profile",
+                    "settlement_principal_discount_max_rate",
+                )
+            },
+        ),
         (
             _("Case queue priority"),
             {

@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "policy",
     "reminders",
     "sweep",
+    # Settlements, restructures and write-offs, decided by a second person (maker–checker).
+    "settlements",
     # Sign-in security: two factors (django-otp) and lockout (django-axes).
     "django_otp",
     "django_otp.plugins.otp_totp",
