@@ -56,6 +56,7 @@ def _grow(start: int, count: int, superuser) -> None:
     from orders.services import fee_waive, manual_payment_request
     from policy.models import Policy
     from reminders.models import OutboxMessage, Reminder
+    from settlements.services import arrangement_propose
     from sweep.models import PortfolioSnapshot, SweepRun
 
     today = timezone.localdate()
@@ -91,6 +92,7 @@ def _grow(start: int, count: int, superuser) -> None:
         contact_record(
             case=case, agent=agent, channel="phone", party="debtor", direction="inbound", outcome="reached"
         )
+        arrangement_propose(case=case, by=agent, kind="settlement", fee_discount=Decimal("1.00"))
         Team.objects.create(name=f"grow team {n}", manager=superuser).members.add(agent)
         Promise.objects.create(
             case=case, customer=customer, made_by=agent, amount=Decimal("100.00"), due_date=today

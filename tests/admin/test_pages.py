@@ -18,6 +18,7 @@ from orders.models import Component, Installment, Order, Payment, Plan
 from orders.services import fee_waive, manual_payment_request, payment_post
 from policy.models import Policy
 from reminders.models import OutboxMessage, Reminder
+from settlements.services import arrangement_propose
 from sweep.models import PortfolioSnapshot, SweepRun
 from tests.conftest import login_verified
 from tests.factories import (
@@ -97,6 +98,8 @@ def book(superuser):
             direction="inbound",
             outcome="reached",
         )
+        # A settlement waiting for a manager (the settlements app's admin is read only).
+        arrangement_propose(case=case, by=agents[n], kind="settlement", fee_discount=Decimal("1.00"))
         Team.objects.create(name=f"team {n}", manager=superuser).members.add(agents[n])
         Promise.objects.create(
             case=case,

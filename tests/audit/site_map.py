@@ -226,6 +226,18 @@ def build_site_data() -> SiteData:
     Promise.objects.create(
         case=case, customer=case.customer, amount=Decimal("100.00"), due_date=today, made_by=None
     )
+    from collection.models import CollectionCase
+    from settlements.services import arrangement_propose
+
+    # A settlement the matrix agent proposed on their own case, whose customer owes an order.
+    assert CollectionCase.objects.order_by("pk").last() == case
+    delivered_order(customer=case.customer, delivered_on=today - datetime.timedelta(days=60))
+    arrangement_propose(
+        case=case,
+        by=users[str(Role.COLLECTIONS_AGENT)],
+        kind="settlement",
+        fee_discount=Decimal("1.00"),
+    )
     team = Team.objects.create(name="matrix", manager=users[str(Role.COLLECTIONS_MANAGER)])
     team.members.add(users[str(Role.COLLECTIONS_AGENT)])
     # The policy in force was written by a migration, without history: add a later version.
@@ -316,6 +328,10 @@ def sample_value(data: SiteData):
             return {"app_label": "accounts", "model": "customer", "pk": customer.pk, "field": "phone"}[name]
         if route.key == "collections:case_detail":  # a case of the matrix's agent
             return str(data.objects[CollectionCase].pk)
+        if route.key == "settlements:decide":  # a request waiting for a manager
+            from settlements.models import ArrangementRequest
+
+            return str(data.objects[ArrangementRequest].pk)
         if route.key == "admin:view_on_site":
             return {
                 "content_type_id": ContentType.objects.get_for_model(Customer).pk,
