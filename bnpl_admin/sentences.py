@@ -89,21 +89,3 @@ def with_reason(sentence: str, payload: Mapping) -> str:
         if reason
         else sentence
     )
-
-
-# The reasons settlements.services gives the case changes it makes.
-SYSTEM_REASONS.update(
-    {
-        "settlement proposed": gettext_lazy("settlement proposed"),
-        "restructure proposed": gettext_lazy("restructure proposed"),
-        "settlement approved": gettext_lazy("settlement approved"),
-        "restructure approved": gettext_lazy("restructure approved"),
-        "settlement rejected": gettext_lazy("settlement rejected"),
-        "restructure rejected": gettext_lazy("restructure rejected"),
-        "write_off rejected": gettext_lazy("write-off rejected"),
-        "settlement cancelled": gettext_lazy("settlement cancelled"),
-        "restructure cancelled": gettext_lazy("restructure cancelled"),
-        "write-off approved": gettext_lazy("write-off approved"),
-        "write-off threshold": gettext_lazy("write-off threshold reached"),
-    }
-)

@@ -242,7 +242,8 @@ def arrangement_propose(
     )
     request._history_user = by
     request.save()
-    case_transition(case=case, to=CaseStatus.SETTLEMENT_PENDING, by=by, reason=f"{kind} proposed")
+    # The case's own event (below) says what was proposed; the status change needs no reason.
+    case_transition(case=case, to=CaseStatus.SETTLEMENT_PENDING, by=by)
     CaseEvent.objects.create(
         case=case, type=EVENTS[kind][0], actor=by, payload={**_terms_payload(request), "reason": reason}
     )
@@ -276,10 +277,10 @@ def _decide(request: ArrangementRequest, *, status, by, reason: str, outcome: di
     request.save(update_fields=["status", "decided_by", "decided_at", "decision_reason", "outcome"])
 
 
-def _case_back(case: CollectionCase, *, kind: str, by, reason: str) -> None:
+def _case_back(case: CollectionCase, *, kind: str, by) -> None:
     """A case whose request is decided goes on being worked (contacted), if the map lets it."""
     if case.is_open and case.status == PENDING_CASE_STATUS[kind]:
-        case_transition(case=case, to=CaseStatus.CONTACTED, by=by, reason=reason)
+        case_transition(case=case, to=CaseStatus.CONTACTED, by=by)
 
 
 @transaction.atomic
@@ -331,12 +332,12 @@ def arrangement_approve(*, request: ArrangementRequest, by, reason: str) -> Arra
         case=case, type=EVENTS[kind][1], actor=by, payload={**_terms_payload(request), "reason": reason}
     )
     if kind == ArrangementKind.WRITE_OFF:
-        case_transition(case=case, to=CaseStatus.WRITTEN_OFF, by=by, reason="write-off approved")
+        case_transition(case=case, to=CaseStatus.WRITTEN_OFF, by=by)
     else:
         left = customer_balance(customer=case.customer)
         nothing_left = left["principal"] + left["fee"] + left["late_fee"] <= ZERO
         to = CaseStatus.RESOLVED if nothing_left else CaseStatus.CONTACTED
-        case_transition(case=case, to=to, by=by, reason=f"{kind} approved")
+        case_transition(case=case, to=to, by=by)
     return request
 
 
@@ -350,7 +351,7 @@ def arrangement_reject(*, request: ArrangementRequest, by, reason: str) -> Arran
     CaseEvent.objects.create(
         case=case, type=EVENTS[kind][2], actor=by, payload={**_terms_payload(request), "reason": reason}
     )
-    _case_back(case, kind=kind, by=by, reason=f"{kind} rejected")
+    _case_back(case, kind=kind, by=by)
     return request
 
 
@@ -374,7 +375,7 @@ def arrangement_cancel(*, request: ArrangementRequest, by, reason: str = "") -> 
     request.decision_reason = reason
     request._history_user = by
     request.save(update_fields=["status", "decided_at", "decision_reason"])
-    _case_back(case, kind=request.kind, by=by, reason=f"{request.kind} cancelled")
+    _case_back(case, kind=request.kind, by=by)
     return request
 
 
@@ -416,7 +417,7 @@ def write_off_propose(*, case: CollectionCase, on: datetime.date) -> Arrangement
             case=case,
             customer=case.customer,
             requested_by=None,
-            reason="write-off threshold",
+            reason="",  # the terms say why: the days past due at the threshold
             principal_owed=owed["principal"],
             fee_owed=owed["fee"],
             late_fee_owed=owed["late_fee"],
@@ -427,7 +428,7 @@ def write_off_propose(*, case: CollectionCase, on: datetime.date) -> Arrangement
                 request.save()
         except IntegrityError:  # another proposal won the race for the one pending request
             return None
-        case_transition(case=case, to=CaseStatus.WRITE_OFF_PROPOSED, by=None, reason="write-off threshold")
+        case_transition(case=case, to=CaseStatus.WRITE_OFF_PROPOSED, by=None)
         CaseEvent.objects.create(
             case=case,
             type=CaseEventType.WRITE_OFF_PROPOSED,
