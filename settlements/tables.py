@@ -37,7 +37,9 @@ class ArrangementTable(ConsoleTable):
     case = tables.Column(verbose_name=_("Case"), orderable=False)
     customer = tables.Column(verbose_name=_("Customer"), orderable=False)
     owed = tables.Column(verbose_name=_("Owed when proposed"), orderable=False, empty_values=())
-    terms = tables.Column(verbose_name=_("Terms"), orderable=False, empty_values=())
+    terms = tables.Column(
+        verbose_name=_("Terms"), orderable=False, empty_values=(), attrs={"td": {"class": "wrap"}}
+    )
     requested_by = tables.Column(verbose_name=_("Requested by"), orderable=False, empty_values=())
     requested_at = LocalDateTimeColumn(
         verbose_name=_("Requested"), format="Y-m-d H:i", order_by=("requested_at", "id")

@@ -15,6 +15,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from bnpl_admin.dates import business_date
 from bnpl_admin.errors import DomainError
 from bnpl_admin.lists import ObjectListView
+from bnpl_admin.money import ZERO
 from collection.models import CollectionCase
 
 from .filters import ArrangementFilterSet
@@ -32,9 +33,9 @@ def _previews(case: CollectionCase, data: dict | None) -> dict:
     settlement = settlement_preview(
         customer=case.customer,
         on=on,
-        late_fee_discount=data.get("late_fee_discount") or 0,
-        fee_discount=data.get("fee_discount") or 0,
-        principal_discount=data.get("principal_discount") or 0,
+        late_fee_discount=data.get("late_fee_discount") or ZERO,
+        fee_discount=data.get("fee_discount") or ZERO,
+        principal_discount=data.get("principal_discount") or ZERO,
     )
     restructure = None
     if data.get("kind") == ArrangementKind.RESTRUCTURE and data.get("months"):
