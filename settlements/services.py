@@ -256,7 +256,7 @@ def _lock_pending(request: ArrangementRequest, *, by) -> tuple[ArrangementReques
     if by is None or not by.has_perm(APPROVE_PERMISSION):
         raise ArrangementError(_("Only a collections manager may decide these requests."), code="not_allowed")
     case = _lock(request.case)
-    request = ArrangementRequest.objects.select_for_update().select_related("requested_by").get(pk=request.pk)
+    request = ArrangementRequest.objects.select_for_update().get(pk=request.pk)
     if request.status != ArrangementStatus.PENDING:
         raise ArrangementError(
             _("This request was already decided (%(status)s).") % {"status": request.get_status_display()},

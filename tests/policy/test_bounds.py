@@ -35,6 +35,7 @@ GOOD = {
     "queue_weight_dpd": D("1.00"),
     "queue_weight_broken_promise": D("20.00"),
     "queue_weight_days_since_contact": D("2.00"),
+    "settlement_principal_discount_max_rate": D("0.2"),
 }
 # One value out of bounds per field: a negative cap, rates beyond sane, days beyond a year.
 BAD = [
@@ -55,6 +56,8 @@ BAD = [
     ("queue_weight_dpd", D("100.01")),
     ("queue_weight_broken_promise", D("-1.00")),
     ("queue_weight_days_since_contact", D("100.50")),
+    ("settlement_principal_discount_max_rate", D("1.01")),
+    ("settlement_principal_discount_max_rate", D("-0.01")),
 ]
 
 
