@@ -28,6 +28,7 @@ def overdue_case(
     plan: Plan = Plan.INSTALMENTS_3,
     days_ago: int = 100,
     customer: Customer | None = None,
+    late_fees: bool = True,
 ) -> CollectionCase:
     """A customer whose order was delivered `days_ago` days ago and never paid, with the late fees
     of every day since (caught up day by day, as the sweep would have charged them), and an open
@@ -36,10 +37,11 @@ def overdue_case(
     customer = customer or CustomerFactory()
     delivered_on = today - datetime.timedelta(days=days_ago)
     delivered_order(customer=customer, amount=Decimal(amount), plan=plan, delivered_on=delivered_on)
-    # As if the sweep had run up to delivery: the catch-up charges each day since, by the rule.
-    Customer.objects.filter(pk=customer.pk).update(books_through=delivered_on)
-    customer.refresh_from_db()
-    customer_catch_up(customer=customer, on=today)
+    if late_fees:
+        # As if the sweep had run up to delivery: the catch-up charges each day since, by the rule.
+        Customer.objects.filter(pk=customer.pk).update(books_through=delivered_on)
+        customer.refresh_from_db()
+        customer_catch_up(customer=customer, on=today)
     existing = CollectionCase.objects.filter(customer=customer, closed_at__isnull=True).first()
     return existing or case_open(customer=customer, agent=agent, reason="test")
 
