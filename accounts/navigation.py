@@ -47,6 +47,8 @@ NAV_ITEMS = (
     NavItem(_("Scorecards"), "risk:scorecard_list", permission="risk.work_risk"),
     NavItem(_("Scores"), "risk:score_list", permission="risk.work_risk"),
     NavItem(_("Risk approvals"), "risk:approvals", permission="risk.approve_limitchange"),
+    # Settlements, restructures and write-offs: who proposes them follows them; managers decide.
+    NavItem(_("Settlements"), "settlements:approval_queue", permission="settlements.add_arrangementrequest"),
 )
 
 

@@ -49,3 +49,7 @@ def permission_name(permission) -> str:
 def permission_label(permission) -> str:
     """As Django's Permission.__str__ ("app | model | name"), with the name translated."""
     return f"{permission.content_type} | {permission_name(permission)}"
+
+
+# Settlements, restructures and write-offs (settlements app).
+PROJECT_PERMISSION_NAMES += (gettext_noop("Can approve or reject settlements, restructures and write-offs"),)

@@ -157,6 +157,19 @@ ROLE_PERMISSIONS[Role.RISK_ANALYST] |= _view(*_RISK_MODELS) | {
     "risk.approve_limitchange",
 }
 ROLE_PERMISSIONS[Role.OPERATIONS_ADMIN] |= _view(*_RISK_MODELS)
+# --- Settlements, restructures and write-offs (settlements app, maker–checker) --------------------
+# Agents propose settlements and restructures; managers propose and decide them (never their
+# own: settlements.services); operations admins read them in the data admin.
+ROLE_PERMISSIONS[Role.COLLECTIONS_AGENT] |= {
+    "settlements.view_arrangementrequest",
+    "settlements.add_arrangementrequest",
+}
+ROLE_PERMISSIONS[Role.COLLECTIONS_MANAGER] |= {
+    "settlements.view_arrangementrequest",
+    "settlements.add_arrangementrequest",
+    "settlements.approve_arrangementrequest",
+}
+ROLE_PERMISSIONS[Role.OPERATIONS_ADMIN] |= {"settlements.view_arrangementrequest"}
 
 
 def roles_sync(apps, schema_editor=None) -> None:

@@ -121,6 +121,16 @@ URL_ACCESS: dict[str, Access] = {
     "collections:assignment_rule_add": Access(COLLECTIONS_MANAGERS),
     "collections:assignment_rule_edit": Access(COLLECTIONS_MANAGERS),
     "collections:performance": Access(COLLECTIONS_MANAGERS),
+    # --- Settlements, restructures and write-offs (settlements app) ---------------------------
+    "settlements:propose": Access(
+        QUEUE_WORKERS, note="a case action; a case outside the reader's queues is a 404"
+    ),
+    "settlements:approval_queue": Access(
+        QUEUE_WORKERS, note="agents see their own requests; managers decide"
+    ),
+    "settlements:decide": Access(
+        CASE_ASSIGNERS, note="the request's page with approve and reject; the requester's own is refused"
+    ),
     # --- The Django admin: staff only (operations admins and superusers) ----------------------
     "admin:index": Access(STAFF),
     # The admin's sign-in leads to the console's two steps (accounts.auth_views.admin_sign_in,
@@ -158,6 +168,7 @@ URL_ACCESS: dict[str, Access] = {
     "admin:app_list/policy": Access(STAFF),
     "admin:app_list/sweep": Access(STAFF),
     "admin:app_list/risk": Access(STAFF),
+    "admin:app_list/settlements": Access(STAFF),
     "admin:app_list/*": Access(SUPERUSER_ONLY, denied=404),
     # Staff users, customers, contacts, credit lines; roles are a permission of their own.
     "admin:accounts_*": Access(STAFF),
@@ -212,6 +223,11 @@ URL_ACCESS: dict[str, Access] = {
     "admin:django_celery_beat_intervalschedule_*": Access(STAFF),
     "admin:django_celery_beat_*": Access(SUPERUSER_ONLY),
     "admin:django_celery_results_*": Access(SUPERUSER_ONLY),
+    "admin:settlements_*_add": Access(
+        NOBODY, note="proposed on the case page or by the sweep, never by hand"
+    ),
+    "admin:settlements_*_delete": Access(NOBODY, note="a request is decided or cancelled, never deleted"),
+    "admin:settlements_*": Access(STAFF, note="read only: decided on the console's approval queue"),
     # Sign-in security: second-factor devices and lockouts, for superusers.
     "admin:otp_totp_totpdevice_config": Access(
         NOBODY, note="OTP_ADMIN_HIDE_SENSITIVE_DATA: keys are never shown"

@@ -36,6 +36,7 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("collections/", include("collection.urls")),
     path("risk/", include("risk.urls")),
+    path("settlements/", include("settlements.urls")),
     path("healthz/", health.healthz, name="healthz"),
     path("healthz/operations/", health.healthz_operations, name="healthz_operations"),
     # Where django.conf.urls.i18n would put set_language, wrapped: it also saves the choice

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, gettext_noop, ngettext
 
 from bnpl_admin.sentences import SYSTEM_REASONS, Renderer, choice, money, sentence, then, with_reason
 from policy.conduct import PROFILES, Decision
@@ -178,3 +178,46 @@ _CASE_RENDERERS["promise_made"] = _promise_made
 _CASE_RENDERERS["promise_kept"] = _promise_kept
 _CASE_RENDERERS["promise_broken"] = _promise_broken
 _CASE_RENDERERS["promise_cancelled"] = _promise_cancelled
+
+
+# --- Settlements, restructures and write-offs (settlements app) -------------------------------
+# The payload: the request's id and kind, and its terms (discounts, months or days past due).
+
+
+def _arrangement_terms(p: Mapping) -> str:
+    kind = p.get("kind")
+    if kind == "settlement":
+        return _(
+            "a settlement forgiving %(late)s of late fees, %(fee)s of fees and %(principal)s of principal"
+        ) % {
+            "late": money(p["late_fee"]),
+            "fee": money(p["fee"]),
+            "principal": money(p["principal"]),
+        }
+    if kind == "restructure":
+        return _("a restructure of what is left over %(months)s months") % {"months": int(p["months"])}
+    if kind == "write_off":
+        return _("a write-off at %(dpd)s days past due") % {"dpd": int(p["dpd"])}
+    raise KeyError("kind")
+
+
+def _arrangement(template: str) -> Renderer:
+    def render(p: Mapping) -> str:
+        return _by_sweep(
+            with_reason(_(template) % {"terms": _arrangement_terms(p), "id": p["request"]}, p), p
+        )
+
+    return render
+
+
+# Marked for translation here, translated when rendered (the reader's language).
+_PROPOSED = gettext_noop("Proposed %(terms)s (request %(id)s).")
+_APPROVED = gettext_noop("Approved %(terms)s (request %(id)s).")
+_REJECTED = gettext_noop("Rejected %(terms)s (request %(id)s).")
+
+_CASE_RENDERERS["settlement_proposed"] = _arrangement(_PROPOSED)
+_CASE_RENDERERS["settlement_approved"] = _arrangement(_APPROVED)
+_CASE_RENDERERS["settlement_rejected"] = _arrangement(_REJECTED)
+_CASE_RENDERERS["write_off_proposed"] = _arrangement(_PROPOSED)
+_CASE_RENDERERS["write_off_approved"] = _arrangement(_APPROVED)
+_CASE_RENDERERS["write_off_rejected"] = _arrangement(_REJECTED)

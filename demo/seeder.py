@@ -1287,6 +1287,8 @@ def seed_portfolio(*, seed: int, customers: int, today: datetime.date | None = N
     builder.summary(summary)
     summary.promises = promises_seed(builder=builder)
     risk_seed(today=today)
+
+    arrangements_seed()
     summary.seconds = time.monotonic() - started
     return summary
 
@@ -1491,3 +1493,62 @@ def assignment_rules_ensure(*, teams: Sequence[Team]) -> None:
         return
     for bucket, team, method in RULES:
         assignment_rule_create(by=manager, bucket=bucket, team=teams[team], method=method)
+
+
+# --- Settlements, restructures and write-offs (settlements app), through its services -----------
+
+
+def arrangements_seed() -> Counter:
+    """Settlements waiting for a manager and approved, restructures approved and waiting, and the
+    write-offs the nightly sweep would propose, made through the settlements services by the
+    cases' own agents and decided by the demo manager, so the approval queue and the case
+    timelines show them. Deterministic: the worst open cases below the write-off threshold first."""
+    from orders.selectors import customer_settleable_balance
+    from policy.selectors import policy_in_force
+    from settlements.services import arrangement_approve, arrangement_propose, write_offs_propose
+
+    made: Counter = Counter()
+    manager = User.objects.filter(username="manager", groups__name=Role.COLLECTIONS_MANAGER).first()
+    if manager is None:
+        return made
+    today = business_date()
+    threshold = policy_in_force(on=today).write_off_proposal_dpd
+    cases = list(
+        CollectionCase.objects.open()
+        .filter(
+            status=CaseStatus.OPEN,
+            days_past_due__gt=0,
+            days_past_due__lt=threshold,
+            assigned_agent__groups__name=Role.COLLECTIONS_AGENT,
+        )
+        .select_related("customer", "assigned_agent")
+        .order_by("-days_past_due", "id")[:12]
+    )
+    plans = [
+        ("settlement", False, "客户失业，申请减免滞纳金"),
+        ("restructure", True, "客户收入下降，同意分 6 期还款"),
+        ("settlement", True, "客户一次性结清，减免部分费用"),
+        ("restructure", False, "客户申请延长还款期"),
+        ("settlement", False, "客户家中有人住院，申请减免"),
+    ]
+    for case, (kind, approve, reason) in zip(cases, plans, strict=False):
+        owed = customer_settleable_balance(customer=case.customer)
+        if owed["total"] <= ZERO:
+            continue
+        if kind == "settlement":
+            terms = {
+                "late_fee_discount": owed["late_fee"],
+                "fee_discount": (owed["fee"] / 2).quantize(CENT),
+                # A twentieth: less than the last of 12 instalments, so no instalment is waived whole.
+                "principal_discount": (owed["principal"] / 20).quantize(CENT),
+            }
+            if sum(terms.values(), ZERO) <= ZERO:
+                continue
+        else:
+            terms = {"months": 6}
+        request = arrangement_propose(case=case, by=case.assigned_agent, kind=kind, reason=reason, **terms)
+        if approve:
+            arrangement_approve(request=request, by=manager, reason="核实无误，同意")
+        made[(kind, approve)] += 1
+    made["write_off"] = write_offs_propose(on=today)
+    return made

@@ -103,7 +103,11 @@ def allocation_order(installments: Iterable[Installment]) -> list[Installment]:
 
 def status_on(installment: Installment, on: datetime.date) -> InstallmentStatus:
     """The status an instalment should have on business date `on`, from its amounts and dates."""
-    if installment.status in (InstallmentStatus.WRITTEN_OFF, InstallmentStatus.WAIVED):
+    if installment.status in (
+        InstallmentStatus.WRITTEN_OFF,
+        InstallmentStatus.WAIVED,
+        InstallmentStatus.RESTRUCTURED,
+    ):
         return InstallmentStatus(installment.status)
     if installment.total_outstanding == ZERO:
         return InstallmentStatus.PAID
@@ -233,3 +237,50 @@ def late_fee_accrue(
         added += late_fee_day(installments=installments, on=day, terms=terms_on(day))
         day += ONE_DAY
     return added
+
+
+# --- Restructures (settlements app): what is left of an order, over a new schedule -----------
+
+RESTRUCTURE_MONTHS = (3, 6, 12)  # the lengths of the instalment plans (models.Plan)
+
+
+@dataclass(frozen=True)
+class RestructureLine:
+    sequence: int
+    due_date: datetime.date
+    principal: Decimal
+    fee: Decimal
+    late_fee: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.principal + self.fee + self.late_fee
+
+
+def restructure_lines(
+    *,
+    principal: Decimal,
+    fee: Decimal,
+    late_fee: Decimal,
+    months: int,
+    start: datetime.date,
+    first_sequence: int = 1,
+) -> list[RestructureLine]:
+    """A new monthly schedule of what is left to pay, by the schedule rule (DESIGN.md, "Money"):
+    each component split evenly (rounded down to the fen, the first line takes what is left),
+    due monthly from `start`. The lines add up exactly to each component."""
+    if months not in RESTRUCTURE_MONTHS:
+        raise ValueError(f"a restructure is over {RESTRUCTURE_MONTHS} months, not {months}")
+    principals = split_evenly(principal, months)
+    fees = split_evenly(fee, months)
+    late_fees = split_evenly(late_fee, months)
+    return [
+        RestructureLine(
+            sequence=first_sequence + k,
+            due_date=add_months(start, k + 1),
+            principal=principals[k],
+            fee=fees[k],
+            late_fee=late_fees[k],
+        )
+        for k in range(months)
+    ]

@@ -163,6 +163,8 @@ class InstallmentStatus(models.TextChoices):
     PAID = "paid", _("Paid")
     WAIVED = "waived", _("Waived")
     WRITTEN_OFF = "written_off", _("Written off")
+    # Closed by a restructure: what was left on it moved to the order's new instalments.
+    RESTRUCTURED = "restructured", _("Restructured")
 
 
 UNPAID_INSTALLMENT_STATUSES = (
@@ -408,6 +410,8 @@ class AllocationKind(models.TextChoices):
     CREDIT = "credit", _("From credit balance on a due date")
     REVERSAL = "reversal", _("Undone by a payment reversal")
     REFUND = "refund", _("Returned to credit balance by a return")
+    # Money received after its instalment was written off (orders.services, write-offs).
+    RECOVERY = "recovery", _("Recovered after a write-off")
 
 
 class PaymentAllocation(models.Model):
@@ -445,12 +449,13 @@ class PaymentAllocation(models.Model):
             ),
             models.CheckConstraint(
                 condition=(
-                    Q(kind__in=["payment", "credit"], amount__gt=0)
+                    Q(kind__in=["payment", "credit", "recovery"], amount__gt=0)
                     | Q(kind__in=["reversal", "refund"], amount__lt=0)
                 ),
                 name="allocation_sign_matches_kind",
                 violation_error_message=_(
-                    "Payments and credits allocate amounts above zero; reversals and refunds below zero."
+                    "Payments, credits and recoveries allocate amounts above zero; "
+                    "reversals and refunds below zero."
                 ),
             ),
         ]
@@ -464,7 +469,10 @@ class PaymentAllocation(models.Model):
 
 
 class Waiver(models.Model):
-    """A fee or late fee forgiven: an entry with a reason and an approver, never an edit."""
+    """A fee, late fee or principal forgiven: an entry with a reason and an approver, never an edit.
+
+    A principal waiver (an approved settlement, orders.services.principal_waive) lowers the
+    instalment's principal due by its amount, as a partial return does."""
 
     installment = models.ForeignKey(
         Installment, verbose_name=_("instalment"), on_delete=models.PROTECT, related_name="waivers"
@@ -475,6 +483,7 @@ class Waiver(models.Model):
         choices=[
             (Component.LATE_FEE, Component.LATE_FEE.label),
             (Component.FEE, Component.FEE.label),
+            (Component.PRINCIPAL, Component.PRINCIPAL.label),
         ],
     )
     amount = MoneyField(_("amount"))
@@ -537,6 +546,7 @@ class OrderEventType(models.TextChoices):
     COMPLETED = "completed", _("Completed")
     REOPENED = "reopened", _("Reopened")
     STATUS_CHANGED = "status_changed", _("Status changed")
+    RESTRUCTURED = "restructured", _("Schedule restructured")
 
 
 class OrderEvent(Event):

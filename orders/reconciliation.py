@@ -91,7 +91,12 @@ def payment_mismatches(limit: int = 100) -> list[Mismatch]:
         Payment.objects.annotate(
             at_post=_cents(
                 Coalesce(
-                    Sum("allocations__amount", filter=Q(allocations__kind=AllocationKind.PAYMENT)),
+                    # What a payment allocated when posted: to instalments owing, then (after a
+                    # write-off) as recoveries; the rest was credit balance.
+                    Sum(
+                        "allocations__amount",
+                        filter=Q(allocations__kind__in=[AllocationKind.PAYMENT, AllocationKind.RECOVERY]),
+                    ),
                     Value(ZERO),
                     output_field=MONEY,
                 )

@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce
 from accounts.models import CreditLineStatus, Customer
 from bnpl_admin.money import CENT, ZERO
 
+from .ledger import restructure_lines
 from .models import (
     OPEN_ORDER_STATUSES,
     OUTSTANDING,
@@ -22,6 +23,7 @@ from .models import (
     Installment,
     InstallmentStatus,
     Order,
+    OrderStatus,
     Payment,
     PaymentAllocation,
     PaymentStatus,
@@ -145,3 +147,50 @@ def books_through(*, customer: Customer) -> datetime.date | None:
     dates = [customer.books_through, *(source(customer) for source in _books_sources)]
     dates = [d for d in dates if d is not None]
     return max(dates) if dates else None
+
+
+# --- Settlements and restructures (the settlements app) -------------------------------------
+
+# The books a settlement or restructure works on: unpaid instalments of delivered orders that
+# are not on hold (a return or a dispute pauses collection on its order, DESIGN.md).
+SETTLEABLE = Q(status__in=UNPAID_INSTALLMENT_STATUSES, order__status=OrderStatus.DELIVERED, order__hold="")
+
+
+def customer_settleable_balance(*, customer: Customer) -> dict[str, Decimal]:
+    """What a settlement or restructure of this customer works on now, by component
+    (principal, fee, late_fee) and in all (total); orders on hold are left out."""
+    totals = Installment.objects.filter(SETTLEABLE, customer=customer).aggregate(
+        principal=_sum(OUTSTANDING_BY_COMPONENT[Component.PRINCIPAL]),
+        fee=_sum(OUTSTANDING_BY_COMPONENT[Component.FEE]),
+        late_fee=_sum(OUTSTANDING_BY_COMPONENT[Component.LATE_FEE]),
+    )
+    totals = {name: _cents(amount) for name, amount in totals.items()}
+    totals["total"] = totals["principal"] + totals["fee"] + totals["late_fee"]
+    return totals
+
+
+def order_restructure_plan(*, order: Order, months: int, on: datetime.date) -> tuple[list, list]:
+    """What order_restructure would do, without writing: (the unpaid instalments it closes,
+    the new schedule's lines). The instalments are the caller's (locked, for a restructure)."""
+    unpaid = list(
+        Installment.objects.filter(order=order, status__in=UNPAID_INSTALLMENT_STATUSES).order_by("sequence")
+    )
+    last = order.installments.order_by("-sequence").values_list("sequence", flat=True).first() or 0
+    lines = restructure_lines(
+        principal=sum((i.outstanding(Component.PRINCIPAL) for i in unpaid), ZERO),
+        fee=sum((i.outstanding(Component.FEE) for i in unpaid), ZERO),
+        late_fee=sum((i.outstanding(Component.LATE_FEE) for i in unpaid), ZERO),
+        months=months,
+        start=on,
+        first_sequence=last + 1,
+    )
+    return unpaid, lines
+
+
+def settleable_orders(*, customer: Customer) -> list[Order]:
+    """The customer's orders a restructure works on: delivered, not on hold, with money left."""
+    return list(
+        Order.objects.filter(
+            pk__in=Installment.objects.filter(SETTLEABLE, customer=customer).values("order_id")
+        ).order_by("pk")
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -157,3 +158,21 @@ _ORDER_RENDERERS: dict[str, Renderer] = {
     "reopened": _order_label("reopened"),
     "status_changed": _order_status_changed,
 }
+
+
+# --- Restructures (settlements app) ----------------------------------------------------------
+
+
+def _restructured(p: Mapping) -> str:
+    months = int(p["months"])
+    new = p.get("new") or []
+    total = sum((Decimal(str(line[2])) for line in new), Decimal("0.00"))
+    sentence = ngettext(
+        "What was left (%(total)s) spread over %(months)d new monthly instalment.",
+        "What was left (%(total)s) spread over %(months)d new monthly instalments.",
+        months,
+    ) % {"total": money(total), "months": months}
+    return with_reason(sentence, p)
+
+
+_ORDER_RENDERERS["restructured"] = _restructured

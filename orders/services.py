@@ -29,6 +29,7 @@ from . import selectors
 from .ledger import (
     LATE_FEE_STATUSES,
     PAID_FIELD,
+    RESTRUCTURE_MONTHS,
     LateFeeTerms,
     allocate,
     allocation_order,
@@ -135,7 +136,7 @@ def order_transition(*, order: Order, to: OrderStatus, by=None, reason: str = ""
         )
     previous = order.status
     order.status = to
-    if to in (OrderStatus.COMPLETED, OrderStatus.RETURNED, OrderStatus.CANCELLED):
+    if to in (OrderStatus.COMPLETED, OrderStatus.RETURNED, OrderStatus.CANCELLED, OrderStatus.WRITTEN_OFF):
         order.closed_at = timezone.now()
     elif to == OrderStatus.DELIVERED:
         order.closed_at = None
@@ -406,7 +407,10 @@ def _save_installments(installments: Iterable[Installment], *, on, at) -> None:
 
 def _order_settle(order: Order, *, actor=None) -> None:
     """Complete a delivered order with nothing left to pay; reopen a completed one that owes again."""
-    owes = order.installments.exclude(status=InstallmentStatus.PAID).exists()
+    # A restructured instalment is closed: what it owed moved to the order's new instalments.
+    owes = order.installments.exclude(
+        status__in=(InstallmentStatus.PAID, InstallmentStatus.RESTRUCTURED)
+    ).exists()
     if order.status == OrderStatus.DELIVERED and not owes:
         order_transition(order=order, to=OrderStatus.COMPLETED, by=actor, reason="paid in full")
     elif order.status == OrderStatus.COMPLETED and owes:
@@ -484,6 +488,8 @@ def payment_post(
         at=received_at,
         actor=posted_by,
     )
+    # What the customer's live books did not take pays their written-off debts, as recoveries.
+    left = _recoveries_allocate(payment=payment, customer=customer, amount=left, on=on, at=received_at)
     payment.credit_created = left
     payment.save(update_fields=["credit_created"])
     # Subscribers write in this transaction (the reminders app's receipt, an outbox row): it
@@ -1004,3 +1010,282 @@ def order_hold_close(*, order: Order, by=None, on: datetime.date | None = None, 
         outcome=outcome,
     )
     return order
+
+
+# --- Settlements, restructures and write-offs (the settlements app calls these) --------------
+#
+# A manager's approval of a settlement waives fees, late fees and part of the principal; of a
+# restructure it closes the unpaid instalments of each order and spreads what was left over a
+# new schedule; of a write-off it writes the orders off. Money received later for a
+# written-off instalment is allocated to it as a recovery (payment_post, _recoveries_allocate).
+
+
+def _settleable_installments(customer: Customer) -> list[Installment]:
+    """The customer's instalments a settlement works on (selectors.SETTLEABLE), locked,
+    latest due first: discounts are taken from the last instalment back, as a partial return
+    cuts principal, so a discount never cures the oldest arrears; a payment does."""
+    rows = Installment.objects.select_for_update().filter(selectors.SETTLEABLE, customer=customer)
+    return sorted(rows, key=lambda i: (i.due_date, i.order_id, i.sequence), reverse=True)
+
+
+def _requester_and_approver(*, requested_by, approved_by) -> None:
+    if requested_by is None or getattr(requested_by, "pk", None) is None:
+        raise DomainError(_("A waiver names the person who asked for it."), code="no_requester")
+    if approved_by is None or getattr(approved_by, "pk", None) is None:
+        raise DomainError(_("A waiver names the person who approved it."), code="no_approver")
+    if requested_by.pk == approved_by.pk:
+        raise DomainError(_("Nobody approves a waiver they asked for themselves."), code="own_request")
+    if not approved_by.has_perm("orders.waive_fee"):
+        raise DomainError(_("The approver may not waive fees."), code="not_allowed")
+
+
+@transaction.atomic
+def principal_waive(
+    *, installment: Installment, amount: Decimal, reason: str, approved_by, requested_by
+) -> Waiver:
+    """Forgive part of an instalment's unpaid principal (an approved settlement): a Waiver entry
+    of component principal, with who asked and who approved, that lowers the principal due.
+
+    Principal due is lowered (as a partial return lowers it), not kept with a waived total
+    beside it, so every rule that reads unpaid principal (late fees in the sweep's SQL, credit
+    used) sees the discount without a change. The order's late-fee cap follows its principal."""
+    amount = _money(amount, what=_("The waived amount"))
+    _requester_and_approver(requested_by=requested_by, approved_by=approved_by)
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("A waiver needs a reason."), code="no_reason")
+    customer = _lock_customer(installment.customer)
+    customer_catch_up(customer=customer, on=_business_date())
+    installment = Installment.objects.select_for_update().get(pk=installment.pk)
+    owed = installment.outstanding(Component.PRINCIPAL)
+    if amount > owed:
+        raise DomainError(
+            _("Only ¥%(amount)s of this %(component)s is unpaid.")
+            % {"amount": owed, "component": Component.PRINCIPAL.label},
+            code="too_much",
+        )
+    installment.principal_due -= amount
+    installment.status = status_on(installment, _business_date())
+    if installment.status == InstallmentStatus.PAID and installment.paid_at is None:
+        installment.paid_at = timezone.now()
+    installment.save(update_fields=["principal_due", "status", "paid_at"])
+    waiver = Waiver.objects.create(
+        installment=installment,
+        component=Component.PRINCIPAL,
+        amount=amount,
+        reason=reason[:200],
+        requested_by=requested_by,
+        approved_by=approved_by,
+    )
+    _event(
+        installment.order,
+        OrderEventType.FEE_WAIVED,
+        actor=approved_by,
+        sequence=installment.sequence,
+        component=Component.PRINCIPAL,
+        amount=str(amount),
+        reason=reason,
+    )
+    _order_settle(installment.order, actor=approved_by)
+    return waiver
+
+
+@transaction.atomic
+def customer_discounts_apply(
+    *,
+    customer: Customer,
+    discounts: dict[str, Decimal],
+    reason: str,
+    approved_by,
+    requested_by,
+) -> list[Waiver]:
+    """Waive a settlement's discounts (an amount per component, for the customer as a whole)
+    from the latest due instalment back: late fees and fees through fee_waive, principal through
+    principal_waive, one waiver per instalment and component. Exact to the fen: the waivers of a
+    component add up to its discount; a discount above what is unpaid is refused."""
+    customer = _lock_customer(customer)
+    customer_catch_up(customer=customer, on=_business_date())
+    installments = _settleable_installments(customer)
+    plan = []
+    for component in (Component.LATE_FEE, Component.FEE, Component.PRINCIPAL):
+        left = to_money(discounts.get(component, ZERO) or ZERO)
+        if left < ZERO:
+            raise DomainError(_("A discount cannot be negative."), code="negative")
+        owed = sum((i.outstanding(component) for i in installments), ZERO)
+        if left > owed:
+            raise DomainError(
+                _("The discount on %(component)s is ¥%(amount)s, but only ¥%(owed)s is unpaid.")
+                % {"component": component.label, "amount": left, "owed": owed},
+                code="too_much",
+            )
+        for installment in installments:
+            take = min(left, installment.outstanding(component))
+            if take > ZERO:
+                plan.append((installment, component, take))
+                left -= take
+    waivers = []
+    for installment, component, amount in plan:
+        if component == Component.PRINCIPAL:
+            waivers.append(
+                principal_waive(
+                    installment=installment,
+                    amount=amount,
+                    reason=reason,
+                    approved_by=approved_by,
+                    requested_by=requested_by,
+                )
+            )
+        else:
+            waivers.append(
+                fee_waive(
+                    installment=installment,
+                    component=component,
+                    amount=amount,
+                    reason=reason,
+                    approved_by=approved_by,
+                    requested_by=requested_by,
+                )
+            )
+    return waivers
+
+
+def restructure_months_check(months) -> int:
+    if months not in RESTRUCTURE_MONTHS:
+        raise OrderError(
+            _("A restructure is over 3, 6 or 12 months."),
+            code="bad_months",
+        )
+    return months
+
+
+@transaction.atomic
+def order_restructure(*, order: Order, months: int, by, reason: str) -> list[Installment]:
+    """Spread what is left to pay on an order over a new schedule of `months` monthly
+    instalments (an approved restructure), exact to the fen.
+
+    Each unpaid instalment is closed (its dues cut to what was paid or waived, status
+    restructured); what was left of each component (principal, fee, late fee) is split over
+    the new instalments by the schedule rule (ledger.restructure_lines), due monthly from
+    today. The order's totals of principal and late fee are unchanged, so its late-fee cap is
+    too. Returns the new instalments."""
+    restructure_months_check(months)
+    reason = (reason or "").strip()
+    customer = _lock_customer(order.customer)
+    on = _business_date()
+    customer_catch_up(customer=customer, on=on)
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.status != OrderStatus.DELIVERED:
+        raise OrderError(
+            _("Only a delivered order with money left to pay can be restructured."), code="not_owing"
+        )
+    if order.hold:
+        raise OrderError(
+            _("This order is on hold (%(hold)s): it cannot be restructured.")
+            % {"hold": order.get_hold_display()},
+            code="on_hold",
+        )
+    list(Installment.objects.select_for_update().filter(order=order))  # lock them, in one order
+    unpaid, lines = selectors.order_restructure_plan(order=order, months=months, on=on)
+    if not unpaid:
+        raise OrderError(
+            _("Only a delivered order with money left to pay can be restructured."), code="not_owing"
+        )
+    if any(line.total <= ZERO for line in lines):
+        raise OrderError(
+            _("What is left (¥%(amount)s) is too little to spread over %(months)s months.")
+            % {"amount": sum((line.total for line in lines), ZERO), "months": months},
+            code="too_small",
+        )
+    closed = []
+    for installment in unpaid:
+        closed.append(
+            [
+                installment.sequence,
+                str(installment.outstanding(Component.PRINCIPAL)),
+                str(installment.outstanding(Component.FEE)),
+                str(installment.outstanding(Component.LATE_FEE)),
+            ]
+        )
+        installment.principal_due = installment.principal_paid
+        installment.fee_due = installment.fee_paid + installment.fee_waived
+        installment.late_fee_due = installment.late_fee_paid + installment.late_fee_waived
+        installment.status = InstallmentStatus.RESTRUCTURED
+        installment.paid_at = None
+        if by is not None:
+            installment._history_user = by
+        installment._change_reason = "restructured"
+        installment.save(update_fields=["principal_due", "fee_due", "late_fee_due", "status", "paid_at"])
+    created = bulk_create_with_history(
+        [
+            Installment(
+                order=order,
+                customer_id=order.customer_id,
+                sequence=line.sequence,
+                due_date=line.due_date,
+                principal_due=line.principal,
+                fee_due=line.fee,
+                late_fee_due=line.late_fee,
+                status=InstallmentStatus.SCHEDULED,
+            )
+            for line in lines
+        ],
+        Installment,
+        default_user=by,
+        default_change_reason="schedule restructured",
+    )
+    _event(
+        order,
+        OrderEventType.RESTRUCTURED,
+        actor=by,
+        months=months,
+        reason=reason,
+        closed=closed,
+        new=[[line.sequence, line.due_date.isoformat(), str(line.total)] for line in lines],
+    )
+    return created
+
+
+@transaction.atomic
+def customer_write_off(*, customer: Customer, by, reason: str) -> list[Order]:
+    """Write off every delivered order of the customer that still owes money (an approved
+    write-off): the order and its unpaid instalments become written off, their amounts kept as
+    they are, so what is still owed stays visible and later money is a recovery."""
+    customer = _lock_customer(customer)
+    customer_catch_up(customer=customer, on=_business_date())
+    owing = Installment.objects.filter(customer=customer, status__in=UNPAID_INSTALLMENT_STATUSES)
+    orders = list(
+        Order.objects.select_for_update()
+        .filter(pk__in=owing.values("order_id"), status=OrderStatus.DELIVERED)
+        .order_by("pk")
+    )
+    for order in orders:
+        for installment in Installment.objects.select_for_update().filter(
+            order=order, status__in=UNPAID_INSTALLMENT_STATUSES
+        ):
+            installment.status = InstallmentStatus.WRITTEN_OFF
+            if by is not None:
+                installment._history_user = by
+            installment._change_reason = "written off"
+            installment.save(update_fields=["status"])
+        order_transition(order=order, to=OrderStatus.WRITTEN_OFF, by=by, reason=reason)
+    return orders
+
+
+def _recoveries_allocate(*, payment: Payment, customer: Customer, amount: Decimal, on, at) -> Decimal:
+    """Allocate what a payment has left after the customer's live instalments to their
+    written-off ones, oldest due first, as recovery allocations; returns what is still left
+    (the credit balance). The caller holds the customer's lock."""
+    if amount <= ZERO:
+        return amount
+    written_off = allocation_order(
+        Installment.objects.select_for_update().filter(
+            customer=customer, status=InstallmentStatus.WRITTEN_OFF
+        )
+    )
+    if not written_off:
+        return amount
+    lines, left = allocate(amount, written_off)
+    _save_allocations(
+        payment=payment, lines=lines, kind=AllocationKind.RECOVERY, on=on, at=at, actor=payment.posted_by
+    )
+    return left

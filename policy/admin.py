@@ -65,7 +65,15 @@ class PolicyAdmin(AuditedAdmin):
         ),
         (
             _("Collections"),
-            {"fields": ("freeze_at_dpd", "write_off_proposal_dpd", "conduct_profile", "promise_max_days")},
+            {
+                "fields": (
+                    "freeze_at_dpd",
+                    "write_off_proposal_dpd",
+                    "conduct_profile",
+                    "promise_max_days",
+                    "settlement_principal_discount_max_rate",
+                )
+            },
         ),
         (
             _("Case queue priority"),

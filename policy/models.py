@@ -33,6 +33,8 @@ _NOT_NEGATIVE = [MinValueValidator(Decimal(0))]
 # more than a week ago, needs a second person (orders.services.manual_payment_request).
 DEFAULT_MANUAL_PAYMENT_APPROVAL_ABOVE = Decimal("10000.00")
 DEFAULT_MANUAL_PAYMENT_APPROVAL_DAYS_BACK = 7
+# A settlement forgives at most a fifth of the unpaid principal unless a later policy says otherwise.
+DEFAULT_SETTLEMENT_PRINCIPAL_DISCOUNT_MAX_RATE = Decimal("0.200000")
 
 
 # The case queue's priority score (collection.selectors.my_queue): points per unit of each
@@ -110,6 +112,17 @@ class Policy(models.Model):
     )
     conduct_profile = models.CharField(
         _("conduct profile"), max_length=2, choices=ConductProfile.choices, default=ConductProfile.CN
+    )
+    # The most of a customer's unpaid principal a settlement may forgive (settlements app): a
+    # manager's limit, dated like every value; fees and late fees may be forgiven in full.
+    settlement_principal_discount_max_rate = RateField(
+        _("settlement: most principal forgiven (share)"),
+        default=DEFAULT_SETTLEMENT_PRINCIPAL_DISCOUNT_MAX_RATE,
+        validators=_rate(Decimal(1)),
+        help_text=_(
+            "A settlement may forgive at most this share of the customer's unpaid principal, "
+            "e.g. 0.2 for 20%."
+        ),
     )
 
     # Reminders to customers (the reminders app). Offsets are whole days from the due date.
@@ -265,6 +278,16 @@ class Policy(models.Model):
                 violation_error_message=_(
                     "The automatic limit increase is between ¥0 and ¥20,000, "
                     "the months without arrears between 1 and 24."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    settlement_principal_discount_max_rate__gte=0,
+                    settlement_principal_discount_max_rate__lte=1,
+                ),
+                name="policy_settlement_discount_is_a_fraction",
+                violation_error_message=_(
+                    "The most principal a settlement forgives is a share between 0 and 1."
                 ),
             ),
         ]

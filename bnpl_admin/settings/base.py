@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "sweep",
     # Scorecards, scores, grades and limits; nightly rescoring after the sweep.
     "risk",
+    # Settlements, restructures and write-offs, decided by a second person (maker–checker).
+    "settlements",
     # Sign-in security: two factors (django-otp) and lockout (django-axes).
     "django_otp",
     "django_otp.plugins.otp_totp",

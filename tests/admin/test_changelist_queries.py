@@ -57,6 +57,7 @@ def _grow(start: int, count: int, superuser) -> None:
     from orders.services import fee_waive, manual_payment_request
     from policy.models import Policy
     from reminders.models import OutboxMessage, Reminder
+    from settlements.services import arrangement_propose
     from sweep.models import PortfolioSnapshot, SweepRun
 
     today = timezone.localdate()
@@ -96,6 +97,7 @@ def _grow(start: int, count: int, superuser) -> None:
         team.members.add(agent)
         AssignmentRule.objects.create(bucket="M2", team=team, created_by=superuser)
         promise_make(case=case, by=agent, amount=Decimal("10.00"), due_date=today)
+        arrangement_propose(case=case, by=agent, kind="settlement", fee_discount=Decimal("1.00"))
         policy = Policy.objects.create(
             effective_from=today + datetime.timedelta(days=30 + n),
             note=f"grow {n}",

@@ -18,6 +18,7 @@ from orders.models import Component, Installment, Order, Payment, Plan
 from orders.services import fee_waive, manual_payment_request, payment_post
 from policy.models import Policy
 from reminders.models import OutboxMessage, Reminder
+from settlements.services import arrangement_propose
 from sweep.models import PortfolioSnapshot, SweepRun
 from tests.conftest import login_verified
 from tests.factories import (
@@ -101,6 +102,8 @@ def book(superuser):
         team.members.add(agents[n])
         AssignmentRule.objects.create(bucket="M1", team=team, created_by=superuser)
         promise_make(case=case, by=agents[n], amount=Decimal("10.00"), due_date=timezone.localdate())
+        # A settlement waiting for a manager (the settlements app's admin is read only).
+        arrangement_propose(case=case, by=agents[n], kind="settlement", fee_discount=Decimal("1.00"))
         policy = Policy.objects.create(
             effective_from=timezone.localdate() + datetime.timedelta(days=30 + n),
             note=f"version {n}",

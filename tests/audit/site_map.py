@@ -232,6 +232,18 @@ def build_site_data() -> SiteData:
         amount=Decimal("10.00"),
         due_date=today,
     )
+    from collection.models import CollectionCase
+    from settlements.services import arrangement_propose
+
+    # A settlement the matrix agent proposed on their own case, whose customer owes an order.
+    assert CollectionCase.objects.order_by("pk").last() == case
+    delivered_order(customer=case.customer, delivered_on=today - datetime.timedelta(days=60))
+    arrangement_propose(
+        case=case,
+        by=users[str(Role.COLLECTIONS_AGENT)],
+        kind="settlement",
+        fee_discount=Decimal("1.00"),
+    )
     team = Team.objects.create(name="matrix", manager=users[str(Role.COLLECTIONS_MANAGER)])
     team.members.add(users[str(Role.COLLECTIONS_AGENT)])
     from collection.assignment import assignment_rule_create
@@ -338,6 +350,10 @@ def sample_value(data: SiteData):
             from collection.models import AssignmentRule
 
             return str(data.objects[AssignmentRule].pk)
+        if route.key == "settlements:decide":  # a request waiting for a manager
+            from settlements.models import ArrangementRequest
+
+            return str(data.objects[ArrangementRequest].pk)
         if route.key == "admin:view_on_site":
             return {
                 "content_type_id": ContentType.objects.get_for_model(Customer).pk,

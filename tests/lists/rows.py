@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 
 from accounts.models import User
@@ -197,6 +198,48 @@ def assignment_rules(n: int) -> None:
             assignment_rule_update(rule=rule, by=keeper, active=False, **fields)
 
 
+def arrangements(n: int) -> None:
+    """Requests of every shape the approval queue renders, on the reader's cases: a settlement and
+    a restructure waiting, a write-off the sweep proposed, an approved and a rejected one."""
+    from django.utils import timezone
+
+    from settlements.services import (
+        arrangement_approve,
+        arrangement_propose,
+        arrangement_reject,
+        write_off_propose,
+    )
+    from tests.settlements.books import overdue_case
+
+    reader = _newest_agent()
+    manager, _created = User.objects.get_or_create(username="rows-manager")
+    manager.groups.set(Group.objects.filter(name=Role.COLLECTIONS_MANAGER))
+
+    def settlement(case):
+        return arrangement_propose(
+            case=case, by=reader, kind="settlement", fee_discount="1.00", reason="hardship"
+        )
+
+    def restructure(case):
+        return arrangement_propose(case=case, by=reader, kind="restructure", months=6)
+
+    def write_off(case):
+        CollectionCase.objects.filter(pk=case.pk).update(days_past_due=200)
+        case.refresh_from_db()
+        write_off_propose(case=case, on=timezone.localdate())
+
+    def approved(case):
+        arrangement_approve(request=settlement(case), by=manager, reason="agreed")
+
+    def rejected(case):
+        arrangement_reject(request=restructure(case), by=manager, reason="can pay")
+
+    shapes = [settlement, restructure, write_off, approved, rejected]
+    for i in range(n):
+        # Without late fees: the rows are made fast (the list tests time a session's activity).
+        shapes[i % len(shapes)](overdue_case(agent=reader, days_ago=40, late_fees=False))
+
+
 ROW_MAKERS: dict[str, Callable[[int], None]] = {
     "audit:event_list": audit_events,
     "collections:case_queue": queue_cases,
@@ -205,4 +248,5 @@ ROW_MAKERS: dict[str, Callable[[int], None]] = {
     "risk:score_list": customer_scores,
     "risk:approvals": pending_limits,
     "collections:assignment_rules": assignment_rules,
+    "settlements:approval_queue": arrangements,
 }

@@ -39,6 +39,7 @@ GOOD = {
     "promise_max_days": 30,
     "limit_increase_auto_max": D("2000.00"),
     "limit_increase_clean_months": 6,
+    "settlement_principal_discount_max_rate": D("0.2"),
 }
 # One value out of bounds per field: a negative cap, rates beyond sane, days beyond a year.
 BAD = [
@@ -67,6 +68,8 @@ BAD = [
     ("limit_increase_auto_max", D("20000.01")),
     ("limit_increase_clean_months", 0),
     ("limit_increase_clean_months", 25),
+    ("settlement_principal_discount_max_rate", D("1.01")),
+    ("settlement_principal_discount_max_rate", D("-0.01")),
 ]
 
 

@@ -138,7 +138,9 @@ def test_a_run_finished_by_the_workers_publishes_its_snapshot_once_committed(
         sweep_chunk_run(chunk_id=chunk_id)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         assert sweep_finish(run_id=run.pk)
-    assert published == [at(40).isoformat()] and len(callbacks) == 1
+    # Published on commit, once; the followers of sweep_done (write-off proposals, ...) publish
+    # their own tasks on commit too, so the snapshot's is one of the callbacks.
+    assert published == [at(40).isoformat()] and callbacks
     # The snapshot is the task's work, not the run's; finishing again publishes nothing more.
     assert not PortfolioSnapshot.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
