@@ -31,6 +31,9 @@ NAV_ITEMS = (
     NavItem(_("My queue"), "collections:my_queue", permission="collections.work_collectioncase"),
     NavItem(_("Case queue"), "collections:case_queue", permission="collections.work_collectioncase"),
     NavItem(_("Audit trail"), "audit:event_list", permission="audit.view_auditevent"),
+    # Home visits (visits): the field agent's day, the managers' requests to decide.
+    NavItem(_("My visits today"), "visits:today", permission="visits.check_in_visit"),
+    NavItem(_("Visits to approve"), "visits:requested", permission="visits.approve_visit"),
 )
 
 
