@@ -126,7 +126,9 @@ class CollectionCaseQuerySet(models.QuerySet):
             # related as "visits"; a lookup by name, so this app imports nothing above it).
             visit_model = self.model._meta.get_field("visits").related_model
             return self.filter(
-                pk__in=visit_model.objects.filter(Q(field_agent_1=user) | Q(field_agent_2=user)).values("case_id")
+                pk__in=visit_model.objects.filter(Q(field_agent_1=user) | Q(field_agent_2=user)).values(
+                    "case_id"
+                )
             )
         # Agents share the queues of their teams: cases assigned to anyone in a team they are in.
         teammates = Team.members.through.objects.filter(

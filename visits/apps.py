@@ -18,7 +18,10 @@ class VisitsConfig(AppConfig):
         from .selectors import case_is_eligible
 
         def applies(case) -> bool:
-            return case_is_eligible(case) and CaseStatus.VISIT_REQUESTED in CASE_TRANSITIONS[CaseStatus(case.status)]
+            return (
+                case_is_eligible(case)
+                and CaseStatus.VISIT_REQUESTED in CASE_TRANSITIONS[CaseStatus(case.status)]
+            )
 
         register_case_action(
             CaseAction(

@@ -48,9 +48,7 @@ class VisitRequestForm(_BoundedDateMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     proposed_date = _bounded_date(_("Proposed date"))
-    manager_decision = forms.BooleanField(
-        label=_("A manager's decision (a case before M3)"), required=False
-    )
+    manager_decision = forms.BooleanField(label=_("A manager's decision (a case before M3)"), required=False)
 
     def __init__(self, *args, may_decide: bool, **kwargs):
         super().__init__(*args, **kwargs)
@@ -87,7 +85,9 @@ class VisitApproveForm(_BoundedDateMixin, forms.Form):
         data = super().clean()
         first, second = data.get("field_agent_1"), data.get("field_agent_2")
         if first is not None and second is not None and first.pk == second.pk:
-            self.add_error("field_agent_2", _("Choose two different field agents: one person cannot be both."))
+            self.add_error(
+                "field_agent_2", _("Choose two different field agents: one person cannot be both.")
+            )
         if data.get("date") and data.get("time"):
             data["scheduled_for"] = datetime.datetime.combine(data["date"], data["time"], tzinfo=self.zone)
         return data
@@ -102,11 +102,15 @@ class VisitRejectForm(forms.Form):
 class PositionForm(forms.Form):
     """What static/js/visits.js fills from the Geolocation API; empty with refused=1 when refused."""
 
-    latitude = forms.DecimalField(required=False, min_value=-90, max_value=90, max_digits=12, decimal_places=8)
+    latitude = forms.DecimalField(
+        required=False, min_value=-90, max_value=90, max_digits=12, decimal_places=8
+    )
     longitude = forms.DecimalField(
         required=False, min_value=-180, max_value=180, max_digits=13, decimal_places=8
     )
-    accuracy = forms.DecimalField(required=False, min_value=0, max_value=10**6, max_digits=12, decimal_places=3)
+    accuracy = forms.DecimalField(
+        required=False, min_value=0, max_value=10**6, max_digits=12, decimal_places=3
+    )
     refused = forms.BooleanField(required=False)
 
     def clean(self):
@@ -140,7 +144,10 @@ class MultiplePhotoField(forms.FileField):
 class VisitOutcomeForm(forms.Form):
     outcome = forms.ChoiceField(label=_("Outcome"), choices=[("", "—"), *VisitOutcome.choices])
     notes = forms.CharField(
-        label=_("Notes"), max_length=NOTES_MAX_LENGTH, required=False, widget=forms.Textarea(attrs={"rows": 4})
+        label=_("Notes"),
+        max_length=NOTES_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
     )
     photos = MultiplePhotoField(label=_("Photos (JPEG, PNG or WebP)"), required=False)
 

@@ -241,14 +241,18 @@ class Visit(models.Model):
 
 def _photo_name(instance: VisitPhoto, filename: str) -> str:
     # Never the uploader's file name: a random one under the visit, with the checked type's extension.
-    extension = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}.get(instance.content_type, "bin")
+    extension = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}.get(
+        instance.content_type, "bin"
+    )
     return f"visits/{instance.visit_id}/{uuid.uuid4().hex}.{extension}"
 
 
 class VisitPhoto(models.Model):
     """Evidence of a visit, stored privately (visits.storage) and served only by visits.views.photo."""
 
-    visit = models.ForeignKey(Visit, verbose_name=_("home visit"), on_delete=models.PROTECT, related_name="photos")
+    visit = models.ForeignKey(
+        Visit, verbose_name=_("home visit"), on_delete=models.PROTECT, related_name="photos"
+    )
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+"
     )

@@ -71,7 +71,9 @@ def photo_check(upload) -> CheckedPhoto:
         raise not_an_image from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:  # what Pillow raises for a broken file
         raise not_an_image from exc
-    return CheckedPhoto(content=content, content_type=ALLOWED_FORMATS[image_format], width=width, height=height)
+    return CheckedPhoto(
+        content=content, content_type=ALLOWED_FORMATS[image_format], width=width, height=height
+    )
 
 
 def _too_big(name: str, limit: int) -> PhotoRefused:

@@ -47,8 +47,9 @@ def in_visiting_hours(*, at: datetime.datetime, zone: ZoneInfo) -> bool:
 def customer_amount_overdue(*, customer_id: int) -> Decimal:
     """What the customer still owes on overdue instalments (orders.models.OUTSTANDING)."""
     return (
-        Installment.objects.filter(customer_id=customer_id, status=InstallmentStatus.OVERDUE)
-        .aggregate(total=Coalesce(Sum(OUTSTANDING), ZERO))["total"]
+        Installment.objects.filter(customer_id=customer_id, status=InstallmentStatus.OVERDUE).aggregate(
+            total=Coalesce(Sum(OUTSTANDING), ZERO)
+        )["total"]
         or ZERO
     )
 
@@ -64,9 +65,7 @@ def case_is_eligible(case: CollectionCase) -> bool:
 
 
 def case_has_open_visit(*, case_id: int) -> bool:
-    return Visit.objects.filter(
-        case_id=case_id, status__in=OPEN_VISIT_STATUSES
-    ).exists()
+    return Visit.objects.filter(case_id=case_id, status__in=OPEN_VISIT_STATUSES).exists()
 
 
 def visits_requested(*, user) -> QuerySet[Visit]:
@@ -92,9 +91,7 @@ def visit_for(*, user, pk: int) -> Visit:
     """One visit the user may see (Visit.DoesNotExist otherwise: the page answers 404)."""
     return (
         Visit.objects.visible_to(user)
-        .select_related(
-            "case", "customer", "requested_by", "approved_by", "field_agent_1", "field_agent_2"
-        )
+        .select_related("case", "customer", "requested_by", "approved_by", "field_agent_1", "field_agent_2")
         .prefetch_related("photos")
         .get(pk=pk)
     )
@@ -166,7 +163,7 @@ def route_order(visits: Sequence, stop=_stop) -> list:
         return (min(times) if times else datetime.datetime.max.replace(tzinfo=datetime.UTC),)
 
     ordered = []
-    for district, items in sorted(groups.items(), key=lambda kv: (earliest(kv[1]), kv[0])):
+    for _district, items in sorted(groups.items(), key=lambda kv: (earliest(kv[1]), kv[0])):
         placed = [v for v in items if stop(v).latitude is not None and stop(v).longitude is not None]
         unplaced = [v for v in items if v not in placed]
         by_time = sorted(placed, key=lambda v: earliest([v]))

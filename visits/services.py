@@ -98,9 +98,7 @@ class Position:
 def _customer_may_be_visited(customer: Customer) -> None:
     """DESIGN.md: no visit to a customer who has paid, or who holds a promise not yet broken."""
     if customer_amount_overdue(customer_id=customer.pk) <= 0:
-        raise VisitError(
-            _("The customer owes nothing overdue: there is nothing to visit for."), code="paid"
-        )
+        raise VisitError(_("The customer owes nothing overdue: there is nothing to visit for."), code="paid")
     if customer_has_pending_promise(customer_id=customer.pk):
         raise VisitError(
             _("The customer holds a promise to pay that is not yet due or broken: no visit meanwhile."),
@@ -206,10 +204,15 @@ def visit_request(
     if not case.is_open:
         raise VisitError(_("Home visits are requested on open cases only."), code="case_closed")
     if manager_decision and not by.has_perm(APPROVE_PERMISSION):
-        raise VisitError(_("Only a collections manager may decide a visit outside M3 and later."), code="not_allowed")
+        raise VisitError(
+            _("Only a collections manager may decide a visit outside M3 and later."), code="not_allowed"
+        )
     if not manager_decision and not case_is_eligible(case):
         raise VisitError(
-            _("A home visit is for cases in M3 or later (this case is %(bucket)s), or by a manager's decision.")
+            _(
+                "A home visit is for cases in M3 or later (this case is %(bucket)s), "
+                "or by a manager's decision."
+            )
             % {"bucket": case.get_bucket_display()},
             code="not_eligible",
         )
@@ -296,7 +299,15 @@ def visit_approve(
         visit,
         by,
         "approved",
-        ["status", "approved_by", "decided_at", "decision_reason", "scheduled_for", "field_agent_1", "field_agent_2"],
+        [
+            "status",
+            "approved_by",
+            "decided_at",
+            "decision_reason",
+            "scheduled_for",
+            "field_agent_1",
+            "field_agent_2",
+        ],
     )
     case_transition(case=visit.case, to=CaseStatus.VISIT_SCHEDULED, by=by, reason="home visit approved")
     _event(
@@ -438,10 +449,7 @@ def visit_check_out(*, visit: Visit, by, at: datetime.datetime, position: Positi
 
 
 def _place(visit: Visit, prefix: str, position: Position | None) -> None:
-    if position is None:
-        values = (None, None, None, True)
-    else:
-        values = (*position.stored(), False)
+    values = (None, None, None, True) if position is None else (*position.stored(), False)
     for suffix, value in zip(("latitude", "longitude", "accuracy", "position_refused"), values, strict=True):
         setattr(visit, f"{prefix}_{suffix}", value)
 
@@ -513,4 +521,3 @@ def _photo_save(*, visit: Visit, by, photo: CheckedPhoto, at: datetime.datetime)
     row.file.save("photo", ContentFile(photo.content), save=False)
     row.save()
     return row
-

@@ -35,7 +35,7 @@ class RequestedVisitTable(ConsoleTable):
     area = tables.Column(verbose_name=_("Area"), accessor="customer", orderable=False)
     requested_by = tables.Column(verbose_name=_("Requested by"), orderable=False)
     requested_at = LocalDateTimeColumn(
-        verbose_name=_("Requested"), format="Y-m-d H:i", order_by=("requested_at", "id")
+        verbose_name=_("Requested on"), format="Y-m-d H:i", order_by=("requested_at", "id")
     )
     proposed_date = tables.DateColumn(
         verbose_name=_("Proposed date"), format="Y-m-d", order_by=("proposed_date", "id")
@@ -59,13 +59,17 @@ class RequestedVisitTable(ConsoleTable):
         empty_text = _("No home visit is waiting for a decision.")
 
     def render_id(self, value):
-        return format_html('<a href="{}">{}</a>', reverse("visits:decide", args=[value]), _("Decide %(id)s") % {"id": value})
+        return format_html(
+            '<a href="{}">{}</a>', reverse("visits:decide", args=[value]), _("Decide %(id)s") % {"id": value}
+        )
 
     def value_id(self, value) -> str:
         return str(value)
 
     def render_case(self, value):
-        return format_html('<a href="{}">{}</a>', reverse("collections:case_detail", args=[value.pk]), value.pk)
+        return format_html(
+            '<a href="{}">{}</a>', reverse("collections:case_detail", args=[value.pk]), value.pk
+        )
 
     def value_case(self, value) -> str:
         return str(value.pk)

@@ -215,7 +215,9 @@ def _detail(request, visit: Visit, *, outcome_form=None, status: int = 200) -> H
 def _position(request) -> Position | None:
     form = PositionForm(request.POST)
     if not form.is_valid():
-        raise DomainError(" ".join(str(e) for errors in form.errors.values() for e in errors), code="bad_position")
+        raise DomainError(
+            " ".join(str(e) for errors in form.errors.values() for e in errors), code="bad_position"
+        )
     data = form.cleaned_data
     if data["latitude"] is None or data["longitude"] is None:
         return None  # the browser refused (or could not give) the position: recorded as refused
@@ -254,7 +256,11 @@ def visit_outcome_view(request: HttpRequest, pk: int) -> HttpResponse:
         data = form.cleaned_data
         try:
             visit_record_outcome(
-                visit=visit, by=request.user, outcome=data["outcome"], notes=data["notes"], photos=data["photos"]
+                visit=visit,
+                by=request.user,
+                outcome=data["outcome"],
+                notes=data["notes"],
+                photos=data["photos"],
             )
         except DomainError as refusal:
             form.add_error(None, refusal.message)
@@ -281,7 +287,9 @@ def visit_photo(request: HttpRequest, photo_id: int) -> FileResponse:
         raise Http404 from exc
     extension = photo.file.name.rsplit(".", 1)[-1]
     response = FileResponse(handle, content_type=photo.content_type)
-    response["Content-Disposition"] = f'inline; filename="visit-{photo.visit_id}-photo-{photo.pk}.{extension}"'
+    response["Content-Disposition"] = (
+        f'inline; filename="visit-{photo.visit_id}-photo-{photo.pk}.{extension}"'
+    )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store, max-age=0"
     return response

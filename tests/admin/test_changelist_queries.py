@@ -153,6 +153,10 @@ def _grow(start: int, count: int, superuser) -> None:
             from django_otp.plugins.otp_totp.models import TOTPDevice
 
             TOTPDevice.objects.create(user=agent, name=f"grow {n}")
+        # Home visits (visits), through their services, with a photo (shown as a summary only).
+        from tests.visits.builders import done_visit
+
+        done_visit(day=today)
 
 
 def _url(model, view: str, *args) -> str:

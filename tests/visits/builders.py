@@ -38,7 +38,9 @@ def overdue_customer(**fields):
     return customer
 
 
-def visitable_case(*, agent=None, bucket: str = Bucket.M3, dpd: int = 75, **customer_fields) -> CollectionCase:
+def visitable_case(
+    *, agent=None, bucket: str = Bucket.M3, dpd: int = 75, **customer_fields
+) -> CollectionCase:
     """An open case in M3 (by default) of a customer with money overdue, in `agent`'s queue."""
     agent = agent or UserFactory(roles=[Role.COLLECTIONS_AGENT])
     return CollectionCaseFactory(

@@ -181,7 +181,9 @@ def test_a_bad_photo_is_a_form_error_not_a_500_and_nothing_is_kept(client, today
         client = _client(client, pair[0])
         client.post(reverse("visits:check_in", args=[visit.pk]), _position())
         fake = photo_upload("evil.jpg", content=b"not an image at all", content_type="image/jpeg")
-        response = client.post(reverse("visits:outcome", args=[visit.pk]), {"outcome": "not_home", "photos": [fake]})
+        response = client.post(
+            reverse("visits:outcome", args=[visit.pk]), {"outcome": "not_home", "photos": [fake]}
+        )
     assert response.status_code == 422
     assert "evil.jpg" in response.content.decode()
     assert Visit.objects.get(pk=visit.pk).status == VisitStatus.CHECKED_IN
@@ -310,7 +312,9 @@ def test_the_case_action_is_offered_on_eligible_cases_only():
     case = visitable_case()
     early = visitable_case(agent=case.assigned_agent, bucket=Bucket.M1, dpd=10)
     assert "visit_request" in [a.key for a, _url in case_actions_for(user=case.assigned_agent, case=case)]
-    assert "visit_request" not in [a.key for a, _url in case_actions_for(user=case.assigned_agent, case=early)]
+    assert "visit_request" not in [
+        a.key for a, _url in case_actions_for(user=case.assigned_agent, case=early)
+    ]
     assert "visit_request" not in [a.key for a, _url in case_actions_for(user=field_agent(), case=case)]
 
 
@@ -323,8 +327,12 @@ def test_the_case_action_requests_a_visit_with_htmx(client, today):
     assert "<html" in client.get(url).content.decode()
     refused = client.post(url, {"reason": "", "proposed_date": "x"}, HTTP_HX_REQUEST="true")
     assert refused.status_code == 422
-    response = client.post(url, {"reason": "失联30天", "proposed_date": today.isoformat()}, HTTP_HX_REQUEST="true")
-    assert response.status_code == 200 and response["HX-Redirect"] == reverse("collections:case_detail", args=[case.pk])
+    response = client.post(
+        url, {"reason": "失联30天", "proposed_date": today.isoformat()}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200 and response["HX-Redirect"] == reverse(
+        "collections:case_detail", args=[case.pk]
+    )
     assert Visit.objects.get(case=case).status == VisitStatus.REQUESTED
 
 

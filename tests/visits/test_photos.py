@@ -3,6 +3,7 @@ and its pixel dimensions, whatever its name or the browser's claim says."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 
 import pytest
@@ -20,9 +21,13 @@ def upload(content: bytes, name="photo.jpg", content_type="image/jpeg"):
     return SimpleUploadedFile(name, content, content_type=content_type)
 
 
-@pytest.mark.parametrize(("image_format", "content_type"), [("JPEG", "image/jpeg"), ("PNG", "image/png"), ("WEBP", "image/webp")])
+@pytest.mark.parametrize(
+    ("image_format", "content_type"), [("JPEG", "image/jpeg"), ("PNG", "image/png"), ("WEBP", "image/webp")]
+)
 def test_jpeg_png_and_webp_are_taken_with_the_type_they_are(image_format, content_type):
-    checked = photo_check(upload(png_bytes(image_format=image_format), name="x.bin", content_type="text/plain"))
+    checked = photo_check(
+        upload(png_bytes(image_format=image_format), name="x.bin", content_type="text/plain")
+    )
     assert checked.content_type == content_type
     assert (checked.width, checked.height) == (40, 30)
 
@@ -109,7 +114,5 @@ def test_a_real_image_with_bytes_flipped_is_a_photo_or_a_refusal(data):
     content = bytearray(png_bytes(image_format=data.draw(st.sampled_from(["PNG", "JPEG", "WEBP"]))))
     for _ in range(data.draw(st.integers(1, 8))):
         content[data.draw(st.integers(0, len(content) - 1))] = data.draw(st.integers(0, 255))
-    try:
+    with contextlib.suppress(PhotoRefused):
         photo_check(upload(bytes(content)))
-    except PhotoRefused:
-        pass

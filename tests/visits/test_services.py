@@ -86,10 +86,17 @@ def test_a_manager_may_decide_a_visit_before_m3_and_an_agent_may_not(manager):
     case = visitable_case(bucket=Bucket.M2, dpd=45)
     with pytest.raises(VisitError) as excinfo:
         visit_request(
-            case=case, by=case.assigned_agent, reason="x", proposed_date=D, manager_decision=True, now=at(D, 8)
+            case=case,
+            by=case.assigned_agent,
+            reason="x",
+            proposed_date=D,
+            manager_decision=True,
+            now=at(D, 8),
         )
     assert _code(excinfo) == "not_allowed"
-    visit = visit_request(case=case, by=manager, reason="x", proposed_date=D, manager_decision=True, now=at(D, 8))
+    visit = visit_request(
+        case=case, by=manager, reason="x", proposed_date=D, manager_decision=True, now=at(D, 8)
+    )
     assert visit.manager_decision
 
 
@@ -121,7 +128,11 @@ def test_a_request_needs_a_reason_and_a_date_not_past():
     assert _code(excinfo) == "no_reason"
     with pytest.raises(VisitError) as excinfo:
         visit_request(
-            case=case, by=case.assigned_agent, reason="x", proposed_date=D - datetime.timedelta(days=1), now=at(D, 8)
+            case=case,
+            by=case.assigned_agent,
+            reason="x",
+            proposed_date=D - datetime.timedelta(days=1),
+            now=at(D, 8),
         )
     assert _code(excinfo) == "date_past"
 
@@ -155,7 +166,10 @@ def test_an_agent_cannot_approve(agents):
     visit = requested_visit(day=D)
     with pytest.raises(VisitError) as excinfo:
         visit_approve(
-            visit=visit, by=UserFactory(roles=[Role.COLLECTIONS_AGENT]), field_agents=agents, scheduled_for=at(D, 10)
+            visit=visit,
+            by=UserFactory(roles=[Role.COLLECTIONS_AGENT]),
+            field_agents=agents,
+            scheduled_for=at(D, 10),
         )
     assert _code(excinfo) == "not_allowed"
 
@@ -165,7 +179,11 @@ def test_fewer_than_two_field_agents_are_refused(manager, agents, how_many):
     visit = requested_visit(day=D)
     with pytest.raises(VisitError) as excinfo:
         visit_approve(
-            visit=visit, by=manager, field_agents=list(agents[:how_many]), scheduled_for=at(D, 10), now=at(D, 8)
+            visit=visit,
+            by=manager,
+            field_agents=list(agents[:how_many]),
+            scheduled_for=at(D, 10),
+            now=at(D, 8),
         )
     assert _code(excinfo) == "too_few_agents"
 
@@ -174,7 +192,11 @@ def test_the_same_field_agent_twice_is_refused(manager, agents):
     visit = requested_visit(day=D)
     with pytest.raises(VisitError) as excinfo:
         visit_approve(
-            visit=visit, by=manager, field_agents=[agents[0], agents[0]], scheduled_for=at(D, 10), now=at(D, 8)
+            visit=visit,
+            by=manager,
+            field_agents=[agents[0], agents[0]],
+            scheduled_for=at(D, 10),
+            now=at(D, 8),
         )
     assert _code(excinfo) == "same_agent"
 
@@ -218,7 +240,9 @@ def test_the_window_is_the_customers_own_urumqi_not_shanghai(manager, agents):
         )
     assert _code(excinfo) == "outside_hours"
     assert "Asia/Urumqi" in excinfo.value.message and "07:30" in excinfo.value.message
-    visit_approve(visit=shanghai, by=manager, field_agents=agents, scheduled_for=half_past_nine_beijing, now=at(D, 8))
+    visit_approve(
+        visit=shanghai, by=manager, field_agents=agents, scheduled_for=half_past_nine_beijing, now=at(D, 8)
+    )
     # 21:30 in Shanghai is 19:30 in Ürümqi: still within the customer's hours there.
     visit_approve(visit=urumqi, by=manager, field_agents=agents, scheduled_for=at(D, 21, 30), now=at(D, 8))
     assert Visit.objects.get(pk=urumqi.pk).scheduled_for.astimezone(URUMQI).hour == 19
@@ -235,7 +259,10 @@ def test_a_customer_who_has_paid_is_not_visited(manager, agents):
 def test_a_customer_with_a_pending_promise_is_not_visited(manager, agents):
     visit = requested_visit(day=D)
     Promise.objects.create(
-        case=visit.case, customer=visit.customer, amount=Decimal("100.00"), due_date=D + datetime.timedelta(days=3)
+        case=visit.case,
+        customer=visit.customer,
+        amount=Decimal("100.00"),
+        due_date=D + datetime.timedelta(days=3),
     )
     with pytest.raises(VisitError) as excinfo:
         visit_approve(visit=visit, by=manager, field_agents=agents, scheduled_for=at(D, 10), now=at(D, 8))
@@ -272,7 +299,9 @@ def test_rejection_needs_a_reason_and_returns_the_case_to_contacted(manager):
     assert CollectionCase.objects.get(pk=visit.case_id).status == CaseStatus.CONTACTED
     assert CaseEvent.objects.filter(case=visit.case, type=CaseEventType.VISIT_REJECTED).exists()
     with pytest.raises(VisitError):
-        visit_approve(visit=visit, by=manager, field_agents=[field_agent(), field_agent()], scheduled_for=at(D, 10))
+        visit_approve(
+            visit=visit, by=manager, field_agents=[field_agent(), field_agent()], scheduled_for=at(D, 10)
+        )
 
 
 # --- At the door ------------------------------------------------------------------------------------
@@ -283,7 +312,10 @@ def test_check_in_records_time_and_position_and_its_event(agents):
     visit = visit_check_in(visit=visit, by=agents[1], at=at(D, 10, 2), position=HERE)
     assert visit.status == VisitStatus.CHECKED_IN
     assert visit.check_in_by == agents[1]
-    assert (visit.check_in_latitude, visit.check_in_longitude) == (Decimal("22.540503"), Decimal("113.934528"))
+    assert (visit.check_in_latitude, visit.check_in_longitude) == (
+        Decimal("22.540503"),
+        Decimal("113.934528"),
+    )
     assert not visit.check_in_position_refused
     assert CaseEvent.objects.filter(case=visit.case, type=CaseEventType.VISIT_CHECKED_IN).exists()
 
@@ -357,7 +389,12 @@ def test_the_outcome_makes_the_visit_done_with_its_photos(agents):
     visit = scheduled_visit(day=D, agents=agents)
     visit = visit_check_in(visit=visit, by=agents[0], at=at(D, 10), position=HERE)
     visit = visit_record_outcome(
-        visit=visit, by=agents[1], outcome="promise_made", notes="本人在家", photos=[photo_upload()], now=at(D, 10, 40)
+        visit=visit,
+        by=agents[1],
+        outcome="promise_made",
+        notes="本人在家",
+        photos=[photo_upload()],
+        now=at(D, 10, 40),
     )
     assert visit.status == VisitStatus.DONE and visit.outcome == "promise_made"
     photo = VisitPhoto.objects.get(visit=visit)
