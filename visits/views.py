@@ -164,11 +164,25 @@ def visits_today(request: HttpRequest) -> HttpResponse:
     """The field agent's visits of today, in a suggested route order, with their addresses."""
     today = business_date()
     visits = visits_of_the_day(user=request.user, day=today, zone=timezone.get_default_timezone())
-    rows = [
-        {"visit": visit, "number": n, "zone": visit_zone(visit.customer).key}
-        for n, visit in enumerate(visits, start=1)
-    ]
+    rows = []
+    for n, visit in enumerate(visits, start=1):
+        zone = visit_zone(visit.customer)
+        # The time at the customer's door, in the customer's own zone (the visiting hours are theirs).
+        rows.append(
+            {
+                "visit": visit,
+                "number": n,
+                "zone": zone.key,
+                "local": _local(visit.scheduled_for, zone, "%H:%M"),
+            }
+        )
     return render(request, "visits/today.html", {"rows": rows, "today": today})
+
+
+def _local(moment, zone, pattern: str) -> str:
+    """A moment as the customer's clock shows it: formatted here, because the template filters would
+    turn an aware moment back into the reader's zone."""
+    return moment.astimezone(zone).strftime(pattern) if moment is not None else ""
 
 
 def _visit_or_404(request: HttpRequest, pk: int) -> Visit:
@@ -193,7 +207,7 @@ def _detail(request, visit: Visit, *, outcome_form=None, status: int = 200) -> H
         "visit": visit,
         "assigned": assigned,
         "zone": zone.key,
-        "scheduled_local": visit.scheduled_for.astimezone(zone) if visit.scheduled_for else None,
+        "scheduled_local": _local(visit.scheduled_for, zone, "%Y-%m-%d %H:%M"),
         "address": customer.address if assigned else masked_area(customer),
         "photos": list(visit.photos.all()),
         "may_check_in": assigned
