@@ -6,7 +6,6 @@ import datetime
 from zoneinfo import ZoneInfo
 
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from bnpl_admin.dates import DATE_MAX, DATE_MIN
@@ -28,7 +27,6 @@ def _bounded_date(label) -> forms.DateField:
     return forms.DateField(
         label=label,
         widget=_DateInput(format="%Y-%m-%d"),
-        validators=[],
         error_messages={"invalid": _("Enter a valid date.")},
     )
 
@@ -151,6 +149,3 @@ class VisitOutcomeForm(forms.Form):
     )
     photos = MultiplePhotoField(label=_("Photos (JPEG, PNG or WebP)"), required=False)
 
-
-def local_now(zone: ZoneInfo) -> datetime.datetime:
-    return timezone.now().astimezone(zone)
