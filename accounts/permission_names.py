@@ -30,6 +30,11 @@ PROJECT_PERMISSION_NAMES = (
     gettext_noop("Can assign cases to agents"),
     gettext_noop("Can see every case, not only the own queue"),
     gettext_noop("Can work the case queues"),
+    # Home visits (visits.models.Visit).
+    gettext_noop("Can approve or reject home visits"),
+    gettext_noop("Can see every home visit, not only the own"),
+    gettext_noop("Can check in and out of an assigned home visit"),
+    gettext_noop("Can record the outcome of an assigned home visit"),
 )
 
 

@@ -235,9 +235,9 @@ def visit_request(
         manager_decision=manager_decision,
     )
     visit._history_user = by
-    visit._change_reason = "requested"
+    visit._change_reason = "visit_request"
     visit.save()
-    case_transition(case=case, to=CaseStatus.VISIT_REQUESTED, by=by, reason="home visit requested")
+    case_transition(case=case, to=CaseStatus.VISIT_REQUESTED, by=by)
     _event(
         visit,
         CaseEventType.VISIT_REQUESTED,
@@ -298,7 +298,7 @@ def visit_approve(
     _save(
         visit,
         by,
-        "approved",
+        "visit_approve",
         [
             "status",
             "approved_by",
@@ -309,7 +309,7 @@ def visit_approve(
             "field_agent_2",
         ],
     )
-    case_transition(case=visit.case, to=CaseStatus.VISIT_SCHEDULED, by=by, reason="home visit approved")
+    case_transition(case=visit.case, to=CaseStatus.VISIT_SCHEDULED, by=by)
     _event(
         visit,
         CaseEventType.VISIT_APPROVED,
@@ -344,10 +344,10 @@ def visit_reject(*, visit: Visit, by, reason: str, now: datetime.datetime | None
     visit.approved_by = by
     visit.decided_at = now
     visit.decision_reason = reason
-    _save(visit, by, "rejected", ["status", "approved_by", "decided_at", "decision_reason"])
+    _save(visit, by, "visit_reject", ["status", "approved_by", "decided_at", "decision_reason"])
     case = CollectionCase.objects.get(pk=visit.case_id)
     if case.is_open and CaseStatus.CONTACTED in CASE_TRANSITIONS[CaseStatus(case.status)]:
-        case_transition(case=case, to=CaseStatus.CONTACTED, by=by, reason="home visit rejected")
+        case_transition(case=case, to=CaseStatus.CONTACTED, by=by)
     _event(visit, CaseEventType.VISIT_REJECTED, by, now, reason=reason)
     return visit
 
@@ -401,7 +401,7 @@ def visit_check_in(*, visit: Visit, by, at: datetime.datetime, position: Positio
     _save(
         visit,
         by,
-        "checked in",
+        "visit_check_in",
         [
             "status",
             "check_in_at",
@@ -435,7 +435,7 @@ def visit_check_out(*, visit: Visit, by, at: datetime.datetime, position: Positi
     _save(
         visit,
         by,
-        "checked out",
+        "visit_check_out",
         [
             "check_out_at",
             "check_out_by",
@@ -494,12 +494,12 @@ def visit_record_outcome(
             visit.status = VisitStatus.DONE
             visit.outcome, visit.notes = outcome, notes
             visit.outcome_by, visit.outcome_at = by, now
-            _save(visit, by, "outcome recorded", ["status", "outcome", "notes", "outcome_by", "outcome_at"])
+            _save(visit, by, "visit_record_outcome", ["status", "outcome", "notes", "outcome_by", "outcome_at"])
             for photo in checked:
                 written.append(_photo_save(visit=visit, by=by, photo=photo, at=now))
             case = CollectionCase.objects.get(pk=visit.case_id)
             if case.is_open and CaseStatus.VISITED in CASE_TRANSITIONS[CaseStatus(case.status)]:
-                case_transition(case=case, to=CaseStatus.VISITED, by=by, reason="home visit done")
+                case_transition(case=case, to=CaseStatus.VISITED, by=by)
             _event(visit, CaseEventType.VISIT_DONE, by, now, outcome=outcome, photos=len(written))
     except BaseException:
         for photo in written:
