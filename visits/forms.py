@@ -148,4 +148,3 @@ class VisitOutcomeForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
     )
     photos = MultiplePhotoField(label=_("Photos (JPEG, PNG or WebP)"), required=False)
-

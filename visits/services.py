@@ -494,7 +494,9 @@ def visit_record_outcome(
             visit.status = VisitStatus.DONE
             visit.outcome, visit.notes = outcome, notes
             visit.outcome_by, visit.outcome_at = by, now
-            _save(visit, by, "visit_record_outcome", ["status", "outcome", "notes", "outcome_by", "outcome_at"])
+            _save(
+                visit, by, "visit_record_outcome", ["status", "outcome", "notes", "outcome_by", "outcome_at"]
+            )
             for photo in checked:
                 written.append(_photo_save(visit=visit, by=by, photo=photo, at=now))
             case = CollectionCase.objects.get(pk=visit.case_id)
