@@ -147,17 +147,19 @@ def _visit_approved(p: Mapping) -> str:
 
 
 def _visit_rejected(p: Mapping) -> str:
+    if "visit" not in p:
+        raise KeyError("visit")  # a payload without its visit is shown as stored
     return with_reason(_("Home visit rejected."), p)
 
 
 def _visit_checked_in(p: Mapping) -> str:
-    if p.get("position_refused"):
+    if p["position_refused"]:
         return _("The field agents checked in (position refused).")
     return _("The field agents checked in.")
 
 
 def _visit_done(p: Mapping) -> str:
-    outcome = str(p.get("outcome") or "")
+    outcome = str(p["outcome"])
     labels = {
         "met_debtor": _("Met the debtor"),
         "promise_made": _("Promise to pay made"),
