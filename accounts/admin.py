@@ -479,7 +479,7 @@ class CustomerAdmin(PiiMaskingMixin, AuditedAdmin):
     fieldsets = (
         (None, {"fields": ("platform_user_id", "name", "status", "created_at")}),
         (_("Contact"), {"fields": ("phone", "email", "national_id", "timezone", "language")}),
-        (_("Address"), {"fields": ("province", "city", "district", "street")}),
+        (_("Address"), {"fields": ("province", "city", "district", "street", "latitude", "longitude")}),
     )
     # Apps above accounts add their own rows to this page (orders.admin adds the orders).
     inlines = [CreditLineInline, EmergencyContactInline]

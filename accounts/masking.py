@@ -76,3 +76,12 @@ def mask_field_value(field: str, value):
 def can_reveal_pii(user) -> bool:
     """May reveal a number through the audited page, search by a full number, or write a new one."""
     return bool(user and user.has_perm("accounts.reveal_pii"))
+
+
+def mask_address(*, province: str = "", city: str = "", district: str = "", street: str = "") -> str:
+    """An address as lists show it to everyone but the visit's own field agents: province and city
+    stay, the district and street are hidden (DESIGN.md: field agents see addresses only for their
+    assigned visits)."""
+    shown = " ".join(part for part in (province, city) if part)
+    hidden = "****" if (district or street) else ""
+    return " ".join(part for part in (shown, hidden) if part)

@@ -49,6 +49,9 @@ NAV_ITEMS = (
     NavItem(_("Risk approvals"), "risk:approvals", permission="risk.approve_limitchange"),
     # Settlements, restructures and write-offs: who proposes them follows them; managers decide.
     NavItem(_("Settlements"), "settlements:approval_queue", permission="settlements.add_arrangementrequest"),
+    # Home visits (visits): the field agent's day, the managers' requests to decide.
+    NavItem(_("My visits today"), "visits:today", permission="visits.check_in_visit"),
+    NavItem(_("Visits to approve"), "visits:requested", permission="visits.approve_visit"),
 )
 
 

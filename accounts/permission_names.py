@@ -34,6 +34,11 @@ PROJECT_PERMISSION_NAMES = (
     gettext_noop("Can use the risk console"),
     gettext_noop("Can approve limit increases and scorecard activations"),
     gettext_noop("Can see the performance of collections agents and teams"),
+    # Home visits (visits.models.Visit).
+    gettext_noop("Can approve or reject home visits"),
+    gettext_noop("Can see every home visit, not only the own"),
+    gettext_noop("Can check in and out of an assigned home visit"),
+    gettext_noop("Can record the outcome of an assigned home visit"),
 )
 
 

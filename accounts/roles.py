@@ -170,6 +170,30 @@ ROLE_PERMISSIONS[Role.COLLECTIONS_MANAGER] |= {
     "settlements.approve_arrangementrequest",
 }
 ROLE_PERMISSIONS[Role.OPERATIONS_ADMIN] |= {"settlements.view_arrangementrequest"}
+# --- Home visits (visits app, issue 11) -------------------------------------------------------------
+# Agents request visits; managers see every visit, approve or reject, and see the photos; field
+# agents see only their own visits (visits.models.VisitQuerySet.visible_to), check in and out,
+# record the outcome and upload the photos; operations admins read visits in the data admin.
+_VISIT_PERMISSIONS: dict[str, set[str]] = {
+    Role.COLLECTIONS_AGENT: {"visits.add_visit"},
+    Role.FIELD_AGENT: {
+        "visits.view_visit",
+        "visits.check_in_visit",
+        "visits.record_outcome_visit",
+        "visits.view_visitphoto",
+        "visits.add_visitphoto",
+    },
+    Role.COLLECTIONS_MANAGER: {
+        "visits.add_visit",
+        "visits.view_visit",
+        "visits.view_all_visit",
+        "visits.approve_visit",
+        "visits.view_visitphoto",
+    },
+    Role.OPERATIONS_ADMIN: {"visits.view_visit", "visits.view_all_visit"},
+}
+for _role, _permissions in _VISIT_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _permissions
 
 
 def roles_sync(apps, schema_editor=None) -> None:

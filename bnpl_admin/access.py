@@ -59,6 +59,17 @@ RISK_ANALYSTS = frozenset({str(Role.RISK_ANALYST), SUPERUSER})
 # The assignment rules and the manager view: collections managers (and superusers).
 COLLECTIONS_MANAGERS = frozenset({str(Role.COLLECTIONS_MANAGER), SUPERUSER})
 
+# Home visits (visits): agents and managers request them (visits.add_visit), managers decide
+# (visits.approve_visit), field agents make them (visits.check_in_visit); the visit page and the
+# photos answer 404 for a visit the reader may not see (visits.models.VisitQuerySet.visible_to).
+VISIT_REQUESTERS = frozenset({str(Role.COLLECTIONS_AGENT), str(Role.COLLECTIONS_MANAGER), SUPERUSER})
+VISIT_APPROVERS = frozenset({str(Role.COLLECTIONS_MANAGER), SUPERUSER})
+VISIT_MAKERS = frozenset({str(Role.FIELD_AGENT), SUPERUSER})
+VISIT_READERS = frozenset(
+    {str(Role.FIELD_AGENT), str(Role.COLLECTIONS_MANAGER), str(Role.OPERATIONS_ADMIN), SUPERUSER}
+)
+VISIT_PHOTO_READERS = frozenset({str(Role.FIELD_AGENT), str(Role.COLLECTIONS_MANAGER), SUPERUSER})
+
 
 @dataclass(frozen=True)
 class Access:
@@ -131,6 +142,20 @@ URL_ACCESS: dict[str, Access] = {
     "settlements:decide": Access(
         CASE_ASSIGNERS, note="the request's page with approve and reject; the requester's own is refused"
     ),
+    # --- Home visits (visits) ---
+    "visits:request": Access(VISIT_REQUESTERS, note="a case outside the reader's queues is a 404"),
+    "visits:requested": Access(VISIT_APPROVERS),
+    "visits:decide": Access(VISIT_APPROVERS),
+    "visits:today": Access(VISIT_MAKERS),
+    "visits:detail": Access(VISIT_READERS, note="another field agent's visit is a 404"),
+    "visits:check_in": Access(VISIT_MAKERS, status=405, note="POST only, by the visit's own field agents"),
+    "visits:check_out": Access(VISIT_MAKERS, status=405, note="POST only, by the visit's own field agents"),
+    "visits:outcome": Access(VISIT_MAKERS, status=405, note="POST only, by the visit's own field agents"),
+    "visits:photo": Access(VISIT_PHOTO_READERS, note="another field agent's visit's photo is a 404"),
+    "admin:app_list/visits": Access(STAFF),
+    "admin:visits_*_add": Access(NOBODY, note="visits are requested on the case page (visits.services)"),
+    "admin:visits_*_delete": Access(NOBODY, note="a visit is rejected or cancelled, never deleted"),
+    "admin:visits_*": Access(STAFF),
     # --- The Django admin: staff only (operations admins and superusers) ----------------------
     "admin:index": Access(STAFF),
     # The admin's sign-in leads to the console's two steps (accounts.auth_views.admin_sign_in,

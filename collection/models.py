@@ -122,8 +122,14 @@ class CollectionCaseQuerySet(models.QuerySet):
         if user.has_perm("collections.view_all_collectioncase"):
             return self
         if not user.has_perm(QUEUE_PERMISSION):
-            # Field agents: only what is assigned to them (their visits come with the visit pages).
-            return self.filter(assigned_agent=user)
+            # Field agents: only the cases of the home visits they are sent on (visits.Visit,
+            # related as "visits"; a lookup by name, so this app imports nothing above it).
+            visit_model = self.model._meta.get_field("visits").related_model
+            return self.filter(
+                pk__in=visit_model.objects.filter(Q(field_agent_1=user) | Q(field_agent_2=user)).values(
+                    "case_id"
+                )
+            )
         # Agents share the queues of their teams: cases assigned to anyone in a team they are in.
         teammates = Team.members.through.objects.filter(
             team__in=Team.members.through.objects.filter(user=user).values("team")

@@ -221,3 +221,55 @@ _CASE_RENDERERS["settlement_rejected"] = _arrangement(_REJECTED)
 _CASE_RENDERERS["write_off_proposed"] = _arrangement(_PROPOSED)
 _CASE_RENDERERS["write_off_approved"] = _arrangement(_APPROVED)
 _CASE_RENDERERS["write_off_rejected"] = _arrangement(_REJECTED)
+
+
+# --- Home visits (written by the visits app; read from the payload only) ------------------------
+
+
+def _visit_requested(p: Mapping) -> str:
+    sentence = _("Home visit requested for %(date)s.") % {"date": p["proposed_date"]}
+    if p.get("manager_decision"):
+        sentence = then(sentence, _("(by a manager's decision)"))
+    return with_reason(sentence, p)
+
+
+def _visit_approved(p: Mapping) -> str:
+    agents = p.get("field_agents") or []
+    return _("Home visit approved for %(when)s with %(agents)s.") % {
+        "when": str(p["scheduled_for"])[:16].replace("T", " "),
+        "agents": ", ".join(str(a) for a in agents),
+    }
+
+
+def _visit_rejected(p: Mapping) -> str:
+    if "visit" not in p:
+        raise KeyError("visit")  # a payload without its visit is shown as stored
+    return with_reason(_("Home visit rejected."), p)
+
+
+def _visit_checked_in(p: Mapping) -> str:
+    if p["position_refused"]:
+        return _("The field agents checked in (position refused).")
+    return _("The field agents checked in.")
+
+
+def _visit_done(p: Mapping) -> str:
+    outcome = str(p["outcome"])
+    labels = {
+        "met_debtor": _("Met the debtor"),
+        "promise_made": _("Promise to pay made"),
+        "paid_on_site": _("Paid on site"),
+        "not_home": _("Nobody at home"),
+        "refused": _("Refused to talk"),
+        "wrong_address": _("Wrong address"),
+        "moved_away": _("Moved away"),
+        "other": _("Other"),
+    }
+    return _("Home visit done: %(outcome)s.") % {"outcome": labels.get(outcome, outcome)}
+
+
+_CASE_RENDERERS["visit_requested"] = _visit_requested
+_CASE_RENDERERS["visit_approved"] = _visit_approved
+_CASE_RENDERERS["visit_rejected"] = _visit_rejected
+_CASE_RENDERERS["visit_checked_in"] = _visit_checked_in
+_CASE_RENDERERS["visit_done"] = _visit_done

@@ -30,6 +30,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
@@ -397,6 +398,7 @@ class Summary:
     frozen_lines: int = 0
     personas: Counter = field(default_factory=Counter)
     logins: list[Login] = field(default_factory=list)
+    visits: Counter = field(default_factory=Counter)
     seconds: float = 0.0
     promises: Counter = field(default_factory=Counter)
 
@@ -501,6 +503,9 @@ class PortfolioBuilder:
         self.yesterday = today - ONE_DAY
         self.start = add_months(today, -12)
         self.rng = random.Random(seed)
+        # Coordinates of addresses come from their own stream, so the rest of the book is the
+        # same whether or not addresses have them (visits: the field agents' route).
+        self.geo_rng = random.Random(f"{seed}-geo")
         self.fake = fake
         self.tz = timezone.get_current_timezone()
         self.prefix = demo_prefix(seed)
@@ -630,6 +635,7 @@ class PortfolioBuilder:
             timezone="Asia/Urumqi" if province == URUMQI_PROVINCE and rng.random() < 0.5 else "Asia/Shanghai",
             language=Language.EN if rng.random() < 0.1 else Language.ZH_HANS,
         )
+        customer.latitude, customer.longitude = demo_coordinates(self.geo_rng, city, district)
         grade = self.pick(persona.grades)
         low, high = GRADE_SCORES[grade]
         line = CreditLine(
@@ -1266,6 +1272,208 @@ def demo_data_exists(seed: int) -> bool:
     )
 
 
+# --- Home visits (visits) -------------------------------------------------------------------------
+# Where the cities are (latitude, longitude of the centre); a district sits a little off it and an
+# address a little off its district. About one address in six has no coordinates (as in life).
+CITY_CENTRES = {
+    "北京市": ("39.9042", "116.4074"),
+    "上海市": ("31.2304", "121.4737"),
+    "天津市": ("39.0842", "117.2009"),
+    "重庆市": ("29.5630", "106.5516"),
+    "广州市": ("23.1291", "113.2644"),
+    "深圳市": ("22.5431", "114.0579"),
+    "杭州市": ("30.2741", "120.1551"),
+    "宁波市": ("29.8683", "121.5440"),
+    "南京市": ("32.0603", "118.7969"),
+    "苏州市": ("31.2990", "120.5853"),
+    "成都市": ("30.5728", "104.0668"),
+    "武汉市": ("30.5928", "114.3055"),
+    "济南市": ("36.6512", "117.1201"),
+    "青岛市": ("36.0671", "120.3826"),
+    "郑州市": ("34.7466", "113.6254"),
+    "长沙市": ("28.2282", "112.9388"),
+    "厦门市": ("24.4798", "118.0894"),
+    "福州市": ("26.0745", "119.2965"),
+    "西安市": ("34.3416", "108.9398"),
+    "沈阳市": ("41.8057", "123.4315"),
+    "大连市": ("38.9140", "121.6147"),
+    "哈尔滨市": ("45.8038", "126.5349"),
+    "昆明市": ("25.0389", "102.7183"),
+    "南宁市": ("22.8170", "108.3665"),
+    "合肥市": ("31.8206", "117.2272"),
+    "乌鲁木齐市": ("43.8256", "87.6168"),
+    "喀什地区": ("39.4704", "75.9898"),
+}
+_MICRODEGREE = Decimal("0.000001")
+
+
+def demo_coordinates(rng: random.Random, city: str, district: str) -> tuple[Decimal | None, Decimal | None]:
+    centre = CITY_CENTRES.get(city)
+    if centre is None or rng.random() < 1 / 6:
+        return None, None
+    # The district's offset from the centre is fixed by its name; the address's is random.
+    offset = random.Random(f"{city}{district}")
+    lat = (
+        Decimal(centre[0])
+        + Decimal(offset.randint(-400, 400)) / 10_000
+        + Decimal(rng.randint(-150, 150)) / 10_000
+    )
+    lon = (
+        Decimal(centre[1])
+        + Decimal(offset.randint(-400, 400)) / 10_000
+        + Decimal(rng.randint(-150, 150)) / 10_000
+    )
+    return lat.quantize(_MICRODEGREE), lon.quantize(_MICRODEGREE)
+
+
+# How many visits of each kind the demo shows, at most (as many as there are eligible cases).
+DEMO_VISITS = {"requested": 3, "today": 4, "done": 2, "rejected": 1}
+# Today's visits, customer-local times, in the field agents' visiting hours.
+DEMO_VISIT_HOURS = ((10, 0), (11, 30), (14, 0), (16, 30))
+
+
+def _demo_photo() -> bytes:
+    """A small picture of a door (Pillow), standing in for the field agents' evidence."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (320, 240), (214, 222, 230))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((110, 40, 210, 230), fill=(140, 82, 45), outline=(60, 40, 20), width=4)
+    draw.ellipse((188, 130, 198, 140), fill=(230, 200, 60))
+    draw.rectangle((0, 230, 320, 240), fill=(120, 120, 120))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=80)
+    return buffer.getvalue()
+
+
+def visits_seed(*, today: datetime.date) -> Counter:
+    """Home visits through the visits services: requested (for a manager to decide), approved for
+    today for the demo field agents (field1 and field2), done yesterday with a photo, rejected.
+
+    Only on open M3 and M4+ cases of customers who owe money overdue and hold no order on hold;
+    a case the services refuse (a pending promise, say) is skipped.
+    """
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from bnpl_admin.errors import DomainError
+    from visits.selectors import ELIGIBLE_BUCKETS, visit_zone
+    from visits.services import (
+        Position,
+        visit_approve,
+        visit_check_in,
+        visit_check_out,
+        visit_record_outcome,
+        visit_reject,
+        visit_request,
+    )
+
+    made: Counter = Counter()
+    manager = User.objects.filter(username="manager", groups__name=Role.COLLECTIONS_MANAGER).first()
+    field_agents = list(
+        User.objects.filter(username__in=("field1", "field2"), groups__name=Role.FIELD_AGENT).order_by(
+            "username"
+        )
+    )
+    if manager is None or len(field_agents) < 2:
+        return made
+    held = Order.objects.exclude(hold="").values("customer_id")
+    cases = list(
+        CollectionCase.objects.open()
+        .filter(bucket__in=ELIGIBLE_BUCKETS, assigned_agent__groups__name=Role.COLLECTIONS_AGENT)
+        .exclude(customer_id__in=held)
+        .select_related("customer", "assigned_agent")
+        .order_by("-days_past_due", "id")
+    )
+    now = (
+        timezone.now()
+        if today == business_date()
+        else timezone.make_aware(datetime.datetime.combine(today, datetime.time(12)))
+    )
+    yesterday = today - ONE_DAY
+
+    def local(day: datetime.date, hour: int, minute: int, customer) -> datetime.datetime:
+        return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=visit_zone(customer))
+
+    def one(kind: str, case) -> bool:
+        agent = case.assigned_agent
+        customer = case.customer
+        if kind == "requested":
+            visit_request(
+                case=case,
+                by=agent,
+                reason="多次电话无人接听，短信未回复，需上门核实地址并沟通还款",
+                proposed_date=today + datetime.timedelta(days=2),
+                now=now,
+            )
+        elif kind == "rejected":
+            visit = visit_request(
+                case=case, by=agent, reason="客户称已搬家，申请上门核实", proposed_date=today, now=now
+            )
+            visit_reject(visit=visit, by=manager, reason="先联系紧急联系人核实新地址", now=now)
+        elif kind == "today":
+            hour, minute = DEMO_VISIT_HOURS[made["today"] % len(DEMO_VISIT_HOURS)]
+            visit = visit_request(
+                case=case, by=agent, reason="逾期超过60天，失联，需上门走访", proposed_date=today, now=now
+            )
+            visit_approve(
+                visit=visit,
+                by=manager,
+                field_agents=field_agents,
+                scheduled_for=local(today, hour, minute, customer),
+                reason="两人同行，注意文明沟通",
+                now=now,
+            )
+        else:  # done yesterday, with a photo
+            morning = local(yesterday, 8, 0, customer)
+            visit = visit_request(
+                case=case, by=agent, reason="逾期超过90天，需上门走访", proposed_date=yesterday, now=morning
+            )
+            visit = visit_approve(
+                visit=visit,
+                by=manager,
+                field_agents=field_agents,
+                scheduled_for=local(yesterday, 10, 0, customer),
+                now=morning,
+            )
+            here = (customer.latitude, customer.longitude)
+            position = (
+                Position(latitude=here[0], longitude=here[1], accuracy=Decimal("18")) if all(here) else None
+            )
+            visit = visit_check_in(
+                visit=visit, by=field_agents[0], at=local(yesterday, 10, 6, customer), position=position
+            )
+            photo = SimpleUploadedFile("door.jpg", _demo_photo(), content_type="image/jpeg")
+            visit = visit_record_outcome(
+                visit=visit,
+                by=field_agents[0],
+                outcome="promise_made" if made["done"] % 2 == 0 else "not_home",
+                notes="见到本人，态度配合，承诺本月底前还清逾期款项"
+                if made["done"] % 2 == 0
+                else "敲门无人应答，邻居称白天上班",
+                photos=[photo],
+                now=local(yesterday, 10, 35, customer),
+            )
+            visit_check_out(
+                visit=visit, by=field_agents[1], at=local(yesterday, 10, 40, customer), position=position
+            )
+        return True
+
+    plan = [kind for kind, count in DEMO_VISITS.items() for _ in range(count)]
+    for case in cases:
+        if not plan:
+            break
+        try:
+            with transaction.atomic():
+                one(plan[0], case)
+        except DomainError:
+            continue  # the services refused this case (the rules hold for the demo too)
+        made[plan.pop(0)] += 1
+    return made
+
+
 def seed_portfolio(*, seed: int, customers: int, today: datetime.date | None = None) -> Summary:
     """Build and write the demo book for `seed`. Call inside transaction.atomic()."""
     from faker import Faker  # imported here: only seeding needs it
@@ -1289,6 +1497,7 @@ def seed_portfolio(*, seed: int, customers: int, today: datetime.date | None = N
     risk_seed(today=today)
 
     arrangements_seed()
+    summary.visits = visits_seed(today=today)
     summary.seconds = time.monotonic() - started
     return summary
 

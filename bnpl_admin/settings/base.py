@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "risk",
     # Settlements, restructures and write-offs, decided by a second person (maker–checker).
     "settlements",
+    # Home visits (上门走访): requests, approvals, the field agents' day and photo evidence.
+    "visits",
     # Sign-in security: two factors (django-otp) and lockout (django-axes).
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -318,3 +320,13 @@ SWEEP_CHUNK_MAX_ATTEMPTS = env.int("SWEEP_CHUNK_MAX_ATTEMPTS", default=3)
 SWEEP_DONE_BY_HOUR = env.int("SWEEP_DONE_BY_HOUR", default=6)
 # A reminder still waiting this long after it was due degrades the operations check.
 REMINDERS_LATE_AFTER_SECONDS = env.int("REMINDERS_LATE_AFTER_SECONDS", default=60 * 60)
+
+# --- Home visits (visits) -----------------------------------------------------------------------
+# Photo evidence lives in a private folder with no URL; visits.views.photo serves it to the
+# visit's field agents and the managers only.
+VISITS_PHOTO_ROOT = env.path("VISITS_PHOTO_ROOT", default=VAR_DIR / "private" / "visit-photos")
+# A photo is refused above this size or these pixel dimensions (checked with Pillow).
+VISITS_PHOTO_MAX_BYTES = env.int("VISITS_PHOTO_MAX_BYTES", default=5 * 1024 * 1024)
+VISITS_PHOTO_MAX_SIDE = env.int("VISITS_PHOTO_MAX_SIDE", default=8000)
+VISITS_PHOTO_MAX_PIXELS = env.int("VISITS_PHOTO_MAX_PIXELS", default=40_000_000)
+VISITS_PHOTOS_PER_UPLOAD = 5

@@ -27,3 +27,6 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
 
 # Tests sign the demo users in with accounts.otp.demo_backup_code, as `make run` does.
 BNPL_ALLOW_DEMO_CODES = True
+
+# Visit photos written by the tests go to a folder of their own, one per test process.
+VISITS_PHOTO_ROOT = VAR_DIR / "test-private" / f"visit-photos-{os.getpid()}"  # noqa: F405

@@ -111,9 +111,14 @@ def test_a_field_agent_does_not_see_the_wider_portfolio(permission):
     assert not _user(Role.FIELD_AGENT).has_perm(permission)
 
 
-def test_a_field_agent_sees_only_cases_assigned_to_them():
+def test_a_field_agent_sees_only_the_cases_of_their_visits():
+    from bnpl_admin.dates import business_date
+    from tests.visits.builders import field_agent as new_field_agent
+    from tests.visits.builders import scheduled_visit
+
     field_agent = _user(Role.FIELD_AGENT)
-    theirs = CollectionCaseFactory(assigned_agent=field_agent)
+    theirs = scheduled_visit(day=business_date(), agents=(field_agent, new_field_agent())).case
+    CollectionCaseFactory(assigned_agent=field_agent)  # a case without their visit stays unseen
     CollectionCaseFactory(assigned_agent=_user(Role.COLLECTIONS_AGENT))
     assert list(CollectionCase.objects.visible_to(field_agent)) == [theirs]
 

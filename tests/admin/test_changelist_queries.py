@@ -165,6 +165,10 @@ def _grow(start: int, count: int, superuser) -> None:
             customers=Customer.objects.filter(pk=customer.pk),
             name=f"Walk card {n}",
         )
+        # Home visits (visits), through their services, with a photo (shown as a summary only).
+        from tests.visits.builders import done_visit
+
+        done_visit(day=today)
 
 
 def _url(model, view: str, *args) -> str:

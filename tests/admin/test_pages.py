@@ -132,6 +132,12 @@ def book(superuser):
             recipient=customer.phone,
         )
         OutboxMessage.objects.create(key=f"pages:{n}", channel="sms", recipient=customer.phone, body="hi")
+    # Home visits (visits), through their services: requested ones and one done with a photo.
+    from tests.visits.builders import done_visit, requested_visit
+
+    done_visit(day=timezone.localdate())
+    for _n in range(ROWS - 1):
+        requested_visit(day=timezone.localdate())
 
 
 def test_every_model_of_the_console_is_registered():

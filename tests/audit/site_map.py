@@ -276,6 +276,12 @@ def build_site_data() -> SiteData:
         recipient=customer.phone,
     )
     OutboxMessage.objects.create(key="matrix", channel="sms", recipient=customer.phone, body="hello")
+    # Home visits (visits): one done by the matrix's field agent and another, with a photo, and
+    # one waiting for a manager on the matrix agent's case.
+    from tests.visits.builders import done_visit, field_agent, requested_visit, visitable_case
+
+    done_visit(day=today, agents=(users[str(Role.FIELD_AGENT)], field_agent("matrix_second_field_agent")))
+    requested_visit(day=today, case=visitable_case(agent=users[str(Role.COLLECTIONS_AGENT)]))
     interval = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.DAYS)
     CrontabSchedule.objects.create()
     SolarSchedule.objects.create(event="sunrise", latitude=Decimal("31.23"), longitude=Decimal("121.47"))
@@ -365,6 +371,16 @@ def sample_value(data: SiteData):
             return str(data.objects[model].pk)
         if name == "case_id":  # a case's workbench page: the matrix agent's own case
             return str(agent_case.pk)
+        if route.key.startswith("visits:") and name in ("pk", "photo_id"):
+            from visits.models import Visit, VisitPhoto
+
+            if name == "photo_id":  # a photo of the matrix field agent's visit
+                return str(VisitPhoto.objects.order_by("pk").first().pk)
+            if route.key == "visits:decide":  # a request waiting for a manager
+                return str(Visit.objects.filter(status="requested").order_by("pk").first().pk)
+            return str(
+                Visit.objects.filter(field_agent_1=data.users["Field agent"]).order_by("pk").first().pk
+            )
         if name == "customer_id":  # a customer's screen in another app's admin (post a payment)
             return str(customer.pk)
         if name == "version_id" and model is not None:

@@ -72,10 +72,13 @@ def test_an_agent_in_no_team_sees_only_their_own_cases(teams):
     assert list(CollectionCase.objects.visible_to(loner)) == [own]
 
 
-def test_a_field_agent_in_a_team_still_sees_only_what_is_assigned_to_them(teams):
+def test_a_field_agent_in_a_team_still_sees_only_the_cases_of_their_visits(teams):
+    from bnpl_admin.dates import business_date
+    from tests.visits.builders import field_agent, scheduled_visit
+
     field = UserFactory(username="walker", roles=[Role.FIELD_AGENT])
     teams["south"].members.add(field)
-    own = CollectionCaseFactory(assigned_agent=field)
+    own = scheduled_visit(day=business_date(), agents=(field, field_agent())).case
     CollectionCaseFactory(assigned_agent=teams["ann"])
     assert list(CollectionCase.objects.visible_to(field)) == [own]
 

@@ -277,10 +277,22 @@ def test_every_customer_in_arrears_has_one_open_case_and_a_frozen_line(book):
         open_cases[case.customer_id].append(case)
     assert set(open_cases) == set(oldest_overdue)
     agents = set(User.objects.filter(groups__name=Role.COLLECTIONS_AGENT).values_list("pk", flat=True))
+    # Home visits (demo.seeder.visits_seed) move their cases along the case map; the others are open.
+    from visits.models import Visit
+
+    visit_statuses = {
+        CaseStatus.VISIT_REQUESTED,
+        CaseStatus.VISIT_SCHEDULED,
+        CaseStatus.VISITED,
+        CaseStatus.CONTACTED,  # a rejected request
+    }
+    visited = set(Visit.objects.values_list("case_id", flat=True))
+    assert visited, "the demo has home visits"
     for customer_id, due in oldest_overdue.items():
         (case,) = open_cases[customer_id]
         dpd = (today - due).days
-        assert (case.days_past_due, case.bucket, case.status) == (dpd, Bucket.for_dpd(dpd), CaseStatus.OPEN)
+        assert (case.days_past_due, case.bucket) == (dpd, Bucket.for_dpd(dpd))
+        assert case.status in (visit_statuses if case.pk in visited else {CaseStatus.OPEN}), case.status
         assert case.assigned_agent_id in agents
         line = CreditLine.objects.get(customer_id=customer_id)
         assert (line.status, line.status_reason) == (CreditLineStatus.FROZEN, f"Overdue: {dpd} days past due")

@@ -240,7 +240,31 @@ def arrangements(n: int) -> None:
         shapes[i % len(shapes)](overdue_case(agent=reader, days_ago=40, late_fees=False))
 
 
+def visit_requests(n: int) -> None:
+    """Requests for a home visit waiting for a manager: on M3 and M4+ cases, by two agents, with
+    customers in two provinces (every shape the list renders)."""
+    from bnpl_admin.dates import business_date
+    from collection.models import Bucket
+    from tests.visits.builders import requested_visit, visitable_case
+
+    requesters = [UserFactory(roles=[Role.COLLECTIONS_AGENT]) for _ in range(2)]
+    shapes = [
+        {"bucket": Bucket.M3, "dpd": 70},
+        {
+            "bucket": Bucket.M4,
+            "dpd": 120,
+            "province": "新疆维吾尔自治区",
+            "city": "乌鲁木齐市",
+            "timezone": "Asia/Urumqi",
+        },
+    ]
+    for i in range(n):
+        case = visitable_case(agent=requesters[i % 2], **shapes[i % len(shapes)])
+        requested_visit(day=business_date(), case=case)
+
+
 ROW_MAKERS: dict[str, Callable[[int], None]] = {
+    "visits:requested": visit_requests,
     "audit:event_list": audit_events,
     "collections:case_queue": queue_cases,
     "collections:my_queue": my_cases,

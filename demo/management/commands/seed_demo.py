@@ -98,6 +98,8 @@ class Command(BaseCommand):
         out(f"  frozen credit lines  {s.frozen_lines:>7}")
         out(f"  open cases           {sum(s.open_cases_by_bucket.values()):>7}   ({buckets})")
         out(f"  resolved cases       {s.resolved_cases:>7}")
+        visits = ", ".join(f"{kind} {n}" for kind, n in sorted(s.visits.items())) or "none"
+        out(f"  home visits          {sum(s.visits.values()):>7}   ({visits}; today's: field1, field2)")
         out(f"  elapsed              {s.seconds:>7.1f} s")
         out("  (each row has its baseline history row: later changes show old and new values)")
         out("")
