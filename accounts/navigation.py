@@ -31,6 +31,9 @@ NAV_ITEMS = (
     NavItem(_("My queue"), "collections:my_queue", permission="collections.work_collectioncase"),
     NavItem(_("Case queue"), "collections:case_queue", permission="collections.work_collectioncase"),
     NavItem(_("Audit trail"), "audit:event_list", permission="audit.view_auditevent"),
+    # Order decisions (decisions app): risk analysts.
+    NavItem(_("Try an order"), "decisions:try_order", permission="decisions.try_orderdecision"),
+    NavItem(_("Review queue"), "decisions:review_queue", permission="decisions.review_orderdecision"),
 )
 
 

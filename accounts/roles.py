@@ -135,6 +135,16 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
 }
 
 
+# Order decisions (decisions app): risk analysts try orders against the rules and review the
+# referred ones; operations admins read the decisions in the data admin.
+ROLE_PERMISSIONS[Role.RISK_ANALYST] |= {
+    "decisions.view_orderdecision",
+    "decisions.try_orderdecision",
+    "decisions.review_orderdecision",
+}
+ROLE_PERMISSIONS[Role.OPERATIONS_ADMIN] |= {"decisions.view_orderdecision"}
+
+
 def roles_sync(apps, schema_editor=None) -> None:
     """Create every role group and give it exactly the permissions of ROLE_PERMISSIONS.
 

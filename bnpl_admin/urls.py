@@ -35,6 +35,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("audit/", include("audit.urls")),
     path("collections/", include("collection.urls")),
+    path("decisions/", include("decisions.urls")),
     path("healthz/", health.healthz, name="healthz"),
     path("healthz/operations/", health.healthz_operations, name="healthz_operations"),
     # Where django.conf.urls.i18n would put set_language, wrapped: it also saves the choice

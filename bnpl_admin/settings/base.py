@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "policy",
     "reminders",
     "sweep",
+    # Order decisions: the decision rules, the try-an-order form and the review queue.
+    "decisions",
     # Sign-in security: two factors (django-otp) and lockout (django-axes).
     "django_otp",
     "django_otp.plugins.otp_totp",
