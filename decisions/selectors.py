@@ -80,11 +80,11 @@ def decision_inputs(
     )
     horizon = business_date(placed_at) + datetime.timedelta(days=BURDEN_DAYS)
     i = installments.aggregate(
-        principal_due=_sum("principal_due", filter=Q(order__status__in=OPEN_ORDER_STATUSES)),
-        principal_paid=_sum("principal_paid", filter=Q(order__status__in=OPEN_ORDER_STATUSES)),
+        open_due=_sum("principal_due", filter=Q(order__status__in=OPEN_ORDER_STATUSES)),
+        open_paid=_sum("principal_paid", filter=Q(order__status__in=OPEN_ORDER_STATUSES)),
         burden=_sum(OUTSTANDING, filter=Q(status__in=UNPAID_INSTALLMENT_STATUSES, due_date__lte=horizon)),
     )
-    outstanding = _cents(o["unscheduled"]) + _cents(i["principal_due"]) - _cents(i["principal_paid"])
+    outstanding = _cents(o["unscheduled"]) + _cents(i["open_due"]) - _cents(i["open_paid"])
     limit = line.limit if line is not None else ZERO
     active = line is not None and line.status == "active"
     return Inputs(
