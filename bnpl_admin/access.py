@@ -207,6 +207,7 @@ URL_ACCESS = {
     **URL_ACCESS,
 }
 
+
 def access_for(key: str) -> Access | None:
     """The first entry whose pattern matches the URL's key, or None when it is not declared."""
     for pattern, access in URL_ACCESS.items():

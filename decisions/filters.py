@@ -19,7 +19,9 @@ def _merchants(request):
 class ReviewQueueFilterSet(django_filters.FilterSet):
     requested = BoundedDateRangeFilter(field_name="requested_at", label=_("Requested from – to"))
     reason = django_filters.ChoiceFilter(
-        label=_("Reason"), choices=[(code, REASON_LABELS[code]) for code in REFER_CODES], method="filter_reason"
+        label=_("Reason"),
+        choices=[(code, REASON_LABELS[code]) for code in REFER_CODES],
+        method="filter_reason",
     )
     channel = django_filters.ChoiceFilter(label=_("Channel"), choices=Channel.choices)
     merchant = django_filters.ModelChoiceFilter(label=_("Merchant"), queryset=_merchants)

@@ -19,7 +19,9 @@ PLATFORM_ID_MAX_LENGTH = Customer._meta.get_field("platform_user_id").max_length
 class TryOrderForm(forms.Form):
     """A what-if order: who (their platform user id), how much, where and through which channel."""
 
-    platform_user_id = forms.CharField(label=_("Customer's platform user id"), max_length=PLATFORM_ID_MAX_LENGTH)
+    platform_user_id = forms.CharField(
+        label=_("Customer's platform user id"), max_length=PLATFORM_ID_MAX_LENGTH
+    )
     amount = FiniteDecimalField(
         label=_("Amount (¥)"), min_value=CENT, max_value=MONEY_MAX, max_digits=14, decimal_places=2
     )

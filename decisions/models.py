@@ -69,7 +69,9 @@ class OrderDecision(models.Model):
     )
     policy_effective_from = models.DateField(_("policy effective from"))
     is_trial = models.BooleanField(
-        _("trial"), default=False, help_text=_("Tried by an analyst on the try-an-order form, not a real order.")
+        _("trial"),
+        default=False,
+        help_text=_("Tried by an analyst on the try-an-order form, not a real order."),
     )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -91,7 +93,11 @@ class OrderDecision(models.Model):
     )
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     review_outcome = models.CharField(
-        _("review outcome"), max_length=8, choices=ReviewOutcome.choices, default=ReviewOutcome.NONE, blank=True
+        _("review outcome"),
+        max_length=8,
+        choices=ReviewOutcome.choices,
+        default=ReviewOutcome.NONE,
+        blank=True,
     )
     review_note = models.CharField(_("review note"), max_length=500, blank=True)
 

@@ -132,7 +132,9 @@ def review_queue(*, user) -> QuerySet:
         .annotate(
             # The customer's exposure now: principal of open orders not yet repaid (what the
             # credit line carries, orders.selectors.outstanding_principal).
-            exposure=Coalesce(Subquery(open_installments, output_field=MONEY), Value(ZERO), output_field=MONEY)
+            exposure=Coalesce(
+                Subquery(open_installments, output_field=MONEY), Value(ZERO), output_field=MONEY
+            )
             + Coalesce(Subquery(unscheduled_orders, output_field=MONEY), Value(ZERO), output_field=MONEY)
         )
         .order_by("requested_at", "id")

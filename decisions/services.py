@@ -39,7 +39,9 @@ def _amount(value) -> Decimal:
     try:
         amount = to_money(value)
     except (ArithmeticError, ValueError, TypeError) as exc:
-        raise DecisionError(_("The amount must be in yuan with at most two decimals."), code="bad_amount") from exc
+        raise DecisionError(
+            _("The amount must be in yuan with at most two decimals."), code="bad_amount"
+        ) from exc
     if amount <= ZERO:
         raise DecisionError(_("The amount must be more than zero."), code="bad_amount")
     if not money_in_bounds(amount):
@@ -56,7 +58,11 @@ def _checked(*, customer, merchant, channel, placed_at, order) -> None:
         raise DecisionError(_("No such merchant."), code="no_merchant")
     if channel not in Channel.values:
         raise DecisionError(_("Unknown channel %(channel)r.") % {"channel": channel}, code="bad_channel")
-    if not isinstance(placed_at, datetime.datetime) or timezone.is_naive(placed_at) or not moment_in_bounds(placed_at):
+    if (
+        not isinstance(placed_at, datetime.datetime)
+        or timezone.is_naive(placed_at)
+        or not moment_in_bounds(placed_at)
+    ):
         raise DecisionError(_("The order time must be a date and time with its time zone."), code="bad_time")
     if order is not None and (
         not isinstance(order, Order) or order.pk is None or order.customer_id != customer.pk
@@ -160,7 +166,8 @@ def _waiting(decision: OrderDecision) -> OrderDecision:
         raise DecisionError(_("Only a referred order is reviewed."), code="not_referred")
     if locked.review_outcome:
         raise DecisionError(
-            _("This referral was already reviewed: %(outcome)s.") % {"outcome": locked.get_review_outcome_display()},
+            _("This referral was already reviewed: %(outcome)s.")
+            % {"outcome": locked.get_review_outcome_display()},
             code="reviewed",
         )
     return locked

@@ -57,7 +57,9 @@ class ReviewQueueTable(ConsoleTable):
 
     def render_id(self, value):
         return format_html(
-            '<a href="{}">{}</a>', reverse("decisions:decision_detail", args=[value]), _("Review #%(id)s") % {"id": value}
+            '<a href="{}">{}</a>',
+            reverse("decisions:decision_detail", args=[value]),
+            _("Review #%(id)s") % {"id": value},
         )
 
     def render_customer(self, value, record):
@@ -78,7 +80,10 @@ class ReviewQueueTable(ConsoleTable):
         return _money(value)
 
     def render_reason_codes(self, value):
-        return format_html("<ul class='reasons'>{}</ul>", format_html_join("", "<li>{}</li>", ((reason_label(c),) for c in value)))
+        return format_html(
+            "<ul class='reasons'>{}</ul>",
+            format_html_join("", "<li>{}</li>", ((reason_label(c),) for c in value)),
+        )
 
     # --- The export: machine names ---------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.models import CreditLineStatus, CustomerStatus
 from bnpl_admin.errors import DomainError
 from bnpl_admin.lists import ObjectListView
 
@@ -51,9 +52,16 @@ def _shown(value) -> str:
     return str(value)
 
 
+# Inputs stored as machine names, shown by their labels.
+_CHOICES = {"customer_status": dict(CustomerStatus.choices), "line_status": dict(CreditLineStatus.choices)}
+
+
 def decision_context(decision: OrderDecision) -> dict:
     """What a page shows of a decision: its reasons in words, and each input beside its threshold."""
-    inputs = decision.inputs or {}
+    inputs = {
+        key: _CHOICES[key].get(value, value) if key in _CHOICES else value
+        for key, value in (decision.inputs or {}).items()
+    }
     thresholds = inputs.get("thresholds", {})
     return {
         "decision": decision,

@@ -7,47 +7,173 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0008_constraint_messages'),
-        ('orders', '0011_admin_list_indexes'),
-        ('policy', '0008_order_decision_thresholds'),
+        ("accounts", "0008_constraint_messages"),
+        ("orders", "0011_admin_list_indexes"),
+        ("policy", "0008_order_decision_thresholds"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='OrderDecision',
+            name="OrderDecision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', bnpl_admin.money.MoneyField(verbose_name='amount')),
-                ('channel', models.CharField(choices=[('short_video', 'Short video'), ('livestream', 'Livestream'), ('mall', 'Mall')], max_length=12, verbose_name='channel')),
-                ('requested_at', models.DateTimeField(verbose_name='requested at')),
-                ('outcome', models.CharField(choices=[('approve', 'Approve'), ('decline', 'Decline'), ('refer', 'Refer to an analyst')], max_length=8, verbose_name='outcome')),
-                ('reason_codes', models.JSONField(blank=True, default=list, verbose_name='reason codes')),
-                ('inputs', models.JSONField(blank=True, default=dict, verbose_name='inputs')),
-                ('policy_effective_from', models.DateField(verbose_name='policy effective from')),
-                ('is_trial', models.BooleanField(default=False, help_text='Tried by an analyst on the try-an-order form, not a real order.', verbose_name='trial')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('reviewed_at', models.DateTimeField(blank=True, null=True, verbose_name='reviewed at')),
-                ('review_outcome', models.CharField(blank=True, choices=[('', 'Waiting for review'), ('approved', 'Approved by an analyst'), ('declined', 'Declined by an analyst'), ('expired', 'Declined: review expired')], default='', max_length=8, verbose_name='review outcome')),
-                ('review_note', models.CharField(blank=True, max_length=500, verbose_name='review note')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='order_decisions', to='accounts.customer', verbose_name='customer')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='tried by')),
-                ('merchant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='order_decisions', to='orders.merchant', verbose_name='merchant')),
-                ('order', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='decision', to='orders.order', verbose_name='order')),
-                ('policy', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='policy.policy', verbose_name='policy version')),
-                ('reviewed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='reviewed by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("amount", bnpl_admin.money.MoneyField(verbose_name="amount")),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("short_video", "Short video"),
+                            ("livestream", "Livestream"),
+                            ("mall", "Mall"),
+                        ],
+                        max_length=12,
+                        verbose_name="channel",
+                    ),
+                ),
+                ("requested_at", models.DateTimeField(verbose_name="requested at")),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("approve", "Approve"),
+                            ("decline", "Decline"),
+                            ("refer", "Refer to an analyst"),
+                        ],
+                        max_length=8,
+                        verbose_name="outcome",
+                    ),
+                ),
+                ("reason_codes", models.JSONField(blank=True, default=list, verbose_name="reason codes")),
+                ("inputs", models.JSONField(blank=True, default=dict, verbose_name="inputs")),
+                ("policy_effective_from", models.DateField(verbose_name="policy effective from")),
+                (
+                    "is_trial",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Tried by an analyst on the try-an-order form, not a real order.",
+                        verbose_name="trial",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("reviewed_at", models.DateTimeField(blank=True, null=True, verbose_name="reviewed at")),
+                (
+                    "review_outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "Waiting for review"),
+                            ("approved", "Approved by an analyst"),
+                            ("declined", "Declined by an analyst"),
+                            ("expired", "Declined: review expired"),
+                        ],
+                        default="",
+                        max_length=8,
+                        verbose_name="review outcome",
+                    ),
+                ),
+                ("review_note", models.CharField(blank=True, max_length=500, verbose_name="review note")),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="order_decisions",
+                        to="accounts.customer",
+                        verbose_name="customer",
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="tried by",
+                    ),
+                ),
+                (
+                    "merchant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="order_decisions",
+                        to="orders.merchant",
+                        verbose_name="merchant",
+                    ),
+                ),
+                (
+                    "order",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="decision",
+                        to="orders.order",
+                        verbose_name="order",
+                    ),
+                ),
+                (
+                    "policy",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="policy.policy",
+                        verbose_name="policy version",
+                    ),
+                ),
+                (
+                    "reviewed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="reviewed by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'order decision',
-                'verbose_name_plural': 'order decisions',
-                'ordering': ['-requested_at', '-id'],
-                'permissions': [('try_orderdecision', 'Can try an order against the decision rules'), ('review_orderdecision', 'Can review referred orders')],
-                'indexes': [models.Index(fields=['requested_at'], name='decision_requested_idx'), models.Index(fields=['outcome', 'requested_at'], name='decision_outcome_idx'), models.Index(fields=['channel', 'requested_at'], name='decision_channel_idx'), models.Index(fields=['merchant', 'requested_at'], name='decision_merchant_idx'), models.Index(fields=['customer', 'requested_at'], name='decision_customer_idx'), models.Index(condition=models.Q(('outcome', 'refer'), ('review_outcome', '')), fields=['requested_at'], name='decision_waiting_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='decision_amount_positive', violation_error_message='The amount must be more than zero.'), models.CheckConstraint(condition=models.Q(('review_outcome', ''), ('outcome', 'refer'), _connector='OR'), name='decision_review_only_of_referrals', violation_error_message='Only a referred order is reviewed.')],
+                "verbose_name": "order decision",
+                "verbose_name_plural": "order decisions",
+                "ordering": ["-requested_at", "-id"],
+                "permissions": [
+                    ("try_orderdecision", "Can try an order against the decision rules"),
+                    ("review_orderdecision", "Can review referred orders"),
+                ],
+                "indexes": [
+                    models.Index(fields=["requested_at"], name="decision_requested_idx"),
+                    models.Index(fields=["outcome", "requested_at"], name="decision_outcome_idx"),
+                    models.Index(fields=["channel", "requested_at"], name="decision_channel_idx"),
+                    models.Index(fields=["merchant", "requested_at"], name="decision_merchant_idx"),
+                    models.Index(fields=["customer", "requested_at"], name="decision_customer_idx"),
+                    models.Index(
+                        condition=models.Q(("outcome", "refer"), ("review_outcome", "")),
+                        fields=["requested_at"],
+                        name="decision_waiting_idx",
+                    ),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("amount__gt", 0)),
+                        name="decision_amount_positive",
+                        violation_error_message="The amount must be more than zero.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("review_outcome", ""), ("outcome", "refer"), _connector="OR"),
+                        name="decision_review_only_of_referrals",
+                        violation_error_message="Only a referred order is reviewed.",
+                    ),
+                ],
             },
         ),
     ]

@@ -86,10 +86,18 @@ def test_available_credit_is_the_orders_apps_rule():
             lambda c: credit_line_freeze(credit_line=c.credit_line, reason="1 DPD", by=analyst()),
             rules.CREDIT_LINE_NOT_ACTIVE,
         ),
-        (lambda c: type(c.credit_line).objects.filter(pk=c.credit_line.pk).update(grade=Grade.E), rules.GRADE_NO_CREDIT),
-        (lambda c: type(c).objects.filter(pk=c.pk).update(status=CustomerStatus.RESTRICTED), rules.CUSTOMER_NOT_ACTIVE),
         (
-            lambda c: type(c.credit_line).objects.filter(pk=c.credit_line.pk).update(status=CreditLineStatus.CLOSED),
+            lambda c: type(c.credit_line).objects.filter(pk=c.credit_line.pk).update(grade=Grade.E),
+            rules.GRADE_NO_CREDIT,
+        ),
+        (
+            lambda c: type(c).objects.filter(pk=c.pk).update(status=CustomerStatus.RESTRICTED),
+            rules.CUSTOMER_NOT_ACTIVE,
+        ),
+        (
+            lambda c: (
+                type(c.credit_line).objects.filter(pk=c.credit_line.pk).update(status=CreditLineStatus.CLOSED)
+            ),
             rules.CREDIT_LINE_NOT_ACTIVE,
         ),
     ],
@@ -181,7 +189,12 @@ def test_the_instalments_due_in_the_next_30_days_refer():
 )
 def test_bad_input_is_a_domain_error(bad):
     customer = seasoned_customer()
-    arguments = {"customer": customer, "amount": Decimal("10.00"), "merchant": MerchantFactory(), "channel": "mall"}
+    arguments = {
+        "customer": customer,
+        "amount": Decimal("10.00"),
+        "merchant": MerchantFactory(),
+        "channel": "mall",
+    }
     with pytest.raises(DecisionError):
         order_decide(**{**arguments, **bad})
     assert not OrderDecision.objects.exists()
@@ -207,7 +220,9 @@ def test_the_query_count_is_fixed_whatever_the_book():
     small = seasoned_customer()
     big = seasoned_customer()
     for days in range(1, 13):
-        delivered_order(customer=big, amount="100.00", delivered_on=business_date() - datetime.timedelta(days=days * 9))
+        delivered_order(
+            customer=big, amount="100.00", delivered_on=business_date() - datetime.timedelta(days=days * 9)
+        )
         placed(big, "50.00", at=timezone.now() - datetime.timedelta(hours=days * 13))
     merchant = MerchantFactory(name="日常好物")
     decide(small, merchant=merchant)  # the decision log's head row exists from here on

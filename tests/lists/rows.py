@@ -91,8 +91,48 @@ def my_cases(n: int) -> None:
     _cases(n, owner=_newest_agent(), others=[])
 
 
+def referrals(n: int) -> None:
+    """Referred orders waiting for review: tried or from the platform, linked to an order or not,
+    of customers with and without a delivered order (exposure)."""
+    from decimal import Decimal
+
+    from decisions.services import order_decide
+    from orders.models import Merchant
+
+    merchant, _created = Merchant.objects.get_or_create(
+        name="风险直播间", defaults={"category": "livestream", "is_risky": True}
+    )
+    analyst = User.objects.filter(groups__name=Role.RISK_ANALYST).order_by("-id").first() or UserFactory(
+        username="rows-analyst", roles=[Role.RISK_ANALYST]
+    )
+
+    def plain(customer):
+        order_decide(customer=customer, amount=Decimal("300.00"), merchant=merchant, channel="livestream")
+
+    def tried(customer):
+        order_decide(
+            customer=customer,
+            amount=Decimal("88.00"),
+            merchant=merchant,
+            channel="mall",
+            by=analyst,
+            trial=True,
+        )
+
+    def linked(customer):
+        order = delivered_order(customer=customer, amount="500.00", merchant=merchant)
+        order_decide(
+            customer=customer, amount=order.amount, merchant=merchant, channel="short_video", order=order
+        )
+
+    shapes = [plain, tried, linked]
+    for i in range(n):
+        shapes[i % len(shapes)](CustomerFactory())
+
+
 ROW_MAKERS: dict[str, Callable[[int], None]] = {
     "audit:event_list": audit_events,
     "collections:case_queue": queue_cases,
     "collections:my_queue": my_cases,
+    "decisions:review_queue": referrals,
 }
