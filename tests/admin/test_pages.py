@@ -133,6 +133,11 @@ def book(superuser):
             recipient=customer.phone,
         )
         OutboxMessage.objects.create(key=f"pages:{n}", channel="sms", recipient=customer.phone, body="hi")
+        from decisions.services import order_decide
+
+        order_decide(
+            customer=customer, amount=Decimal("50.00"), merchant=order.merchant, channel="mall", order=order
+        )
 
 
 def test_every_model_of_the_console_is_registered():

@@ -98,6 +98,8 @@ class Command(BaseCommand):
         out(f"  frozen credit lines  {s.frozen_lines:>7}")
         out(f"  open cases           {sum(s.open_cases_by_bucket.values()):>7}   ({buckets})")
         out(f"  resolved cases       {s.resolved_cases:>7}")
+        decisions = ", ".join(f"{outcome} {n}" for outcome, n in sorted(s.decisions_by_outcome.items()))
+        out(f"  order decisions      {sum(s.decisions_by_outcome.values()):>7}   ({decisions})")
         out(f"  elapsed              {s.seconds:>7.1f} s")
         out("  (each row has its baseline history row: later changes show old and new values)")
         out("")
