@@ -17,7 +17,7 @@ DECISION_TARGET_MS = 20.0
 
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def measure_decisions(*, count: int = 1000, seed: int = 20_260_320, say=print) -> dict:
@@ -80,8 +80,8 @@ def measure_decisions(*, count: int = 1000, seed: int = 20_260_320, say=print) -
         "met": p95 < DECISION_TARGET_MS,
     }
     say(
-        f"order decisions: {result['decisions_per_s']}/s, p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, "
-        f"{result['queries_per_decision']} queries each ({outcomes})"
+        f"order decisions: {result['decisions_per_s']}/s, p50 {result['p50_ms']} ms, "
+        f"p95 {result['p95_ms']} ms, {result['queries_per_decision']} queries each ({outcomes})"
     )
     return result
 
