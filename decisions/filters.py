@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from bnpl_admin.lists import BoundedDateRangeFilter
@@ -25,7 +26,10 @@ class ReviewQueueFilterSet(django_filters.FilterSet):
     )
     channel = django_filters.ChoiceFilter(label=_("Channel"), choices=Channel.choices)
     merchant = django_filters.ModelChoiceFilter(label=_("Merchant"), queryset=_merchants)
-    is_trial = django_filters.BooleanFilter(label=_("Trial"))
+    is_trial = django_filters.BooleanFilter(
+        label=_("Trial"),
+        widget=forms.Select(choices=[("", "---------"), ("true", _("yes")), ("false", _("no"))]),
+    )
     platform_user_id = django_filters.CharFilter(
         field_name="customer__platform_user_id", label=_("Platform user id"), max_length=64
     )

@@ -56,8 +56,9 @@ class ReviewQueueTable(ConsoleTable):
     # --- The page -------------------------------------------------------------------------------
 
     def render_id(self, value):
+        # A whole page, not the list's part: out of the list's htmx boost (console/_table.html).
         return format_html(
-            '<a href="{}">{}</a>',
+            '<a href="{}" hx-boost="false">{}</a>',
             reverse("decisions:decision_detail", args=[value]),
             _("Review #%(id)s") % {"id": value},
         )

@@ -49,7 +49,12 @@ def _shown(value) -> str:
         return _("no")
     if value in (None, ""):
         return "—"
-    return str(value)
+    value = str(value)
+    # Amounts keep their two places; a share (0.800000, 0.0050) loses the trailing zeros.
+    whole, dot, places = value.partition(".")
+    if dot and len(places) > 2 and whole.lstrip("-").isdigit() and places.isdigit():
+        return value.rstrip("0").rstrip(".")
+    return value
 
 
 # Inputs stored as machine names, shown by their labels.

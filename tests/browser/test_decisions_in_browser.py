@@ -55,6 +55,9 @@ def test_an_analyst_tries_an_order_and_approves_the_referral(page, language):
 
     page.click(f"a[href='{reverse('decisions:decision_detail', args=[decision.pk])}']")
     page.wait_for_selector("form.review-form")
+    # The decision's own page, not swapped into the list's part by the list's htmx boost.
+    assert page.locator("header.topbar").count() == 1
+    assert page.url.endswith(reverse("decisions:decision_detail", args=[decision.pk]))
     page.check("input[name=outcome][value=approved]")
     page.fill("#id_note", "已电话核实收入，同意" if language == "zh-hans" else "Income checked by phone")
     for size, viewport in SIZES.items():
