@@ -30,6 +30,9 @@ PROJECT_PERMISSION_NAMES = (
     gettext_noop("Can assign cases to agents"),
     gettext_noop("Can see every case, not only the own queue"),
     gettext_noop("Can work the case queues"),
+    # Order decisions (decisions app).
+    gettext_noop("Can try an order against the decision rules"),
+    gettext_noop("Can review referred orders"),
 )
 
 
