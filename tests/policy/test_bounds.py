@@ -35,6 +35,15 @@ GOOD = {
     "queue_weight_dpd": D("1.00"),
     "queue_weight_broken_promise": D("20.00"),
     "queue_weight_days_since_contact": D("2.00"),
+    "decision_velocity_24h_orders": 3,
+    "decision_velocity_24h_amount": D("5000.00"),
+    "decision_velocity_7d_orders": 8,
+    "decision_velocity_7d_amount": D("15000.00"),
+    "decision_first_order_cap": D("1000.00"),
+    "decision_max_open_plans": 5,
+    "decision_max_limit_share": D("0.8"),
+    "decision_max_burden_30d": D("3000.00"),
+    "decision_review_hours": 24,
 }
 # One value out of bounds per field: a negative cap, rates beyond sane, days beyond a year.
 BAD = [
@@ -55,6 +64,10 @@ BAD = [
     ("queue_weight_dpd", D("100.01")),
     ("queue_weight_broken_promise", D("-1.00")),
     ("queue_weight_days_since_contact", D("100.50")),
+    ("decision_velocity_7d_orders", 1001),
+    ("decision_first_order_cap", D("-0.01")),
+    ("decision_max_limit_share", D("1.000001")),
+    ("decision_review_hours", 721),
 ]
 
 
