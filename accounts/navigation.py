@@ -52,6 +52,9 @@ NAV_ITEMS = (
     # Home visits (visits): the field agent's day, the managers' requests to decide.
     NavItem(_("My visits today"), "visits:today", permission="visits.check_in_visit"),
     NavItem(_("Visits to approve"), "visits:requested", permission="visits.approve_visit"),
+    # Order decisions (decisions app): risk analysts.
+    NavItem(_("Try an order"), "decisions:try_order", permission="decisions.try_orderdecision"),
+    NavItem(_("Review queue"), "decisions:review_queue", permission="decisions.review_orderdecision"),
 )
 
 

@@ -39,6 +39,9 @@ PROJECT_PERMISSION_NAMES = (
     gettext_noop("Can see every home visit, not only the own"),
     gettext_noop("Can check in and out of an assigned home visit"),
     gettext_noop("Can record the outcome of an assigned home visit"),
+    # Order decisions (decisions app).
+    gettext_noop("Can try an order against the decision rules"),
+    gettext_noop("Can review referred orders"),
 )
 
 

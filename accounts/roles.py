@@ -194,6 +194,14 @@ _VISIT_PERMISSIONS: dict[str, set[str]] = {
 }
 for _role, _permissions in _VISIT_PERMISSIONS.items():
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _permissions
+# Order decisions (decisions app): risk analysts try orders against the rules and review the
+# referred ones; operations admins read the decisions in the data admin.
+ROLE_PERMISSIONS[Role.RISK_ANALYST] |= {
+    "decisions.view_orderdecision",
+    "decisions.try_orderdecision",
+    "decisions.review_orderdecision",
+}
+ROLE_PERMISSIONS[Role.OPERATIONS_ADMIN] |= {"decisions.view_orderdecision"}
 
 
 def roles_sync(apps, schema_editor=None) -> None:

@@ -910,6 +910,10 @@ def run_benchmark(options: Options, say=print) -> dict:
         result["sweep_vs_sql_reference"] = round(best / reference["seconds"], 2)
         if two and two.get("run_seconds"):
             result["sweep_2_workers_vs_sql_reference"] = round(two["run_seconds"] / reference["seconds"], 2)
+    # The order decision on the same book (bench/decisions.py), rolled back.
+    from bench.decisions import measure_decisions
+
+    result["decisions"] = measure_decisions(say=say)
     result["targets"] = _targets(result)
     return result
 
@@ -1001,6 +1005,15 @@ def report(result: dict) -> str:
                 f"sweep with chunks of {size}",
                 f"{fmt(figures['seconds'])} s, {figures['chunks']} chunks, "
                 f"CPU python {cpu['python']} + postgres {cpu['postgres']}",
+            )
+        )
+    if result.get("decisions", {}).get("count"):
+        d = result["decisions"]
+        rows.append(
+            (
+                "order_decisions",
+                f"{d['decisions_per_s']}/s, p50 {d['p50_ms']} ms, p95 {d['p95_ms']} ms, "
+                f"{d['queries_per_decision']} queries each",
             )
         )
     width = max(len(name) for name, _ in rows)

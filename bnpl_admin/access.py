@@ -268,6 +268,23 @@ URL_ACCESS: dict[str, Access] = {
 }
 
 
+# --- Order decisions (decisions app) -----------------------------------------------------------
+# Risk analysts try orders and review referrals (decisions.try_orderdecision,
+# decisions.review_orderdecision); the data admin shows the decisions read-only. Put first:
+# "admin:app_list/*" above would otherwise match the app's index.
+RISK_ANALYSTS = frozenset({str(Role.RISK_ANALYST), SUPERUSER})
+URL_ACCESS = {
+    "decisions:try_order": Access(RISK_ANALYSTS),
+    "decisions:review_queue": Access(RISK_ANALYSTS),
+    "decisions:decision_detail": Access(RISK_ANALYSTS),
+    "admin:app_list/decisions": Access(STAFF),
+    "admin:decisions_*_add": Access(NOBODY, note=_NO_HAND_ENTRIES),
+    "admin:decisions_*_delete": Access(NOBODY, note=_NO_HAND_ENTRIES),
+    "admin:decisions_*": Access(STAFF),
+    **URL_ACCESS,
+}
+
+
 def access_for(key: str) -> Access | None:
     """The first entry whose pattern matches the URL's key, or None when it is not declared."""
     for pattern, access in URL_ACCESS.items():

@@ -34,7 +34,16 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from accounts.models import CreditLine, CreditLineStatus, Customer, EmergencyContact, Grade, Language, User
+from accounts.models import (
+    CreditLine,
+    CreditLineStatus,
+    Customer,
+    CustomerStatus,
+    EmergencyContact,
+    Grade,
+    Language,
+    User,
+)
 from accounts.roles import Role
 from bnpl_admin.dates import business_date
 from bnpl_admin.money import CENT, ZERO, apply_rate
@@ -397,6 +406,7 @@ class Summary:
     resolved_cases: int = 0
     frozen_lines: int = 0
     personas: Counter = field(default_factory=Counter)
+    decisions_by_outcome: Counter = field(default_factory=Counter)
     logins: list[Login] = field(default_factory=list)
     visits: Counter = field(default_factory=Counter)
     seconds: float = 0.0
@@ -1498,6 +1508,7 @@ def seed_portfolio(*, seed: int, customers: int, today: datetime.date | None = N
 
     arrangements_seed()
     summary.visits = visits_seed(today=today)
+    summary.decisions_by_outcome = decisions_seed(prefix=demo_prefix(seed), today=today)
     summary.seconds = time.monotonic() - started
     return summary
 
@@ -1761,3 +1772,77 @@ def arrangements_seed() -> Counter:
         made[(kind, approve)] += 1
     made["write_off"] = write_offs_propose(on=today)
     return made
+
+
+# --- Order decisions (decisions app) ---------------------------------------------------------
+
+# The newest orders the decision service decides again, linked to them (a sample keeps the seed
+# fast: each decision is a few queries), and the platform's calls for orders not yet accepted.
+DECIDED_ORDERS = 60
+PLATFORM_CALLS_WAITING = 6  # referred within the review window: the review queue's content
+PLATFORM_CALLS_REVIEWED = 4  # referred two days ago: declined by the analyst, or expired
+
+
+def decisions_seed(*, prefix: str, today: datetime.date) -> Counter:
+    """Decisions through decisions.services for the newest demo orders and for a few of the
+    platform's calls: approved, declined and referred ones, a few referrals waiting for review.
+
+    A referral linked to a demo order is approved by the demo risk analyst (the order went
+    ahead in the book), so the seeded orders stay exactly as the book played them; the
+    declined and expired referrals are of calls that never became orders.
+    """
+    from decisions.models import Outcome, ReviewOutcome
+    from decisions.services import order_decide, order_review, order_reviews_expire
+
+    analyst = User.objects.filter(username="risk", groups__name=Role.RISK_ANALYST).first()
+    orders = list(
+        Order.objects.filter(external_reference__startswith=prefix)
+        .select_related("customer", "merchant")
+        .order_by("-placed_at", "-id")[:DECIDED_ORDERS]
+    )
+    counts: Counter = Counter()
+    for order in reversed(orders):
+        decision = order_decide(
+            customer=order.customer,
+            amount=order.amount,
+            merchant=order.merchant,
+            channel=order.channel,
+            placed_at=order.placed_at,
+            order=order,
+        )
+        counts[decision.outcome] += 1
+        if decision.outcome == Outcome.REFER and analyst is not None:
+            order_review(
+                decision=decision, by=analyst, outcome=ReviewOutcome.APPROVED, note="已电话核实，同意放款"
+            )
+
+    risky = list(Merchant.objects.filter(is_risky=True).order_by("name")) or list(
+        Merchant.objects.order_by("name")
+    )
+    customers = list(
+        Customer.objects.filter(
+            platform_user_id__startswith=prefix,
+            status=CustomerStatus.ACTIVE,
+            credit_line__status=CreditLineStatus.ACTIVE,
+        )
+        .exclude(credit_line__grade=Grade.E)
+        .order_by("platform_user_id")[: PLATFORM_CALLS_WAITING + PLATFORM_CALLS_REVIEWED]
+    )
+    now = timezone.now()
+    amounts = (Decimal("299.00"), Decimal("1288.00"), Decimal("86.50"), Decimal("659.00"), Decimal("2399.00"))
+    for n, customer in enumerate(customers):
+        waiting = n < PLATFORM_CALLS_WAITING
+        decision = order_decide(
+            customer=customer,
+            amount=amounts[n % len(amounts)],
+            merchant=risky[n % len(risky)],
+            channel=(Channel.LIVESTREAM, Channel.SHORT_VIDEO)[n % 2],
+            placed_at=now - datetime.timedelta(hours=2 + 3 * n if waiting else 48 + n),
+        )
+        counts[decision.outcome] += 1
+        if decision.outcome == Outcome.REFER and not waiting and analyst is not None and n % 2:
+            order_review(
+                decision=decision, by=analyst, outcome=ReviewOutcome.DECLINED, note="直播间高风险商户，拒绝"
+            )
+    order_reviews_expire(now=now)  # the rest of the old calls: declined, review expired
+    return counts

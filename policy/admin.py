@@ -87,6 +87,22 @@ class PolicyAdmin(AuditedAdmin):
                 )
             },
         ),
+        (
+            _("Order decisions"),
+            {
+                "fields": (
+                    "decision_velocity_24h_orders",
+                    "decision_velocity_24h_amount",
+                    "decision_velocity_7d_orders",
+                    "decision_velocity_7d_amount",
+                    "decision_first_order_cap",
+                    "decision_max_open_plans",
+                    "decision_max_limit_share",
+                    "decision_max_burden_30d",
+                    "decision_review_hours",
+                )
+            },
+        ),
         (_("Record"), {"fields": ("created_at",)}),
     )
     history_list_display = (

@@ -65,6 +65,20 @@ DEFAULT_LIMIT_INCREASE_AUTO_MAX = Decimal("2000.00")
 MAX_LIMIT_INCREASE_AUTO = Decimal("20000.00")
 DEFAULT_LIMIT_INCREASE_CLEAN_MONTHS = 6
 MAX_CLEAN_MONTHS = 24
+# The order decision's thresholds (decisions app). A count of orders or plans fits in a
+# thousand; a referral waits at most 30 days for its review.
+MAX_DECISION_COUNT = 1000
+MAX_REVIEW_HOURS = 720
+_COUNT = [MaxValueValidator(MAX_DECISION_COUNT)]
+DEFAULT_DECISION_VELOCITY_24H_ORDERS = 3
+DEFAULT_DECISION_VELOCITY_24H_AMOUNT = Decimal("5000.00")
+DEFAULT_DECISION_VELOCITY_7D_ORDERS = 8
+DEFAULT_DECISION_VELOCITY_7D_AMOUNT = Decimal("15000.00")
+DEFAULT_DECISION_FIRST_ORDER_CAP = Decimal("1000.00")
+DEFAULT_DECISION_MAX_OPEN_PLANS = 5
+DEFAULT_DECISION_MAX_LIMIT_SHARE = Decimal("0.800000")
+DEFAULT_DECISION_MAX_BURDEN_30D = Decimal("3000.00")
+DEFAULT_DECISION_REVIEW_HOURS = 24
 
 
 class ConductProfile(models.TextChoices):
@@ -203,6 +217,63 @@ class Policy(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(MAX_CLEAN_MONTHS)],
     )
 
+    # The order decision (decisions.services.order_decide): over any of these an order is
+    # referred to a risk analyst rather than approved ("guide rational consumption").
+    decision_velocity_24h_orders = models.PositiveSmallIntegerField(
+        _("orders in 24 hours before referral"),
+        default=DEFAULT_DECISION_VELOCITY_24H_ORDERS,
+        validators=_COUNT,
+        help_text=_("An order that would be more than this many in 24 hours is referred."),
+    )
+    decision_velocity_24h_amount = MoneyField(
+        _("amount in 24 hours before referral"),
+        default=DEFAULT_DECISION_VELOCITY_24H_AMOUNT,
+        validators=_NOT_NEGATIVE,
+        help_text=_("Orders adding up to more than this in 24 hours are referred."),
+    )
+    decision_velocity_7d_orders = models.PositiveSmallIntegerField(
+        _("orders in 7 days before referral"),
+        default=DEFAULT_DECISION_VELOCITY_7D_ORDERS,
+        validators=_COUNT,
+        help_text=_("An order that would be more than this many in 7 days is referred."),
+    )
+    decision_velocity_7d_amount = MoneyField(
+        _("amount in 7 days before referral"),
+        default=DEFAULT_DECISION_VELOCITY_7D_AMOUNT,
+        validators=_NOT_NEGATIVE,
+        help_text=_("Orders adding up to more than this in 7 days are referred."),
+    )
+    decision_first_order_cap = MoneyField(
+        _("first order amount cap"),
+        default=DEFAULT_DECISION_FIRST_ORDER_CAP,
+        validators=_NOT_NEGATIVE,
+        help_text=_("A new customer's first order above this is referred."),
+    )
+    decision_max_open_plans = models.PositiveSmallIntegerField(
+        _("open plans before referral"),
+        default=DEFAULT_DECISION_MAX_OPEN_PLANS,
+        validators=_COUNT,
+        help_text=_("A customer with this many open plans or more is referred."),
+    )
+    decision_max_limit_share = RateField(
+        _("share of the limit used before referral"),
+        default=DEFAULT_DECISION_MAX_LIMIT_SHARE,
+        validators=_rate(Decimal(1)),
+        help_text=_("A customer using more than this share of the limit (e.g. 0.8) is referred."),
+    )
+    decision_max_burden_30d = MoneyField(
+        _("instalments due in 30 days before referral"),
+        default=DEFAULT_DECISION_MAX_BURDEN_30D,
+        validators=_NOT_NEGATIVE,
+        help_text=_("A customer owing more than this within the next 30 days is referred."),
+    )
+    decision_review_hours = models.PositiveSmallIntegerField(
+        _("hours to review a referred order"),
+        default=DEFAULT_DECISION_REVIEW_HOURS,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_REVIEW_HOURS)],
+        help_text=_("A referred order not reviewed within this many hours is declined."),
+    )
+
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     history = HistoricalRecords(
         verbose_name=_("historical policy"), verbose_name_plural=_("historical policies")
@@ -288,6 +359,22 @@ class Policy(models.Model):
                 name="policy_settlement_discount_is_a_fraction",
                 violation_error_message=_(
                     "The most principal a settlement forgives is a share between 0 and 1."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(decision_velocity_24h_orders__lte=MAX_DECISION_COUNT)
+                & Q(decision_velocity_7d_orders__lte=MAX_DECISION_COUNT)
+                & Q(decision_max_open_plans__lte=MAX_DECISION_COUNT)
+                & Q(decision_velocity_24h_amount__gte=0)
+                & Q(decision_velocity_7d_amount__gte=0)
+                & Q(decision_first_order_cap__gte=0)
+                & Q(decision_max_burden_30d__gte=0)
+                & Q(decision_max_limit_share__gte=0, decision_max_limit_share__lte=1)
+                & Q(decision_review_hours__gte=1, decision_review_hours__lte=MAX_REVIEW_HOURS),
+                name="policy_decision_thresholds_in_bounds",
+                violation_error_message=_(
+                    "An order decision threshold is out of bounds: counts at most 1000, amounts not "
+                    "negative, the limit share between 0 and 1, review hours between 1 and 720."
                 ),
             ),
         ]

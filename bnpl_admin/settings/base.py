@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "settlements",
     # Home visits (上门走访): requests, approvals, the field agents' day and photo evidence.
     "visits",
+    # Order decisions: the decision rules, the try-an-order form and the review queue.
+    "decisions",
     # Sign-in security: two factors (django-otp) and lockout (django-axes).
     "django_otp",
     "django_otp.plugins.otp_totp",

@@ -126,6 +126,11 @@ def _grow(start: int, count: int, superuser) -> None:
             recipient=customer.phone,
         )
         OutboxMessage.objects.create(key=f"grow:{n}", channel="sms", recipient=customer.phone, body="hi")
+        from decisions.services import order_decide
+
+        order_decide(
+            customer=customer, amount=Decimal("50.00"), merchant=order.merchant, channel="mall", order=order
+        )
         AuditEvent.objects.create(action=AuditAction.values[0], actor=agent, actor_username=agent.username)
         interval = IntervalSchedule.objects.create(every=n + 1, period=IntervalSchedule.DAYS)
         crontab = CrontabSchedule.objects.create(minute=str(n % 60))

@@ -132,6 +132,11 @@ def book(superuser):
             recipient=customer.phone,
         )
         OutboxMessage.objects.create(key=f"pages:{n}", channel="sms", recipient=customer.phone, body="hi")
+        from decisions.services import order_decide
+
+        order_decide(
+            customer=customer, amount=Decimal("50.00"), merchant=order.merchant, channel="mall", order=order
+        )
     # Home visits (visits), through their services: requested ones and one done with a photo.
     from tests.visits.builders import done_visit, requested_visit
 

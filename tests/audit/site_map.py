@@ -260,6 +260,12 @@ def build_site_data() -> SiteData:
         late_fee_cap_rate=Decimal("0.25"),
         late_fee_cap_amount=Decimal("200.00"),
     )
+    from decisions.services import order_decide
+
+    # A referral (the merchant is flagged), so the decision's pages have a row to show.
+    order.merchant.is_risky = True
+    order.merchant.save(update_fields=["is_risky"])
+    order_decide(customer=customer, amount=Decimal("100.00"), merchant=order.merchant, channel="mall")
     installment = order.installments.order_by("sequence").first()
     now = timezone.now()
     Reminder.objects.create(
@@ -350,6 +356,10 @@ def sample_value(data: SiteData):
         model = route.admin_model
         if route.key == "audit:reveal":
             return {"app_label": "accounts", "model": "customer", "pk": customer.pk, "field": "phone"}[name]
+        if route.key == "decisions:decision_detail":
+            from decisions.models import OrderDecision
+
+            return str(data.objects[OrderDecision].pk)
         if route.key == "collections:case_detail":  # a case of the matrix's agent
             return str(agent_case.pk)
         if route.key == "collections:assignment_rule_edit":

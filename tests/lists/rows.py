@@ -263,6 +263,45 @@ def visit_requests(n: int) -> None:
         requested_visit(day=business_date(), case=case)
 
 
+def referrals(n: int) -> None:
+    """Referred orders waiting for review: tried or from the platform, linked to an order or not,
+    of customers with and without a delivered order (exposure)."""
+    from decimal import Decimal
+
+    from decisions.services import order_decide
+    from orders.models import Merchant
+
+    merchant, _created = Merchant.objects.get_or_create(
+        name="风险直播间", defaults={"category": "livestream", "is_risky": True}
+    )
+    analyst = User.objects.filter(groups__name=Role.RISK_ANALYST).order_by("-id").first() or UserFactory(
+        username="rows-analyst", roles=[Role.RISK_ANALYST]
+    )
+
+    def plain(customer):
+        order_decide(customer=customer, amount=Decimal("300.00"), merchant=merchant, channel="livestream")
+
+    def tried(customer):
+        order_decide(
+            customer=customer,
+            amount=Decimal("88.00"),
+            merchant=merchant,
+            channel="mall",
+            by=analyst,
+            trial=True,
+        )
+
+    def linked(customer):
+        order = delivered_order(customer=customer, amount="500.00", merchant=merchant)
+        order_decide(
+            customer=customer, amount=order.amount, merchant=merchant, channel="short_video", order=order
+        )
+
+    shapes = [plain, tried, linked]
+    for i in range(n):
+        shapes[i % len(shapes)](CustomerFactory())
+
+
 ROW_MAKERS: dict[str, Callable[[int], None]] = {
     "visits:requested": visit_requests,
     "audit:event_list": audit_events,
@@ -273,4 +312,5 @@ ROW_MAKERS: dict[str, Callable[[int], None]] = {
     "risk:approvals": pending_limits,
     "collections:assignment_rules": assignment_rules,
     "settlements:approval_queue": arrangements,
+    "decisions:review_queue": referrals,
 }

@@ -40,6 +40,15 @@ GOOD = {
     "limit_increase_auto_max": D("2000.00"),
     "limit_increase_clean_months": 6,
     "settlement_principal_discount_max_rate": D("0.2"),
+    "decision_velocity_24h_orders": 3,
+    "decision_velocity_24h_amount": D("5000.00"),
+    "decision_velocity_7d_orders": 8,
+    "decision_velocity_7d_amount": D("15000.00"),
+    "decision_first_order_cap": D("1000.00"),
+    "decision_max_open_plans": 5,
+    "decision_max_limit_share": D("0.8"),
+    "decision_max_burden_30d": D("3000.00"),
+    "decision_review_hours": 24,
 }
 # One value out of bounds per field: a negative cap, rates beyond sane, days beyond a year.
 BAD = [
@@ -70,6 +79,10 @@ BAD = [
     ("limit_increase_clean_months", 25),
     ("settlement_principal_discount_max_rate", D("1.01")),
     ("settlement_principal_discount_max_rate", D("-0.01")),
+    ("decision_velocity_7d_orders", 1001),
+    ("decision_first_order_cap", D("-0.01")),
+    ("decision_max_limit_share", D("1.000001")),
+    ("decision_review_hours", 721),
 ]
 
 

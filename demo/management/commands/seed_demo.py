@@ -100,6 +100,8 @@ class Command(BaseCommand):
         out(f"  resolved cases       {s.resolved_cases:>7}")
         visits = ", ".join(f"{kind} {n}" for kind, n in sorted(s.visits.items())) or "none"
         out(f"  home visits          {sum(s.visits.values()):>7}   ({visits}; today's: field1, field2)")
+        decisions = ", ".join(f"{outcome} {n}" for outcome, n in sorted(s.decisions_by_outcome.items()))
+        out(f"  order decisions      {sum(s.decisions_by_outcome.values()):>7}   ({decisions})")
         out(f"  elapsed              {s.seconds:>7.1f} s")
         out("  (each row has its baseline history row: later changes show old and new values)")
         out("")
