@@ -31,6 +31,9 @@ NAV_ITEMS = (
     NavItem(_("My queue"), "collections:my_queue", permission="collections.work_collectioncase"),
     NavItem(_("Case queue"), "collections:case_queue", permission="collections.work_collectioncase"),
     NavItem(_("Audit trail"), "audit:event_list", permission="audit.view_auditevent"),
+    # Risk console (issue 12).
+    NavItem(_("Restrictions"), "restrictions:job_list", permission="restrictions.view_restrictionjob"),
+    NavItem(_("Decision log"), "decisionlog:entry_list", permission="decisionlog.view_decisionlogentry"),
 )
 
 

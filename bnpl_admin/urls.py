@@ -35,6 +35,8 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("audit/", include("audit.urls")),
     path("collections/", include("collection.urls")),
+    path("decision-log/", include("decisionlog.urls")),
+    path("restrictions/", include("restrictions.urls")),
     path("healthz/", health.healthz, name="healthz"),
     path("healthz/operations/", health.healthz_operations, name="healthz_operations"),
     # Where django.conf.urls.i18n would put set_language, wrapped: it also saves the choice

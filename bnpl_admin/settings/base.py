@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "policy",
     "reminders",
     "sweep",
+    # Credit-line restrictions, one at a time and bulk jobs by filter (issue 12).
+    "restrictions",
     # Sign-in security: two factors (django-otp) and lockout (django-axes).
     "django_otp",
     "django_otp.plugins.otp_totp",
