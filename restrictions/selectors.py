@@ -6,7 +6,8 @@ merchant, the customers of any merchant with the risk flag (`orders.Merchant.is_
 customers more than 30 days past due at some point in the last 90 days. That last one is derived
 from instalments, so it needs no stored history: an instalment due on d was more than 30 DPD on
 every day from d + 31 until it was paid; it counts when that stretch reaches into the last 90
-days, i.e. d + 31 <= today and it is unpaid or was paid after max(d + 31, today - 90). Days an
+days, i.e. d + 31 <= today and it is unpaid (scheduled, due, overdue or written off) or was paid
+after max(d + 31, today - 90). Waived instalments and those of cancelled orders never count. Days an
 order spent on hold (a return or dispute) are not taken off here: the filter errs towards
 including the customer, and the preview shows how many lines it selects before anything runs.
 """
@@ -17,12 +18,12 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import DateField, DecimalField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, DateField, DecimalField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 
 from accounts.models import CreditLine, Customer
 from bnpl_admin.money import ZERO
-from orders.models import OPEN_ORDER_STATUSES, Installment, Order
+from orders.models import OPEN_ORDER_STATUSES, Installment, InstallmentStatus, Order
 
 from .models import (
     ACTION_FROM,
@@ -34,6 +35,12 @@ from .models import (
 # The spec's keys: {"grade": "E", "merchant": 12, "flagged_merchants": true, "dpd_over": 30, "within_days": 90}
 DPD_OVER_DEFAULT, WITHIN_DAYS_DEFAULT = 30, 90
 
+_NOT_PAID = (
+    InstallmentStatus.SCHEDULED,
+    InstallmentStatus.DUE,
+    InstallmentStatus.OVERDUE,
+    InstallmentStatus.WRITTEN_OFF,
+)
 _MONEY = DecimalField(max_digits=14, decimal_places=2)
 
 
@@ -45,7 +52,8 @@ def _seriously_late(*, on: datetime.date, dpd_over: int, within_days: int):
     return Installment.objects.filter(
         due_date__lte=on - datetime.timedelta(days=dpd_over + 1),
     ).filter(
-        Q(paid_at__isnull=True)
+        # Still unpaid (a written-off one too), or paid after it passed the mark and inside the window.
+        Q(paid_at__isnull=True, status__in=_NOT_PAID)
         | (Q(paid_at__date__gt=window_start) & Q(paid_at__date__gt=first_late_day))
     )
 
@@ -79,10 +87,10 @@ def lines_to_change(*, spec: dict, action: str, on: datetime.date) -> QuerySet[C
     return lines_matching(spec=spec, on=on).filter(status__in=ACTION_FROM[action])
 
 
-def with_available_credit(lines: QuerySet[CreditLine]) -> QuerySet[CreditLine]:
-    """Each line with `available`: limit minus the principal its open orders carry, not below
-    zero, whatever its status (what the line offers once active; orders.selectors.credit_available
-    answers zero for a line that is not active). Set-based: two subqueries, no query per line."""
+def available_credit_expression():
+    """Limit minus the principal the line's open orders carry, not below zero, whatever the line's
+    status (what the line offers once active; orders.selectors.credit_available answers zero for a
+    line that is not active). Set-based: two correlated subqueries, no query per line."""
     scheduled = (
         Installment.objects.filter(customer_id=OuterRef("customer_id"), order__status__in=OPEN_ORDER_STATUSES)
         .values("customer_id")
@@ -98,15 +106,18 @@ def with_available_credit(lines: QuerySet[CreditLine]) -> QuerySet[CreditLine]:
         .values("total")
     )
     zero = Value(ZERO, output_field=_MONEY)
-    return lines.annotate(
-        available=Greatest(
-            F("limit")
-            - Coalesce(Subquery(scheduled, output_field=_MONEY), zero)
-            - Coalesce(Subquery(undelivered, output_field=_MONEY), zero),
-            zero,
-            output_field=_MONEY,
-        )
+    return Greatest(
+        F("limit")
+        - Coalesce(Subquery(scheduled, output_field=_MONEY), zero)
+        - Coalesce(Subquery(undelivered, output_field=_MONEY), zero),
+        zero,
+        output_field=_MONEY,
     )
+
+
+def with_available_credit(lines: QuerySet[CreditLine]) -> QuerySet[CreditLine]:
+    """Each line with `available` (available_credit_expression)."""
+    return lines.annotate(available=available_credit_expression())
 
 
 @dataclass(frozen=True)
@@ -118,15 +129,29 @@ class Preview:
 
 def restriction_preview(*, spec: dict, action: str, on: datetime.date) -> Preview:
     matching = lines_matching(spec=spec, on=on)
-    totals = with_available_credit(matching.filter(status__in=ACTION_FROM[action])).aggregate(
-        lines=Coalesce(Sum(Value(1)), 0), available=Sum("available")
+    # The sum over a subquery of the lines (an aggregate cannot hold the correlated subqueries).
+    changing = with_available_credit(matching.filter(status__in=ACTION_FROM[action])).values("available")
+    totals = CreditLine.objects.filter(pk__in=matching.filter(status__in=ACTION_FROM[action]).values("pk")).aggregate(
+        lines=Count("id")
     )
+    totals["available"] = _sum_of(changing)
     selected = matching.count()
     return Preview(
         lines=totals["lines"] or 0,
         available=(totals["available"] or ZERO).quantize(Decimal("0.01")),
         skipped=selected - (totals["lines"] or 0),
     )
+
+
+def _sum_of(values: QuerySet) -> Decimal:
+    """SUM over a one-column queryset, in the database: SELECT SUM(x) FROM (...) (no rows read here)."""
+    from django.db import connection
+
+    sql, params = values.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT SUM(sub.available) FROM ({sql}) sub", params)
+        (total,) = cursor.fetchone()
+    return Decimal(total or 0)
 
 
 def restriction_jobs(*, user) -> QuerySet[RestrictionJob]:

@@ -204,7 +204,9 @@ def restriction_job_cancel(*, job: RestrictionJob, by) -> RestrictionJob:
     return job
 
 
-def restriction_job_run(*, job: RestrictionJob, batch_size: int = BATCH_SIZE, on: datetime.date | None = None) -> RestrictionJob:
+def restriction_job_run(
+    *, job: RestrictionJob, batch_size: int | None = None, on: datetime.date | None = None
+) -> RestrictionJob:
     """Run a queued (or interrupted) job to the end, batch by batch. Idempotent: a done job is
     left as it is, and a retried one resumes after its cursor."""
     claimed = RestrictionJob.objects.filter(
@@ -217,6 +219,7 @@ def restriction_job_run(*, job: RestrictionJob, batch_size: int = BATCH_SIZE, on
     job.refresh_from_db()
     # The business date is the job's, once: a run resumed after midnight selects as it began.
     on = on or business_date(job.started_at)
+    batch_size = batch_size or BATCH_SIZE
     try:
         while restriction_job_batch(job=job, batch_size=batch_size, on=on):
             pass
