@@ -10,12 +10,12 @@ from tests.factories import UserFactory
 
 @pytest.fixture
 def analyst(db):
-    return UserFactory(username="analyst-a", roles=[Role.RISK_ANALYST])
+    return UserFactory(username="analyst-a", roles=[Role.RISK_ANALYST], language="en")
 
 
 @pytest.fixture
 def checker(db):
-    return UserFactory(username="analyst-b", roles=[Role.RISK_ANALYST])
+    return UserFactory(username="analyst-b", roles=[Role.RISK_ANALYST], language="en")
 
 
 @pytest.fixture

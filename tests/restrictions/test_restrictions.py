@@ -287,8 +287,9 @@ def test_above_the_threshold_a_second_analyst_approves(analyst, checker, run_tas
     job.refresh_from_db()
     assert job.status == RestrictionJobStatus.AWAITING_APPROVAL
     assert not run_tasks
-    with pytest.raises(DomainError, match="own"):
+    with pytest.raises(DomainError) as refused:
         services.restriction_job_approve(job=job, by=analyst)
+    assert refused.value.code == "own_job"
     manager = UserFactory(roles=[Role.COLLECTIONS_MANAGER])
     with pytest.raises(DomainError):
         services.restriction_job_approve(job=job, by=manager)
