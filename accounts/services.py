@@ -372,4 +372,6 @@ def credit_line_close(*, credit_line: CreditLine, reason: str, by) -> CreditLine
     """A person closes an active or frozen line for good, with a reason."""
     line = CreditLine.objects.select_for_update().get(pk=credit_line.pk)
     reason = credit_line_close_check(status=line.status, reason=reason, by=by)
-    return _status_set(line, to=CreditLineStatus.CLOSED, stored_reason=f"Closed: {reason}"[:200], reason=reason, by=by)
+    return _status_set(
+        line, to=CreditLineStatus.CLOSED, stored_reason=f"Closed: {reason}"[:200], reason=reason, by=by
+    )

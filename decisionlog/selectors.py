@@ -54,7 +54,10 @@ def daily_anchors(*, days: int = 60) -> list[DailyAnchor]:
     )
     return [
         DailyAnchor(
-            day=row["day"], entries=row["entries"], last_sequence=row["last"], head_hash=hashes.get(row["last"], "")
+            day=row["day"],
+            entries=row["entries"],
+            last_sequence=row["last"],
+            head_hash=hashes.get(row["last"], ""),
         )
         for row in per_day
     ]

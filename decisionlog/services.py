@@ -183,9 +183,9 @@ def _entries_in_order(batch_size: int) -> Iterator[DecisionLogEntry]:
     after = -1
     while True:
         batch = list(
-            DecisionLogEntry.objects.filter(sequence__gt=after).order_by("sequence").only(*_VERIFY_FIELDS)[
-                :batch_size
-            ]
+            DecisionLogEntry.objects.filter(sequence__gt=after)
+            .order_by("sequence")
+            .only(*_VERIFY_FIELDS)[:batch_size]
         )
         if not batch:
             return
@@ -229,9 +229,7 @@ def decision_log_verify(*, batch_size: int = 5000) -> ChainReport:
                 sequence=expected_sequence,
             )
         if entry.previous_hash != expected_previous:
-            other = (
-                DecisionLogEntry.objects.filter(entry_hash=entry.previous_hash).only("sequence").first()
-            )
+            other = DecisionLogEntry.objects.filter(entry_hash=entry.previous_hash).only("sequence").first()
             if other is not None:
                 return broken(
                     entry,
@@ -266,7 +264,10 @@ def decision_log_verify(*, batch_size: int = 5000) -> ChainReport:
                 _("Entry #%(sequence)s was edited: its content no longer gives its stored hash.")
                 % {"sequence": entry.sequence},
             )
-        if chain_digest(previous_hash=entry.previous_hash, content_hash=entry.content_hash) != entry.entry_hash:
+        if (
+            chain_digest(previous_hash=entry.previous_hash, content_hash=entry.content_hash)
+            != entry.entry_hash
+        ):
             return broken(
                 entry,
                 BreakReason.HASH_EDITED,
@@ -291,11 +292,14 @@ def decision_log_verify(*, batch_size: int = 5000) -> ChainReport:
     return ChainReport(ok=True, entries=count, head_hash=head_hash)
 
 
-def chain_verification_start(*, by=None) -> ChainVerification:
-    """A verification requested from the console: recorded now, run by a Celery task on commit."""
+def chain_verification_start(*, by=None, inline: bool = False) -> ChainVerification:
+    """A verification requested from the console: recorded now, run by a Celery task on commit
+    (or here, `inline`, as the demo seeder does without a worker)."""
     from .tasks import chain_verification_run_task
 
     verification = ChainVerification.objects.create(requested_by=by)
+    if inline:
+        return chain_verification_run(verification=verification)
     transaction.on_commit(lambda: chain_verification_run_task.delay(verification.pk), robust=True)
     return verification
 

@@ -41,7 +41,9 @@ class DecisionLogTable(ConsoleTable):
 
     def render_sequence(self, record):
         return format_html(
-            '<a href="{}">#{}</a>', reverse("decisionlog:entry_detail", args=[record.sequence]), record.sequence
+            '<a href="{}">#{}</a>',
+            reverse("decisionlog:entry_detail", args=[record.sequence]),
+            record.sequence,
         )
 
     def value_sequence(self, record):

@@ -52,7 +52,8 @@ def entry_detail(request, sequence: int):
             content=entry.content,
         )
         == entry.content_hash
-        and chain_digest(previous_hash=entry.previous_hash, content_hash=entry.content_hash) == entry.entry_hash
+        and chain_digest(previous_hash=entry.previous_hash, content_hash=entry.content_hash)
+        == entry.entry_hash
     )
     return render(
         request,

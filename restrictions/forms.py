@@ -13,12 +13,16 @@ from .selectors import DPD_OVER_DEFAULT
 class RestrictForm(forms.Form):
     action = forms.ChoiceField(label=_("Action"), choices=RestrictionAction.choices)
     reason_code = forms.ChoiceField(label=_("Reason"), choices=RestrictionReason.choices)
-    text = forms.CharField(label=_("Text"), max_length=150, required=False, widget=forms.TextInput(attrs={"size": 50}))
+    text = forms.CharField(
+        label=_("Text"), max_length=150, required=False, widget=forms.TextInput(attrs={"size": 50})
+    )
 
     def __init__(self, *args, actions=None, **kwargs):
         super().__init__(*args, **kwargs)
         if actions is not None:
-            self.fields["action"].choices = [(value, label) for value, label in RestrictionAction.choices if value in actions]
+            self.fields["action"].choices = [
+                (value, label) for value, label in RestrictionAction.choices if value in actions
+            ]
 
 
 class BulkRestrictionForm(forms.Form):
@@ -40,11 +44,18 @@ class BulkRestrictionForm(forms.Form):
     )
     action = forms.ChoiceField(label=_("Action"), choices=RestrictionAction.choices)
     reason_code = forms.ChoiceField(label=_("Reason"), choices=RestrictionReason.choices)
-    text = forms.CharField(label=_("Text"), max_length=150, required=False, widget=forms.TextInput(attrs={"size": 50}))
+    text = forms.CharField(
+        label=_("Text"), max_length=150, required=False, widget=forms.TextInput(attrs={"size": 50})
+    )
 
     def clean(self):
         data = super().clean()
-        if not (data.get("grade") or data.get("merchant") or data.get("flagged_merchants") or data.get("seriously_late")):
+        if not (
+            data.get("grade")
+            or data.get("merchant")
+            or data.get("flagged_merchants")
+            or data.get("seriously_late")
+        ):
             raise forms.ValidationError(_("Choose at least one filter."), code="no_filter")
         return data
 

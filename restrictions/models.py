@@ -12,8 +12,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import CreditLine, Customer, CreditLineStatus
-from bnpl_admin.money import MoneyField, ZERO
+from accounts.models import CreditLine, CreditLineStatus, Customer
+from bnpl_admin.money import ZERO, MoneyField
 
 PERMISSION_RESTRICT = "restrictions.add_restriction"
 PERMISSION_BULK = "restrictions.add_restrictionjob"
@@ -88,7 +88,10 @@ class RestrictionJob(models.Model):
     preview_available = MoneyField(_("available credit previewed"), default=ZERO)
     preview_skipped = models.PositiveIntegerField(_("lines already in that state"), default=0)
     status = models.CharField(
-        _("status"), max_length=20, choices=RestrictionJobStatus.choices, default=RestrictionJobStatus.PREVIEWED
+        _("status"),
+        max_length=20,
+        choices=RestrictionJobStatus.choices,
+        default=RestrictionJobStatus.PREVIEWED,
     )
     # Progress: lines looked at (of total) and lines changed; the cursor is the last credit
     # line id done, so a retried task resumes after it.
@@ -99,7 +102,6 @@ class RestrictionJob(models.Model):
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
-
 
     class Meta:
         verbose_name = _("restriction job")
@@ -144,7 +146,9 @@ class Restriction(models.Model):
     from_status = models.CharField(_("from"), max_length=8, choices=CreditLineStatus.choices)
     to_status = models.CharField(_("to"), max_length=8, choices=CreditLineStatus.choices)
     available_before = MoneyField(_("available credit before"), default=ZERO)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(_("when"), db_index=True)
     job = models.ForeignKey(
         RestrictionJob,

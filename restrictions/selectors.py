@@ -18,7 +18,20 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, DateField, DecimalField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    Count,
+    DateField,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce, Greatest
 
 from accounts.models import CreditLine, Customer
@@ -32,7 +45,8 @@ from .models import (
     RestrictionJob,
 )
 
-# The spec's keys: {"grade": "E", "merchant": 12, "flagged_merchants": true, "dpd_over": 30, "within_days": 90}
+# The spec's keys: {"grade": "E", "merchant": 12, "flagged_merchants": true,
+#                   "dpd_over": 30, "within_days": 90}
 DPD_OVER_DEFAULT, WITHIN_DAYS_DEFAULT = 30, 90
 
 _NOT_PAID = (
@@ -47,7 +61,9 @@ _MONEY = DecimalField(max_digits=14, decimal_places=2)
 def _seriously_late(*, on: datetime.date, dpd_over: int, within_days: int):
     """Installments that were more than `dpd_over` days past due on some day of the last
     `within_days` days up to `on` (see the module's note)."""
-    first_late_day = ExpressionWrapper(F("due_date") + datetime.timedelta(days=dpd_over + 1), output_field=DateField())
+    first_late_day = ExpressionWrapper(
+        F("due_date") + datetime.timedelta(days=dpd_over + 1), output_field=DateField()
+    )
     window_start = on - datetime.timedelta(days=within_days)
     return Installment.objects.filter(
         due_date__lte=on - datetime.timedelta(days=dpd_over + 1),
@@ -131,9 +147,9 @@ def restriction_preview(*, spec: dict, action: str, on: datetime.date) -> Previe
     matching = lines_matching(spec=spec, on=on)
     # The sum over a subquery of the lines (an aggregate cannot hold the correlated subqueries).
     changing = with_available_credit(matching.filter(status__in=ACTION_FROM[action])).values("available")
-    totals = CreditLine.objects.filter(pk__in=matching.filter(status__in=ACTION_FROM[action]).values("pk")).aggregate(
-        lines=Count("id")
-    )
+    totals = CreditLine.objects.filter(
+        pk__in=matching.filter(status__in=ACTION_FROM[action]).values("pk")
+    ).aggregate(lines=Count("id"))
     totals["available"] = _sum_of(changing)
     selected = matching.count()
     return Preview(
@@ -157,14 +173,16 @@ def _sum_of(values: QuerySet) -> Decimal:
 def restriction_jobs(*, user) -> QuerySet[RestrictionJob]:
     if not user.has_perm(PERMISSION_VIEW_JOBS):
         return RestrictionJob.objects.none()
-    return RestrictionJob.objects.select_related("requested_by", "approved_by").order_by("-requested_at", "-id")
+    return RestrictionJob.objects.select_related("requested_by", "approved_by").order_by(
+        "-requested_at", "-id"
+    )
 
 
 def customer_restrictions(*, customer: Customer, limit: int = 50) -> list[Restriction]:
     return list(
-        Restriction.objects.filter(customer=customer).select_related("by", "job").order_by("-created_at", "-id")[
-            :limit
-        ]
+        Restriction.objects.filter(customer=customer)
+        .select_related("by", "job")
+        .order_by("-created_at", "-id")[:limit]
     )
 
 

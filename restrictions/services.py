@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import services as account_services
-from accounts.models import CreditLine, CreditLineStatus
+from accounts.models import CreditLine
 from bnpl_admin.bulk import bulk_update_rows
 from bnpl_admin.dates import business_date
 from bnpl_admin.errors import DomainError
@@ -52,7 +52,9 @@ def _reason(code: str, text: str) -> str:
     return f"{label}: {text}"[:190] if text else str(label)
 
 
-def _log_content(*, line: CreditLine, action: str, code: str, text: str, from_status: str, available, job=None):
+def _log_content(
+    *, line: CreditLine, action: str, code: str, text: str, from_status: str, available, job=None
+):
     return {
         "action": action,
         "credit_line": line.pk,
@@ -77,7 +79,9 @@ def _check_reason(code: str, text: str) -> str:
 
 
 @transaction.atomic
-def restriction_apply(*, credit_line: CreditLine, action: str, reason_code: str, text: str, by) -> Restriction:
+def restriction_apply(
+    *, credit_line: CreditLine, action: str, reason_code: str, text: str, by
+) -> Restriction:
     """Freeze, unfreeze or close one line, from the customer's restriction page."""
     if by is None or not by.has_perm(PERMISSION_RESTRICT):
         raise RestrictionError(_("You may not restrict credit lines."), code="not_allowed")
@@ -97,7 +101,12 @@ def restriction_apply(*, credit_line: CreditLine, action: str, reason_code: str,
         kind=DecisionKind.RESTRICTION,
         subject=subject_of(line),
         content=_log_content(
-            line=line, action=action, code=reason_code, text=text, from_status=from_status, available=available
+            line=line,
+            action=action,
+            code=reason_code,
+            text=text,
+            from_status=from_status,
+            available=available,
         ),
         actor=by,
     )
@@ -129,7 +138,10 @@ def restriction_job_preview(*, spec: dict, action: str, reason_code: str, text: 
     job awaiting confirmation; nothing changes yet."""
     if by is None or not by.has_perm(PERMISSION_BULK):
         raise RestrictionError(_("You may not restrict credit lines in bulk."), code="not_allowed")
-    if not any(spec.get(key) not in (None, "", False) for key in ("grade", "merchant", "flagged_merchants", "dpd_over")):
+    if not any(
+        spec.get(key) not in (None, "", False)
+        for key in ("grade", "merchant", "flagged_merchants", "dpd_over")
+    ):
         raise RestrictionError(_("Choose at least one filter."), code="no_filter")
     if action not in RestrictionAction.values:
         raise RestrictionError(_("Unknown action."), code="bad_action")
@@ -155,12 +167,15 @@ def _enqueue(job: RestrictionJob) -> None:
 
 
 @transaction.atomic
-def restriction_job_confirm(*, job: RestrictionJob, by) -> RestrictionJob:
+def restriction_job_confirm(*, job: RestrictionJob, by, publish: bool = True) -> RestrictionJob:
     """The requester confirms the previewed job: it is queued, or waits for a second analyst when
-    it previewed more lines than the policy's threshold."""
+    it previewed more lines than the policy's threshold. `publish=False` leaves the queued job for
+    the caller to run (the demo seeder runs it in its own transaction, with no worker)."""
     job = RestrictionJob.objects.select_for_update().get(pk=job.pk)
     if job.requested_by_id != getattr(by, "pk", None):
-        raise RestrictionError(_("Only the analyst who previewed this job may confirm it."), code="not_requester")
+        raise RestrictionError(
+            _("Only the analyst who previewed this job may confirm it."), code="not_requester"
+        )
     if job.status != RestrictionJobStatus.PREVIEWED:
         raise RestrictionError(_("This job is no longer waiting for confirmation."), code="not_previewed")
     if job.preview_lines > approval_threshold():
@@ -169,7 +184,8 @@ def restriction_job_confirm(*, job: RestrictionJob, by) -> RestrictionJob:
         return job
     job.status = RestrictionJobStatus.QUEUED
     job.save(update_fields=["status"])
-    _enqueue(job)
+    if publish:
+        _enqueue(job)
     return job
 
 
@@ -205,7 +221,11 @@ def restriction_job_cancel(*, job: RestrictionJob, by) -> RestrictionJob:
 
 
 def restriction_job_run(
-    *, job: RestrictionJob, batch_size: int | None = None, on: datetime.date | None = None
+    *,
+    job: RestrictionJob,
+    batch_size: int | None = None,
+    on: datetime.date | None = None,
+    at: datetime.datetime | None = None,
 ) -> RestrictionJob:
     """Run a queued (or interrupted) job to the end, batch by batch. Idempotent: a done job is
     left as it is, and a retried one resumes after its cursor."""
@@ -221,7 +241,7 @@ def restriction_job_run(
     on = on or business_date(job.started_at)
     batch_size = batch_size or BATCH_SIZE
     try:
-        while restriction_job_batch(job=job, batch_size=batch_size, on=on):
+        while restriction_job_batch(job=job, batch_size=batch_size, on=on, at=at):
             pass
     except Exception as exc:
         # Failed, with why; its cursor stays, so resuming it carries on after the last whole batch.
@@ -248,7 +268,9 @@ def restriction_job_resume(*, job: RestrictionJob, by) -> RestrictionJob:
 
 
 @transaction.atomic
-def restriction_job_batch(*, job: RestrictionJob, batch_size: int, on: datetime.date) -> bool:
+def restriction_job_batch(
+    *, job: RestrictionJob, batch_size: int, on: datetime.date, at: datetime.datetime | None = None
+) -> bool:
     """One batch: the next lines after the cursor that the action changes, changed together with
     their history rows, Restriction rows and decision log entries, and the cursor moved, in one
     transaction. Returns False when the job is done."""
@@ -279,7 +301,8 @@ def restriction_job_batch(*, job: RestrictionJob, batch_size: int, on: datetime.
         )
     )
     lines = [line for line in lines if line.pk not in already]
-    now = timezone.now()
+    # `at`: the moment recorded on the lines (the demo seeder's fixed clock); else now.
+    now = at or timezone.now()
     to = ACTION_TO[job.action]
     reason = _reason(job.reason_code, job.reason_text)
     stored_reason = {

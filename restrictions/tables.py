@@ -6,7 +6,6 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from bnpl_admin.lists import ConsoleTable, LocalDateTimeColumn
-
 from orders.models import Merchant
 
 from .models import RestrictionJob
@@ -41,7 +40,9 @@ class RestrictionJobTable(ConsoleTable):
         )
 
     def render_id(self, record):
-        return format_html('<a href="{}">#{}</a>', reverse("restrictions:job_detail", args=[record.pk]), record.pk)
+        return format_html(
+            '<a href="{}">#{}</a>', reverse("restrictions:job_detail", args=[record.pk]), record.pk
+        )
 
     def value_id(self, record):
         return record.pk

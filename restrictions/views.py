@@ -156,7 +156,9 @@ def customer_restrictions_page(request, customer_id: int):
     """One customer's credit line: freeze, unfreeze or close it with a reason; its restrictions."""
     customer = get_object_or_404(Customer.objects.select_related("credit_line"), pk=customer_id)
     line = getattr(customer, "credit_line", None)
-    actions = [action for action, statuses in ACTION_FROM.items() if line is not None and line.status in statuses]
+    actions = [
+        action for action, statuses in ACTION_FROM.items() if line is not None and line.status in statuses
+    ]
     form = RestrictForm(request.POST or None, actions=actions)
     if request.method == "POST" and line is not None and form.is_valid():
         data = form.cleaned_data

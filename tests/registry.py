@@ -60,8 +60,8 @@ NOT_IN_ADMIN: dict[str, str] = {
     "sweep.SweepChunk": "shown inline on its run's page (sweep.admin.SweepRunAdmin)",
     "decisionlog.ChainHead": "the chain's lock row; its head is shown on the decision log's pages",
     "decisionlog.DecisionLogEntry": "append-only: read on the console's decision log page, never edited",
-    "decisionlog.ChainVerification": "results of verifying the chain: shown on the console's verification page",
-    "restrictions.RestrictionJob": "bulk jobs: created, confirmed and approved on the console's restriction pages only",
+    "decisionlog.ChainVerification": "verification results: shown on the console's verification page",
+    "restrictions.RestrictionJob": "bulk jobs: created and approved on the console's restriction pages",
     "restrictions.Restriction": "append-only record of each line's restriction: shown on the console's pages",
 }
 

@@ -6,32 +6,62 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('decisionlog', '0001_initial'),
+        ("decisionlog", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ChainVerification',
+            name="ChainVerification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('requested_at', models.DateTimeField(auto_now_add=True, verbose_name='requested at')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished at')),
-                ('status', models.CharField(choices=[('running', 'Running'), ('ok', 'Chain intact'), ('broken', 'Chain broken'), ('failed', 'Failed')], default='running', max_length=8, verbose_name='status')),
-                ('entries', models.PositiveBigIntegerField(default=0, verbose_name='entries checked')),
-                ('head_hash', models.CharField(blank=True, max_length=64, verbose_name='head hash')),
-                ('broken_sequence', models.PositiveBigIntegerField(blank=True, null=True, verbose_name='first broken entry')),
-                ('reason', models.CharField(blank=True, max_length=24, verbose_name='reason')),
-                ('detail', models.TextField(blank=True, verbose_name='detail')),
-                ('seconds', models.FloatField(blank=True, null=True, verbose_name='seconds')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='requested by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("requested_at", models.DateTimeField(auto_now_add=True, verbose_name="requested at")),
+                ("finished_at", models.DateTimeField(blank=True, null=True, verbose_name="finished at")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("running", "Running"),
+                            ("ok", "Chain intact"),
+                            ("broken", "Chain broken"),
+                            ("failed", "Failed"),
+                        ],
+                        default="running",
+                        max_length=8,
+                        verbose_name="status",
+                    ),
+                ),
+                ("entries", models.PositiveBigIntegerField(default=0, verbose_name="entries checked")),
+                ("head_hash", models.CharField(blank=True, max_length=64, verbose_name="head hash")),
+                (
+                    "broken_sequence",
+                    models.PositiveBigIntegerField(blank=True, null=True, verbose_name="first broken entry"),
+                ),
+                ("reason", models.CharField(blank=True, max_length=24, verbose_name="reason")),
+                ("detail", models.TextField(blank=True, verbose_name="detail")),
+                ("seconds", models.FloatField(blank=True, null=True, verbose_name="seconds")),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="requested by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'decision log verification',
-                'verbose_name_plural': 'decision log verifications',
-                'ordering': ['-requested_at', '-id'],
+                "verbose_name": "decision log verification",
+                "verbose_name_plural": "decision log verifications",
+                "ordering": ["-requested_at", "-id"],
             },
         ),
     ]

@@ -4,20 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('policy', '0007_queue_priority_weights'),
+        ("policy", "0007_queue_priority_weights"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='historicalpolicy',
-            name='restriction_approval_lines',
-            field=models.PositiveIntegerField(default=1000, help_text="A bulk restriction of more credit lines than this needs a second analyst's approval.", verbose_name='bulk restriction: lines needing approval'),
+            model_name="historicalpolicy",
+            name="restriction_approval_lines",
+            field=models.PositiveIntegerField(
+                default=1000,
+                help_text="A bulk restriction of more credit lines than this needs a second analyst's approval.",
+                verbose_name="bulk restriction: lines needing approval",
+            ),
         ),
         migrations.AddField(
-            model_name='policy',
-            name='restriction_approval_lines',
-            field=models.PositiveIntegerField(default=1000, help_text="A bulk restriction of more credit lines than this needs a second analyst's approval.", verbose_name='bulk restriction: lines needing approval'),
+            model_name="policy",
+            name="restriction_approval_lines",
+            field=models.PositiveIntegerField(
+                default=1000,
+                help_text="A bulk restriction of more credit lines than this needs a second analyst's approval.",
+                verbose_name="bulk restriction: lines needing approval",
+            ),
         ),
     ]

@@ -8,75 +8,243 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0008_constraint_messages'),
+        ("accounts", "0008_constraint_messages"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RestrictionJob',
+            name="RestrictionJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('filter_spec', models.JSONField(verbose_name='filter')),
-                ('action', models.CharField(choices=[('freeze', 'Freeze'), ('unfreeze', 'Unfreeze'), ('close', 'Close')], max_length=8, verbose_name='action')),
-                ('reason_code', models.CharField(choices=[('arrears', 'Serious arrears'), ('poor_grade', 'Grade does not allow credit'), ('merchant_risk', 'Bought from a flagged merchant'), ('fraud_suspected', 'Suspected fraud'), ('identity', 'Identity not confirmed'), ('customer_request', "At the customer's request"), ('deceased', 'Customer deceased'), ('review_cleared', 'Review cleared: restriction lifted'), ('other', 'Other (see the text)')], max_length=20, verbose_name='reason code')),
-                ('reason_text', models.CharField(max_length=150, verbose_name='reason text')),
-                ('requested_at', models.DateTimeField(auto_now_add=True, verbose_name='requested at')),
-                ('approved_at', models.DateTimeField(blank=True, null=True, verbose_name='approved at')),
-                ('preview_lines', models.PositiveIntegerField(default=0, verbose_name='lines previewed')),
-                ('preview_available', bnpl_admin.money.MoneyField(default=Decimal('0.00'), verbose_name='available credit previewed')),
-                ('preview_skipped', models.PositiveIntegerField(default=0, verbose_name='lines already in that state')),
-                ('status', models.CharField(choices=[('previewed', 'Previewed'), ('awaiting_approval', 'Awaiting approval'), ('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='previewed', max_length=20, verbose_name='status')),
-                ('total', models.PositiveIntegerField(default=0, verbose_name='lines to do')),
-                ('done', models.PositiveIntegerField(default=0, verbose_name='lines done')),
-                ('changed', models.PositiveIntegerField(default=0, verbose_name='lines changed')),
-                ('cursor', models.PositiveBigIntegerField(default=0, verbose_name='last line done')),
-                ('started_at', models.DateTimeField(blank=True, null=True, verbose_name='started at')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished at')),
-                ('error', models.TextField(blank=True, verbose_name='error')),
-                ('approved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='approved by')),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='requested by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("filter_spec", models.JSONField(verbose_name="filter")),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[("freeze", "Freeze"), ("unfreeze", "Unfreeze"), ("close", "Close")],
+                        max_length=8,
+                        verbose_name="action",
+                    ),
+                ),
+                (
+                    "reason_code",
+                    models.CharField(
+                        choices=[
+                            ("arrears", "Serious arrears"),
+                            ("poor_grade", "Grade does not allow credit"),
+                            ("merchant_risk", "Bought from a flagged merchant"),
+                            ("fraud_suspected", "Suspected fraud"),
+                            ("identity", "Identity not confirmed"),
+                            ("customer_request", "At the customer's request"),
+                            ("deceased", "Customer deceased"),
+                            ("review_cleared", "Review cleared: restriction lifted"),
+                            ("other", "Other (see the text)"),
+                        ],
+                        max_length=20,
+                        verbose_name="reason code",
+                    ),
+                ),
+                ("reason_text", models.CharField(max_length=150, verbose_name="reason text")),
+                ("requested_at", models.DateTimeField(auto_now_add=True, verbose_name="requested at")),
+                ("approved_at", models.DateTimeField(blank=True, null=True, verbose_name="approved at")),
+                ("preview_lines", models.PositiveIntegerField(default=0, verbose_name="lines previewed")),
+                (
+                    "preview_available",
+                    bnpl_admin.money.MoneyField(
+                        default=Decimal("0.00"), verbose_name="available credit previewed"
+                    ),
+                ),
+                (
+                    "preview_skipped",
+                    models.PositiveIntegerField(default=0, verbose_name="lines already in that state"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("previewed", "Previewed"),
+                            ("awaiting_approval", "Awaiting approval"),
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="previewed",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                ("total", models.PositiveIntegerField(default=0, verbose_name="lines to do")),
+                ("done", models.PositiveIntegerField(default=0, verbose_name="lines done")),
+                ("changed", models.PositiveIntegerField(default=0, verbose_name="lines changed")),
+                ("cursor", models.PositiveBigIntegerField(default=0, verbose_name="last line done")),
+                ("started_at", models.DateTimeField(blank=True, null=True, verbose_name="started at")),
+                ("finished_at", models.DateTimeField(blank=True, null=True, verbose_name="finished at")),
+                ("error", models.TextField(blank=True, verbose_name="error")),
+                (
+                    "approved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="approved by",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="requested by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'restriction job',
-                'verbose_name_plural': 'restriction jobs',
-                'ordering': ['-requested_at', '-id'],
-                'permissions': [('approve_restrictionjob', "Can approve another analyst's bulk restriction")],
+                "verbose_name": "restriction job",
+                "verbose_name_plural": "restriction jobs",
+                "ordering": ["-requested_at", "-id"],
+                "permissions": [("approve_restrictionjob", "Can approve another analyst's bulk restriction")],
             },
         ),
         migrations.CreateModel(
-            name='Restriction',
+            name="Restriction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(choices=[('freeze', 'Freeze'), ('unfreeze', 'Unfreeze'), ('close', 'Close')], max_length=8, verbose_name='action')),
-                ('reason_code', models.CharField(choices=[('arrears', 'Serious arrears'), ('poor_grade', 'Grade does not allow credit'), ('merchant_risk', 'Bought from a flagged merchant'), ('fraud_suspected', 'Suspected fraud'), ('identity', 'Identity not confirmed'), ('customer_request', "At the customer's request"), ('deceased', 'Customer deceased'), ('review_cleared', 'Review cleared: restriction lifted'), ('other', 'Other (see the text)')], max_length=20, verbose_name='reason code')),
-                ('reason_text', models.CharField(blank=True, max_length=150, verbose_name='reason text')),
-                ('from_status', models.CharField(choices=[('active', 'Active'), ('frozen', 'Frozen'), ('closed', 'Closed')], max_length=8, verbose_name='from')),
-                ('to_status', models.CharField(choices=[('active', 'Active'), ('frozen', 'Frozen'), ('closed', 'Closed')], max_length=8, verbose_name='to')),
-                ('available_before', bnpl_admin.money.MoneyField(default=Decimal('0.00'), verbose_name='available credit before')),
-                ('created_at', models.DateTimeField(db_index=True, verbose_name='when')),
-                ('decision_sequence', models.PositiveBigIntegerField(blank=True, null=True, verbose_name='decision log entry')),
-                ('by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='by')),
-                ('credit_line', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='restrictions', to='accounts.creditline', verbose_name='credit line')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='restrictions', to='accounts.customer', verbose_name='customer')),
-                ('job', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='restrictions', to='restrictions.restrictionjob', verbose_name='bulk job')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[("freeze", "Freeze"), ("unfreeze", "Unfreeze"), ("close", "Close")],
+                        max_length=8,
+                        verbose_name="action",
+                    ),
+                ),
+                (
+                    "reason_code",
+                    models.CharField(
+                        choices=[
+                            ("arrears", "Serious arrears"),
+                            ("poor_grade", "Grade does not allow credit"),
+                            ("merchant_risk", "Bought from a flagged merchant"),
+                            ("fraud_suspected", "Suspected fraud"),
+                            ("identity", "Identity not confirmed"),
+                            ("customer_request", "At the customer's request"),
+                            ("deceased", "Customer deceased"),
+                            ("review_cleared", "Review cleared: restriction lifted"),
+                            ("other", "Other (see the text)"),
+                        ],
+                        max_length=20,
+                        verbose_name="reason code",
+                    ),
+                ),
+                ("reason_text", models.CharField(blank=True, max_length=150, verbose_name="reason text")),
+                (
+                    "from_status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("frozen", "Frozen"), ("closed", "Closed")],
+                        max_length=8,
+                        verbose_name="from",
+                    ),
+                ),
+                (
+                    "to_status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("frozen", "Frozen"), ("closed", "Closed")],
+                        max_length=8,
+                        verbose_name="to",
+                    ),
+                ),
+                (
+                    "available_before",
+                    bnpl_admin.money.MoneyField(
+                        default=Decimal("0.00"), verbose_name="available credit before"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(db_index=True, verbose_name="when")),
+                (
+                    "decision_sequence",
+                    models.PositiveBigIntegerField(blank=True, null=True, verbose_name="decision log entry"),
+                ),
+                (
+                    "by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="by",
+                    ),
+                ),
+                (
+                    "credit_line",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="restrictions",
+                        to="accounts.creditline",
+                        verbose_name="credit line",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="restrictions",
+                        to="accounts.customer",
+                        verbose_name="customer",
+                    ),
+                ),
+                (
+                    "job",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="restrictions",
+                        to="restrictions.restrictionjob",
+                        verbose_name="bulk job",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'restriction',
-                'verbose_name_plural': 'restrictions',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "restriction",
+                "verbose_name_plural": "restrictions",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='restrictionjob',
-            constraint=models.CheckConstraint(condition=models.Q(('approved_by__isnull', True), models.Q(('approved_by', models.F('requested_by')), _negated=True), _connector='OR'), name='restrictionjob_not_own_approval', violation_error_message='Nobody approves their own bulk restriction.'),
+            model_name="restrictionjob",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("approved_by__isnull", True),
+                    models.Q(("approved_by", models.F("requested_by")), _negated=True),
+                    _connector="OR",
+                ),
+                name="restrictionjob_not_own_approval",
+                violation_error_message="Nobody approves their own bulk restriction.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='restriction',
-            constraint=models.UniqueConstraint(condition=models.Q(('job__isnull', False)), fields=('job', 'credit_line'), name='restriction_once_per_job', violation_error_message='This job has already changed this credit line.'),
+            model_name="restriction",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("job__isnull", False)),
+                fields=("job", "credit_line"),
+                name="restriction_once_per_job",
+                violation_error_message="This job has already changed this credit line.",
+            ),
         ),
     ]

@@ -288,7 +288,9 @@ def _risk_console_rows(users, customer) -> None:
     from restrictions.services import restriction_apply, restriction_job_preview
 
     analyst = users[str(Role.RISK_ANALYST)]
-    restriction_job_preview(spec={"grade": "E"}, action="freeze", reason_code="poor_grade", text="", by=analyst)
+    restriction_job_preview(
+        spec={"grade": "E"}, action="freeze", reason_code="poor_grade", text="", by=analyst
+    )
     line = customer.credit_line
     line.refresh_from_db()
     action = "unfreeze" if line.status == "frozen" else "freeze"  # the sweep may have frozen it

@@ -43,7 +43,9 @@ def test_entry_page_masks_and_says_the_hashes_match(reader):
     assert "do NOT match" in reader.get(reverse("decisionlog:entry_detail", args=[2])).content.decode()
 
 
-def test_verification_runs_on_demand_and_shows_its_result(reader, monkeypatch, django_capture_on_commit_callbacks):
+def test_verification_runs_on_demand_and_shows_its_result(
+    reader, monkeypatch, django_capture_on_commit_callbacks
+):
     from decisionlog.tasks import chain_verification_run_task
 
     monkeypatch.setattr(chain_verification_run_task, "delay", lambda pk: chain_verification_run_task(pk))

@@ -99,7 +99,12 @@ def restriction_jobs(n: int) -> None:
     analyst = UserFactory(username="lister-analyst", roles=[Role.RISK_ANALYST])
     checker = UserFactory(username="lister-checker", roles=[Role.RISK_ANALYST])
     merchant = MerchantFactory(name="直播好物")
-    specs = [{"grade": "E"}, {"merchant": merchant.pk}, {"flagged_merchants": True}, {"dpd_over": 30, "within_days": 90}]
+    specs = [
+        {"grade": "E"},
+        {"merchant": merchant.pk},
+        {"flagged_merchants": True},
+        {"dpd_over": 30, "within_days": 90},
+    ]
     RestrictionJob.objects.bulk_create(
         RestrictionJob(
             filter_spec=specs[i % len(specs)],

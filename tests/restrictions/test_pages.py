@@ -35,7 +35,9 @@ def test_bulk_freeze_from_the_form_to_done(analyst_client, run_tasks, django_cap
         {"grade": "E", "action": "freeze", "reason_code": "poor_grade", "text": "grade E sweep"},
     )
     job = RestrictionJob.objects.get()
-    assert response.status_code == 302 and response["Location"] == reverse("restrictions:job_detail", args=[job.pk])
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "restrictions:job_detail", args=[job.pk]
+    )
     page = analyst_client.get(response["Location"]).content.decode()
     assert 'id="preview-lines">3<' in page
     assert "confirm-job" in page
@@ -44,9 +46,14 @@ def test_bulk_freeze_from_the_form_to_done(analyst_client, run_tasks, django_cap
         analyst_client.post(reverse("restrictions:job_confirm", args=[job.pk]))
     job.refresh_from_db()
     assert job.status == RestrictionJobStatus.DONE
-    assert CreditLine.objects.filter(pk__in=[line.pk for line in lines], status=CreditLineStatus.FROZEN).count() == 3
+    assert (
+        CreditLine.objects.filter(pk__in=[line.pk for line in lines], status=CreditLineStatus.FROZEN).count()
+        == 3
+    )
     fragment = analyst_client.get(
-        reverse("restrictions:job_detail", args=[job.pk]), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="job-progress"
+        reverse("restrictions:job_detail", args=[job.pk]),
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="job-progress",
     ).content.decode()
     assert fragment.lstrip().startswith('<div id="job-progress"')
     assert "every 2s" not in fragment  # done: polling stops
@@ -69,7 +76,9 @@ def test_a_running_job_page_polls_every_two_seconds(analyst_client, analyst):
 
 
 def test_bad_bulk_input_is_a_form_error(analyst_client):
-    response = analyst_client.post(reverse("restrictions:bulk"), {"action": "freeze", "reason_code": "poor_grade"})
+    response = analyst_client.post(
+        reverse("restrictions:bulk"), {"action": "freeze", "reason_code": "poor_grade"}
+    )
     assert response.status_code == 200
     assert "Choose at least one filter" in response.content.decode()
     response = analyst_client.post(
@@ -79,13 +88,17 @@ def test_bad_bulk_input_is_a_form_error(analyst_client):
     assert not RestrictionJob.objects.exists()
 
 
-def test_the_second_analyst_approves_on_the_job_page(client, analyst, checker, run_tasks, django_capture_on_commit_callbacks):
+def test_the_second_analyst_approves_on_the_job_page(
+    client, analyst, checker, run_tasks, django_capture_on_commit_callbacks
+):
     from policy.models import Policy
     from restrictions.services import restriction_job_confirm, restriction_job_preview
 
     Policy.objects.update(restriction_approval_lines=1)
     _grade_e(2)
-    job = restriction_job_preview(spec={"grade": "E"}, action="freeze", reason_code="poor_grade", text="", by=analyst)
+    job = restriction_job_preview(
+        spec={"grade": "E"}, action="freeze", reason_code="poor_grade", text="", by=analyst
+    )
     restriction_job_confirm(job=job, by=analyst)
     login_verified(client, analyst)
     assert "approve-job" not in client.get(reverse("restrictions:job_detail", args=[job.pk])).content.decode()
@@ -106,7 +119,9 @@ def test_customer_page_freezes_with_a_reason_then_closes(analyst_client):
     url = reverse("restrictions:customer", args=[customer.pk])
     page = analyst_client.get(url).content.decode()
     assert "138****5678" in page and "13812345678" not in page
-    response = analyst_client.post(url, {"action": "freeze", "reason_code": "fraud_suspected", "text": "device farm"})
+    response = analyst_client.post(
+        url, {"action": "freeze", "reason_code": "fraud_suspected", "text": "device farm"}
+    )
     assert response.status_code == 302
     customer.credit_line.refresh_from_db()
     assert customer.credit_line.status == CreditLineStatus.FROZEN
@@ -136,7 +151,9 @@ def test_other_roles_cannot_post(client, role, analyst):
     from restrictions.services import restriction_job_preview
 
     _grade_e(1)
-    job = restriction_job_preview(spec={"grade": "E"}, action="freeze", reason_code="poor_grade", text="", by=analyst)
+    job = restriction_job_preview(
+        spec={"grade": "E"}, action="freeze", reason_code="poor_grade", text="", by=analyst
+    )
     customer = CustomerFactory()
     login_verified(client, UserFactory(roles=[role]))
     assert client.post(reverse("restrictions:job_approve", args=[job.pk])).status_code == 403
@@ -167,7 +184,9 @@ def _many_restrictions(analyst, n: int):
             text=f"{i}",
             by=analyst,
         )
-    job = restriction_job_preview(spec={"grade": "E"}, action="freeze", reason_code="poor_grade", text="", by=analyst)
+    job = restriction_job_preview(
+        spec={"grade": "E"}, action="freeze", reason_code="poor_grade", text="", by=analyst
+    )
     for _ in range(n):
         other = CustomerFactory()
         restriction = restriction_apply(

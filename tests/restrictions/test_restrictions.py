@@ -34,7 +34,9 @@ from tests.factories import CustomerFactory, MerchantFactory, UserFactory, deliv
 pytestmark = pytest.mark.django_db
 
 
-def _line(grade=Grade.C, status=CreditLineStatus.ACTIVE, limit="5000.00", owes: str | None = None) -> CreditLine:
+def _line(
+    grade=Grade.C, status=CreditLineStatus.ACTIVE, limit="5000.00", owes: str | None = None
+) -> CreditLine:
     customer = CustomerFactory()
     if owes:  # an open order carrying this much of the limit, placed before the grade changes
         delivered_order(customer=customer, amount=owes)
@@ -58,7 +60,11 @@ def _run(job, *, run_tasks, by):
 def test_freeze_one_line_records_history_restriction_and_decision(analyst):
     line = _line()
     restriction = services.restriction_apply(
-        credit_line=line, action=RestrictionAction.FREEZE, reason_code=RestrictionReason.FRAUD_SUSPECTED, text="chargebacks", by=analyst
+        credit_line=line,
+        action=RestrictionAction.FREEZE,
+        reason_code=RestrictionReason.FRAUD_SUSPECTED,
+        text="chargebacks",
+        by=analyst,
     )
     line.refresh_from_db()
     assert line.status == CreditLineStatus.FROZEN
@@ -84,14 +90,22 @@ def test_unfreeze_and_close_then_closed_is_final(analyst):
     line = _line()
     for action in (RestrictionAction.FREEZE, RestrictionAction.UNFREEZE, RestrictionAction.CLOSE):
         services.restriction_apply(
-            credit_line=line, action=action, reason_code=RestrictionReason.CUSTOMER_REQUEST, text="", by=analyst
+            credit_line=line,
+            action=action,
+            reason_code=RestrictionReason.CUSTOMER_REQUEST,
+            text="",
+            by=analyst,
         )
     line.refresh_from_db()
     assert line.status == CreditLineStatus.CLOSED
     for action in RestrictionAction.values:
         with pytest.raises(DomainError):
             services.restriction_apply(
-                credit_line=line, action=action, reason_code=RestrictionReason.REVIEW_CLEARED, text="", by=analyst
+                credit_line=line,
+                action=action,
+                reason_code=RestrictionReason.REVIEW_CLEARED,
+                text="",
+                by=analyst,
             )
     # Nor through the accounts services, the admin's status field or a bulk job.
     with pytest.raises(DomainError):
@@ -99,7 +113,11 @@ def test_unfreeze_and_close_then_closed_is_final(analyst):
     with pytest.raises(DomainError):
         account_services.credit_line_status_change(credit_line=line, to="active", reason="reopen", by=analyst)
     job = services.restriction_job_preview(
-        spec={"grade": "C"}, action=RestrictionAction.UNFREEZE, reason_code="review_cleared", text="", by=analyst
+        spec={"grade": "C"},
+        action=RestrictionAction.UNFREEZE,
+        reason_code="review_cleared",
+        text="",
+        by=analyst,
     )
     assert job.preview_lines == 0 and job.preview_skipped == 1
     line.refresh_from_db()
@@ -112,9 +130,13 @@ def test_other_roles_may_not_restrict_and_other_needs_text(analyst):
     line = _line()
     manager = UserFactory(roles=[Role.COLLECTIONS_MANAGER])
     with pytest.raises(DomainError):
-        services.restriction_apply(credit_line=line, action="freeze", reason_code="arrears", text="", by=manager)
+        services.restriction_apply(
+            credit_line=line, action="freeze", reason_code="arrears", text="", by=manager
+        )
     with pytest.raises(DomainError):
-        services.restriction_apply(credit_line=line, action="freeze", reason_code="other", text=" ", by=analyst)
+        services.restriction_apply(
+            credit_line=line, action="freeze", reason_code="other", text=" ", by=analyst
+        )
     line.refresh_from_db()
     assert line.status == CreditLineStatus.ACTIVE
     assert not DecisionLogEntry.objects.exists()
@@ -151,9 +173,13 @@ def _instalment_due(days_ago: int, *, paid_days_ago: int | None = None) -> Credi
         Installment.objects.filter(pk=first.pk).update(due_date=due, status=InstallmentStatus.OVERDUE)
     else:
         paid = timezone.make_aware(
-            datetime.datetime.combine(business_date() - datetime.timedelta(days=paid_days_ago), datetime.time(12))
+            datetime.datetime.combine(
+                business_date() - datetime.timedelta(days=paid_days_ago), datetime.time(12)
+            )
         )
-        Installment.objects.filter(pk=first.pk).update(due_date=due, status=InstallmentStatus.PAID, paid_at=paid)
+        Installment.objects.filter(pk=first.pk).update(
+            due_date=due, status=InstallmentStatus.PAID, paid_at=paid
+        )
     return order.customer.credit_line
 
 
@@ -179,7 +205,11 @@ def test_preview_counts_equal_what_the_job_changes(analyst, run_tasks, django_ca
     closed = _line(Grade.E, status=CreditLineStatus.CLOSED)
     _line(Grade.A)
     job = services.restriction_job_preview(
-        spec={"grade": "E"}, action=RestrictionAction.FREEZE, reason_code="poor_grade", text="grade E", by=analyst
+        spec={"grade": "E"},
+        action=RestrictionAction.FREEZE,
+        reason_code="poor_grade",
+        text="grade E",
+        by=analyst,
     )
     assert (job.preview_lines, job.preview_skipped) == (5, 2)
     assert job.preview_available == Decimal("6500.00")  # 4 x 1500 + 500
@@ -237,7 +267,9 @@ def test_a_killed_run_retried_gives_the_same_result(analyst, monkeypatch, django
     job.refresh_from_db()
     assert (job.status, job.done, job.changed, job.total) == (RestrictionJobStatus.DONE, 7, 7, 7)
     assert Restriction.objects.filter(job=job).count() == 7
-    assert set(Restriction.objects.filter(job=job).values_list("credit_line_id", flat=True)) == {l.pk for l in lines}
+    assert set(Restriction.objects.filter(job=job).values_list("credit_line_id", flat=True)) == {
+        line.pk for line in lines
+    }
     assert DecisionLogEntry.objects.count() == 7
     assert decision_log_verify().ok
     # And once more, as a duplicate delivery would: nothing changes.
@@ -245,7 +277,9 @@ def test_a_killed_run_retried_gives_the_same_result(analyst, monkeypatch, django
     assert DecisionLogEntry.objects.count() == 7
 
 
-def test_a_failed_job_resumes_after_its_cursor(analyst, monkeypatch, run_tasks, django_capture_on_commit_callbacks):
+def test_a_failed_job_resumes_after_its_cursor(
+    analyst, monkeypatch, run_tasks, django_capture_on_commit_callbacks
+):
     for _ in range(5):
         _line(Grade.E)
     job = services.restriction_job_preview(
@@ -275,7 +309,9 @@ def test_a_failed_job_resumes_after_its_cursor(analyst, monkeypatch, run_tasks, 
     assert Restriction.objects.count() == 5
 
 
-def test_above_the_threshold_a_second_analyst_approves(analyst, checker, run_tasks, django_capture_on_commit_callbacks):
+def test_above_the_threshold_a_second_analyst_approves(
+    analyst, checker, run_tasks, django_capture_on_commit_callbacks
+):
     Policy.objects.update(restriction_approval_lines=2)
     for _ in range(3):
         _line(Grade.E)
@@ -324,7 +360,9 @@ def test_the_database_refuses_an_own_approval(analyst):
 
 def test_only_the_requester_confirms_and_a_filter_is_needed(analyst, checker):
     with pytest.raises(DomainError):
-        services.restriction_job_preview(spec={}, action="freeze", reason_code="poor_grade", text="", by=analyst)
+        services.restriction_job_preview(
+            spec={}, action="freeze", reason_code="poor_grade", text="", by=analyst
+        )
     job = services.restriction_job_preview(
         spec={"grade": "E"}, action="freeze", reason_code="poor_grade", text="", by=analyst
     )
@@ -332,7 +370,9 @@ def test_only_the_requester_confirms_and_a_filter_is_needed(analyst, checker):
         services.restriction_job_confirm(job=job, by=checker)
 
 
-def test_the_preview_selector_matches_the_job_over_a_merchant_filter(analyst, run_tasks, django_capture_on_commit_callbacks):
+def test_the_preview_selector_matches_the_job_over_a_merchant_filter(
+    analyst, run_tasks, django_capture_on_commit_callbacks
+):
     shop = MerchantFactory(name="Livestream gadgets", is_risky=True)
     buyers = [delivered_order(merchant=shop, amount="300.00").customer for _ in range(3)]
     delivered_order(merchant=MerchantFactory(name="Other"))
