@@ -41,7 +41,7 @@ class DecisionLogTable(ConsoleTable):
 
     def render_sequence(self, record):
         return format_html(
-            '<a href="{}">#{}</a>',
+            '<a href="{}" hx-boost="false">#{}</a>',
             reverse("decisionlog:entry_detail", args=[record.sequence]),
             record.sequence,
         )

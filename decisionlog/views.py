@@ -36,6 +36,8 @@ class DecisionLogListView(ObjectListView):
         "first. Each entry carries the SHA-256 of its content and of the entry before it."
     )
     export_name = "decision-log"
+    # Links to the verification status and the daily anchors, above the table.
+    tools_template = "decisionlog/_nav.html"
 
 
 @permission_required(VIEW_PERMISSION, raise_exception=True)

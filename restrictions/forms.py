@@ -1,6 +1,7 @@
 """Forms of the restriction pages: one line, and a bulk job's filter, action and reason."""
 
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Grade
@@ -39,7 +40,8 @@ class BulkRestrictionForm(forms.Form):
         label=_("Customers of any merchant with the risk flag"), required=False
     )
     seriously_late = forms.BooleanField(
-        label=_("More than %(days)s days past due in the last 90 days") % {"days": DPD_OVER_DEFAULT},
+        # Formatted when shown, in the reader's language (not once, at import).
+        label=format_lazy(_("More than {days} days past due in the last 90 days"), days=DPD_OVER_DEFAULT),
         required=False,
     )
     action = forms.ChoiceField(label=_("Action"), choices=RestrictionAction.choices)

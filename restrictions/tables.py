@@ -41,7 +41,9 @@ class RestrictionJobTable(ConsoleTable):
 
     def render_id(self, record):
         return format_html(
-            '<a href="{}">#{}</a>', reverse("restrictions:job_detail", args=[record.pk]), record.pk
+            '<a href="{}" hx-boost="false">#{}</a>',
+            reverse("restrictions:job_detail", args=[record.pk]),
+            record.pk,
         )
 
     def value_id(self, record):
