@@ -16,9 +16,7 @@ from accounts.roles import Role
 from restrictions import services
 from restrictions.models import RestrictionJob, RestrictionJobStatus
 from restrictions.tasks import restriction_job_run_task
-
-# The browser fixtures live with the other browser tests.
-from tests.browser.conftest import browser, page, screenshot  # noqa: F401
+from tests.browser.conftest import screenshot
 from tests.browser.test_staff_in_browser import pass_second_factor, sign_in, staff
 from tests.factories import CustomerFactory
 
