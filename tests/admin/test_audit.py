@@ -177,7 +177,7 @@ def _policy_data(**overrides) -> dict:
         **{
             f.name: f.get_default()
             for f in Policy._meta.concrete_fields
-            if f.name.startswith(("reminder_", "manual_payment_", "queue_weight_"))
+            if f.name.startswith(("reminder_", "manual_payment_", "queue_weight_", "restriction_"))
         },
         **overrides,
     }
