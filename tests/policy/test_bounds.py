@@ -35,6 +35,7 @@ GOOD = {
     "queue_weight_dpd": D("1.00"),
     "queue_weight_broken_promise": D("20.00"),
     "queue_weight_days_since_contact": D("2.00"),
+    "restriction_approval_lines": 1000,
 }
 # One value out of bounds per field: a negative cap, rates beyond sane, days beyond a year.
 BAD = [
