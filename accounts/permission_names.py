@@ -30,6 +30,8 @@ PROJECT_PERMISSION_NAMES = (
     gettext_noop("Can assign cases to agents"),
     gettext_noop("Can see every case, not only the own queue"),
     gettext_noop("Can work the case queues"),
+    # Restrictions (issue 12).
+    gettext_noop("Can approve another analyst's bulk restriction"),
 )
 
 
