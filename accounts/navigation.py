@@ -55,6 +55,9 @@ NAV_ITEMS = (
     # Order decisions (decisions app): risk analysts.
     NavItem(_("Try an order"), "decisions:try_order", permission="decisions.try_orderdecision"),
     NavItem(_("Review queue"), "decisions:review_queue", permission="decisions.review_orderdecision"),
+    # Risk console (issue 12).
+    NavItem(_("Restrictions"), "restrictions:job_list", permission="restrictions.view_restrictionjob"),
+    NavItem(_("Decision log"), "decisionlog:entry_list", permission="decisionlog.view_decisionlogentry"),
 )
 
 

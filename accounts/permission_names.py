@@ -42,6 +42,8 @@ PROJECT_PERMISSION_NAMES = (
     # Order decisions (decisions app).
     gettext_noop("Can try an order against the decision rules"),
     gettext_noop("Can review referred orders"),
+    # Restrictions (issue 12).
+    gettext_noop("Can approve another analyst's bulk restriction"),
 )
 
 

@@ -264,3 +264,16 @@ ROLE_PERMISSIONS[Role.COLLECTIONS_MANAGER] |= {
     "collections.view_collections_performance",
 }
 ROLE_PERMISSIONS[Role.OPERATIONS_ADMIN] |= {"collections.view_assignmentrule"}
+# --- Risk console: restrictions and the decision log (issue 12) --------------------------------
+# Risk analysts restrict credit lines one at a time and in bulk, approve another analyst's big
+# bulk job (maker–checker, restrictions.services), and read the decision log; operations admins
+# read the decision log too. restrictions/migrations/0002_roles.py applies this.
+ROLE_PERMISSIONS[Role.RISK_ANALYST] |= {
+    "restrictions.add_restriction",
+    "restrictions.view_restriction",
+    "restrictions.add_restrictionjob",
+    "restrictions.view_restrictionjob",
+    "restrictions.approve_restrictionjob",
+    "decisionlog.view_decisionlogentry",
+}
+ROLE_PERMISSIONS[Role.OPERATIONS_ADMIN] |= {"decisionlog.view_decisionlogentry"}

@@ -386,3 +386,30 @@ def credit_lines_limits_set(
             lines, update=True, default_user=by, default_change_reason=reason[:100], batch_size=500
         )
     return len(lines)
+
+
+# --- Closing a credit line (restrictions, issue 12) ---------------------------------------------
+# Closed is final: freezing and unfreezing refuse a closed line (credit_line_status_check), and
+# nothing reopens one.
+
+
+def credit_line_close_check(*, status: str, reason: str, by) -> str:
+    """Whether `by` may close a line in `status`, saying why; returns the reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("Closing a credit line needs a reason."), code="no_reason")
+    if by is None or not by.has_perm("accounts.freeze_creditline"):
+        raise DomainError(_("You may not close credit lines."), code="not_allowed")
+    if status == CreditLineStatus.CLOSED:
+        raise DomainError(_("This credit line is already closed; closing is final."), code="closed")
+    return reason
+
+
+@transaction.atomic
+def credit_line_close(*, credit_line: CreditLine, reason: str, by) -> CreditLine:
+    """A person closes an active or frozen line for good, with a reason."""
+    line = CreditLine.objects.select_for_update().get(pk=credit_line.pk)
+    reason = credit_line_close_check(status=line.status, reason=reason, by=by)
+    return _status_set(
+        line, to=CreditLineStatus.CLOSED, stored_reason=f"Closed: {reason}"[:200], reason=reason, by=by
+    )

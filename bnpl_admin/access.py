@@ -70,6 +70,11 @@ VISIT_READERS = frozenset(
 )
 VISIT_PHOTO_READERS = frozenset({str(Role.FIELD_AGENT), str(Role.COLLECTIONS_MANAGER), SUPERUSER})
 
+# The risk console (issue 12): restrictions for risk analysts only (restrictions.add_restriction);
+# the decision log for whoever holds decisionlog.view_decisionlogentry.
+RISK_ANALYSTS = frozenset({str(Role.RISK_ANALYST), SUPERUSER})
+DECISION_LOG_READERS = frozenset({str(Role.RISK_ANALYST), str(Role.OPERATIONS_ADMIN), SUPERUSER})
+
 
 @dataclass(frozen=True)
 class Access:
@@ -156,6 +161,17 @@ URL_ACCESS: dict[str, Access] = {
     "admin:visits_*_add": Access(NOBODY, note="visits are requested on the case page (visits.services)"),
     "admin:visits_*_delete": Access(NOBODY, note="a visit is rejected or cancelled, never deleted"),
     "admin:visits_*": Access(STAFF),
+    # --- Risk console: restrictions and the decision log (issue 12) -----------------------------
+    "restrictions:job_confirm": Access(RISK_ANALYSTS, status=405, note="POST only: the job page's buttons"),
+    "restrictions:job_approve": Access(RISK_ANALYSTS, status=405, note="POST only: the job page's buttons"),
+    "restrictions:job_cancel": Access(RISK_ANALYSTS, status=405, note="POST only: the job page's buttons"),
+    "restrictions:job_resume": Access(RISK_ANALYSTS, status=405, note="POST only: the job page's buttons"),
+    "restrictions:customer_find": Access(
+        RISK_ANALYSTS, status=302, note="without a platform user id: back to the job list"
+    ),
+    "restrictions:*": Access(RISK_ANALYSTS),
+    "decisionlog:verification_start": Access(DECISION_LOG_READERS, status=405, note="POST only"),
+    "decisionlog:*": Access(DECISION_LOG_READERS),
     # --- The Django admin: staff only (operations admins and superusers) ----------------------
     "admin:index": Access(STAFF),
     # The admin's sign-in leads to the console's two steps (accounts.auth_views.admin_sign_in,

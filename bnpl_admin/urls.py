@@ -39,6 +39,8 @@ urlpatterns = [
     path("settlements/", include("settlements.urls")),
     path("visits/", include("visits.urls")),
     path("decisions/", include("decisions.urls")),
+    path("decision-log/", include("decisionlog.urls")),
+    path("restrictions/", include("restrictions.urls")),
     path("healthz/", health.healthz, name="healthz"),
     path("healthz/operations/", health.healthz_operations, name="healthz_operations"),
     # Where django.conf.urls.i18n would put set_language, wrapped: it also saves the choice

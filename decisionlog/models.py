@@ -66,3 +66,44 @@ class DecisionLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.sequence} {self.get_kind_display()} {self.subject}"
+
+
+class VerificationStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    OK = "ok", _("Chain intact")
+    BROKEN = "broken", _("Chain broken")
+    FAILED = "failed", _("Failed")
+
+
+class ChainVerification(models.Model):
+    """One run of `decision_log_verify`, on demand from the console (a Celery task) or by the
+    command: its result is what the verification page shows."""
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=8, choices=VerificationStatus.choices, default=VerificationStatus.RUNNING
+    )
+    entries = models.PositiveBigIntegerField(_("entries checked"), default=0)
+    head_hash = models.CharField(_("head hash"), max_length=64, blank=True)
+    # The first entry found broken, and why (decisionlog.services.BreakReason).
+    broken_sequence = models.PositiveBigIntegerField(_("first broken entry"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=24, blank=True)
+    detail = models.TextField(_("detail"), blank=True)
+    seconds = models.FloatField(_("seconds"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("decision log verification")
+        verbose_name_plural = _("decision log verifications")
+        ordering = ["-requested_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.requested_at:%Y-%m-%d %H:%M} {self.status}"

@@ -1,18 +1,23 @@
-"""Appending to the decision log (the only writer) and the hashes it is built from."""
+"""Appending to the decision log (the only writer), the hashes it is built from, and verifying
+the whole chain (`decision_log_verify`, run by `manage.py verify_decision_log` and the console)."""
 
 from __future__ import annotations
 
 import datetime
 import hashlib
 import json
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from bnpl_admin.bulk import bulk_insert_values
 
-from .models import GENESIS_HASH, ChainHead, DecisionLogEntry
+from .models import GENESIS_HASH, ChainHead, ChainVerification, DecisionLogEntry, VerificationStatus
 
 
 def _json_default(value):
@@ -150,3 +155,242 @@ def decision_log_append_many(*, entries, actor=None, canonical: bool = False) ->
         head.sequence, head.head_hash = sequence, previous_hash
         head.save(update_fields=["sequence", "head_hash"])
     return len(rows)
+
+
+def decision_log_append_entries(*, entries: Iterable[dict], actor=None) -> list[DecisionLogEntry]:
+    """Append several entries at once (each dict: kind, subject, content), in the caller's
+    transaction, under one lock of the head: a bulk restriction writes one entry per line without
+    one lock and one INSERT per line. The chain is the same as appending them one by one."""
+    entries = list(entries)
+    if not entries:
+        return []
+    with transaction.atomic():
+        ChainHead.objects.get_or_create(pk=1)
+        head = ChainHead.objects.select_for_update().get(pk=1)
+        sequence, previous_hash = head.sequence, head.head_hash or GENESIS_HASH
+        recorded_at = timezone.now()
+        actor_id = getattr(actor, "pk", None)
+        rows = []
+        for item in entries:
+            sequence += 1
+            stored = canonical_content(item["content"])
+            content_hash = content_digest(
+                sequence=sequence,
+                recorded_at=recorded_at,
+                kind=item["kind"],
+                subject=item["subject"],
+                actor_id=actor_id,
+                content=stored,
+            )
+            entry_hash = chain_digest(previous_hash=previous_hash, content_hash=content_hash)
+            rows.append(
+                DecisionLogEntry(
+                    sequence=sequence,
+                    recorded_at=recorded_at,
+                    kind=item["kind"],
+                    subject=item["subject"],
+                    actor_id=actor_id,
+                    content=stored,
+                    content_hash=content_hash,
+                    previous_hash=previous_hash,
+                    entry_hash=entry_hash,
+                )
+            )
+            previous_hash = entry_hash
+        DecisionLogEntry.objects.bulk_create(rows, batch_size=500)
+        head.sequence, head.head_hash = sequence, previous_hash
+        head.save(update_fields=["sequence", "head_hash"])
+    return rows
+
+
+# --- Verifying the chain -----------------------------------------------------------------------
+
+
+class BreakReason:
+    """Why verification stopped at an entry (stored in ChainVerification.reason)."""
+
+    REMOVED = "removed"  # a sequence number is missing: the entry was deleted
+    REORDERED = "reordered"  # the entry's predecessor hash is another entry's, not the one before it
+    PREDECESSOR = "predecessor"  # the predecessor hash matches no entry: the one before was changed
+    EDITED = "edited"  # the content no longer gives the stored content hash
+    HASH_EDITED = "hash_edited"  # the stored hashes do not chain: a hash column was rewritten
+    HEAD = "head"  # the chain ends before (or differs from) the head row: last entries removed
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    entries: int
+    head_hash: str
+    broken_sequence: int | None = None
+    broken_id: int | None = None
+    reason: str = ""
+    detail: str = ""
+
+
+# Columns the hashes are built from (and the id, to name the row).
+_VERIFY_FIELDS = (
+    "id",
+    "sequence",
+    "recorded_at",
+    "kind",
+    "subject",
+    "actor_id",
+    "content",
+    "content_hash",
+    "previous_hash",
+    "entry_hash",
+)
+
+
+def _entries_in_order(batch_size: int) -> Iterator[DecisionLogEntry]:
+    """Every entry in sequence order, `batch_size` rows at a time by keyset (constant memory on
+    any database, and no long-lived cursor across a big chain)."""
+    after = -1
+    while True:
+        batch = list(
+            DecisionLogEntry.objects.filter(sequence__gt=after)
+            .order_by("sequence")
+            .only(*_VERIFY_FIELDS)[:batch_size]
+        )
+        if not batch:
+            return
+        yield from batch
+        after = batch[-1].sequence
+
+
+def decision_log_verify(*, batch_size: int = 5000) -> ChainReport:
+    """Recompute the whole chain in sequence order and return the first entry that is broken,
+    with why: removed (a gap in the sequence, or the chain ending before the head), reordered
+    (its predecessor hash belongs to another entry), edited (its content no longer matches its
+    hash), or its hashes rewritten. Reads only; holds no lock (entries appended meanwhile are
+    past the point where it read the head, and are checked next time)."""
+    head = ChainHead.objects.filter(pk=1).first()
+    head_sequence = head.sequence if head else 0
+    head_hash = head.head_hash if head else GENESIS_HASH
+    expected_previous = GENESIS_HASH
+    expected_sequence = 1
+    count = 0
+
+    def broken(entry, reason: str, detail: str, *, sequence=None) -> ChainReport:
+        return ChainReport(
+            ok=False,
+            entries=count,
+            head_hash=head_hash,
+            broken_sequence=sequence if sequence is not None else entry.sequence,
+            broken_id=getattr(entry, "id", None),
+            reason=reason,
+            detail=detail,
+        )
+
+    for entry in _entries_in_order(batch_size):
+        if entry.sequence > head_sequence:
+            break  # appended after the head was read: checked next time
+        if entry.sequence != expected_sequence:
+            return broken(
+                None,
+                BreakReason.REMOVED,
+                _("Entry #%(missing)s is missing: entry #%(found)s follows entry #%(before)s.")
+                % {"missing": expected_sequence, "found": entry.sequence, "before": expected_sequence - 1},
+                sequence=expected_sequence,
+            )
+        if entry.previous_hash != expected_previous:
+            other = DecisionLogEntry.objects.filter(entry_hash=entry.previous_hash).only("sequence").first()
+            if other is not None:
+                return broken(
+                    entry,
+                    BreakReason.REORDERED,
+                    _(
+                        "Entry #%(sequence)s is out of order: it was written after the entry now "
+                        "numbered #%(other)s, not after #%(before)s."
+                    )
+                    % {"sequence": entry.sequence, "other": other.sequence, "before": entry.sequence - 1},
+                )
+            return broken(
+                entry,
+                BreakReason.PREDECESSOR,
+                _(
+                    "Entry #%(sequence)s does not follow entry #%(before)s: the entry before it was "
+                    "removed or its hash changed."
+                )
+                % {"sequence": entry.sequence, "before": entry.sequence - 1},
+            )
+        recomputed = content_digest(
+            sequence=entry.sequence,
+            recorded_at=entry.recorded_at,
+            kind=entry.kind,
+            subject=entry.subject,
+            actor_id=entry.actor_id,
+            content=entry.content,
+        )
+        if recomputed != entry.content_hash:
+            return broken(
+                entry,
+                BreakReason.EDITED,
+                _("Entry #%(sequence)s was edited: its content no longer gives its stored hash.")
+                % {"sequence": entry.sequence},
+            )
+        if (
+            chain_digest(previous_hash=entry.previous_hash, content_hash=entry.content_hash)
+            != entry.entry_hash
+        ):
+            return broken(
+                entry,
+                BreakReason.HASH_EDITED,
+                _("Entry #%(sequence)s has a rewritten entry hash.") % {"sequence": entry.sequence},
+            )
+        expected_previous = entry.entry_hash
+        expected_sequence += 1
+        count += 1
+    if count != head_sequence or expected_previous != head_hash:
+        return ChainReport(
+            ok=False,
+            entries=count,
+            head_hash=head_hash,
+            broken_sequence=count + 1,
+            reason=BreakReason.HEAD,
+            detail=_(
+                "The chain ends at entry #%(last)s but its head records %(head)s entries: the last "
+                "entries were removed or the head was changed."
+            )
+            % {"last": count, "head": head_sequence},
+        )
+    return ChainReport(ok=True, entries=count, head_hash=head_hash)
+
+
+def chain_verification_start(*, by=None, inline: bool = False) -> ChainVerification:
+    """A verification requested from the console: recorded now, run by a Celery task on commit
+    (or here, `inline`, as the demo seeder does without a worker)."""
+    from .tasks import chain_verification_run_task
+
+    verification = ChainVerification.objects.create(requested_by=by)
+    if inline:
+        return chain_verification_run(verification=verification)
+    transaction.on_commit(lambda: chain_verification_run_task.delay(verification.pk), robust=True)
+    return verification
+
+
+def chain_verification_run(*, verification: ChainVerification) -> ChainVerification:
+    """Run the verification and record its result (idempotent: a finished one is left as it is)."""
+    verification.refresh_from_db()
+    if verification.status != VerificationStatus.RUNNING:
+        return verification
+    started = time.monotonic()
+    try:
+        report = decision_log_verify()
+    except Exception as exc:  # recorded so the page says so, then raised for the worker's log
+        verification.status = VerificationStatus.FAILED
+        verification.detail = str(exc)[:2000]
+        verification.finished_at = timezone.now()
+        verification.save()
+        raise
+    verification.status = VerificationStatus.OK if report.ok else VerificationStatus.BROKEN
+    verification.entries = report.entries
+    verification.head_hash = report.head_hash
+    verification.broken_sequence = report.broken_sequence
+    verification.reason = report.reason
+    verification.detail = report.detail
+    verification.seconds = round(time.monotonic() - started, 3)
+    verification.finished_at = timezone.now()
+    verification.save()
+    return verification

@@ -63,6 +63,7 @@ from collection.models import (
 )
 from collection.selectors import promise_ceiling
 from collection.services import CaseError, contact_record, promises_decide
+from decisionlog.services import chain_verification_start
 from orders.ledger import (
     LateFeeTerms,
     add_months,
@@ -94,6 +95,14 @@ from orders.models import (
 from orders.services import payment_post
 from policy.models import Policy
 from policy.selectors import policy_in_force
+from restrictions.models import RestrictionAction, RestrictionReason
+from restrictions.selectors import lines_to_change
+from restrictions.services import (
+    approval_threshold,
+    restriction_job_confirm,
+    restriction_job_preview,
+    restriction_job_run,
+)
 
 BATCH_SIZE = 1000
 # The change reason of the baseline history row each demo row is written with.
@@ -1509,6 +1518,7 @@ def seed_portfolio(*, seed: int, customers: int, today: datetime.date | None = N
     arrangements_seed()
     summary.visits = visits_seed(today=today)
     summary.decisions_by_outcome = decisions_seed(prefix=demo_prefix(seed), today=today)
+    restrictions_demo(today=today)
     summary.seconds = time.monotonic() - started
     return summary
 
@@ -1846,3 +1856,39 @@ def decisions_seed(*, prefix: str, today: datetime.date) -> Counter:
             )
     order_reviews_expire(now=now)  # the rest of the old calls: declined, review expired
     return counts
+
+
+# --- Restrictions and the decision log (issue 12) ----------------------------------------------
+
+
+def restrictions_demo(*, today: datetime.date) -> None:
+    """A flagged merchant's customers frozen through a bulk job (left done) and a verification of
+    the decision log, both through the services."""
+    analyst = User.objects.filter(groups__name=Role.RISK_ANALYST).order_by("id").first()
+    if analyst is None:
+        return
+    flagged = list(Merchant.objects.filter(is_risky=True).order_by("name"))
+    # The flagged merchant with the fewest lines to freeze that still has some, under the
+    # approval threshold so the demo job runs without a checker.
+    sized = sorted(
+        (
+            lines_to_change(spec={"merchant": m.pk}, action=RestrictionAction.FREEZE, on=today).count(),
+            m.name,
+            m,
+        )
+        for m in flagged
+    )
+    chosen = next((m for count, _name, m in sized if 0 < count <= approval_threshold(on=today)), None)
+    if chosen is not None:
+        job = restriction_job_preview(
+            spec={"merchant": chosen.pk},
+            action=RestrictionAction.FREEZE,
+            reason_code=RestrictionReason.MERCHANT_RISK,
+            text="商户涉嫌刷单，冻结其客户额度待复核",
+            by=analyst,
+        )
+        restriction_job_confirm(job=job, by=analyst, publish=False)
+        # At a fixed time of the business day, so the same seed gives the same book.
+        at = timezone.make_aware(datetime.datetime.combine(today, datetime.time(9, 30)))
+        restriction_job_run(job=job, on=today, at=at)
+    chain_verification_start(by=analyst, inline=True)

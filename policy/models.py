@@ -274,6 +274,14 @@ class Policy(models.Model):
         help_text=_("A referred order not reviewed within this many hours is declined."),
     )
 
+    # Restrictions (issue 12): a bulk restriction of more lines than this waits for a second
+    # analyst's approval (restrictions.services, maker–checker).
+    restriction_approval_lines = models.PositiveIntegerField(
+        _("bulk restriction: lines needing approval"),
+        default=1000,
+        help_text=_("A bulk restriction of more credit lines than this needs a second analyst's approval."),
+    )
+
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     history = HistoricalRecords(
         verbose_name=_("historical policy"), verbose_name_plural=_("historical policies")

@@ -62,6 +62,9 @@ NOT_IN_ADMIN: dict[str, str] = {
     "decisionlog.DecisionLogEntry": "append-only: read on the console's decision log page, never edited",
     "risk.Characteristic": "shown with its bins on the version's console page; bins in BinAdmin",
     "risk.GradeBand": "shown inline on its version's admin page (risk.admin.ScorecardVersionAdmin)",
+    "decisionlog.ChainVerification": "verification results: shown on the console's verification page",
+    "restrictions.RestrictionJob": "bulk jobs: created and approved on the console's restriction pages",
+    "restrictions.Restriction": "append-only record of each line's restriction: shown on the console's pages",
 }
 
 

@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "visits",
     # Order decisions: the decision rules, the try-an-order form and the review queue.
     "decisions",
+    # Credit-line restrictions, one at a time and bulk jobs by filter (issue 12).
+    "restrictions",
     # Sign-in security: two factors (django-otp) and lockout (django-axes).
     "django_otp",
     "django_otp.plugins.otp_totp",

@@ -178,7 +178,15 @@ def _policy_data(**overrides) -> dict:
             f.name: f.get_default()
             for f in Policy._meta.concrete_fields
             if f.name.startswith(
-                ("reminder_", "manual_payment_", "queue_weight_", "promise_", "limit_increase_", "decision_")
+                (
+                    "reminder_",
+                    "manual_payment_",
+                    "queue_weight_",
+                    "promise_",
+                    "limit_increase_",
+                    "decision_",
+                    "restriction_",
+                )
             )
         },
         **overrides,

@@ -299,6 +299,7 @@ def build_site_data() -> SiteData:
     from tests.risk.cards import risk_rows
 
     risk_rows(maker=users[str(Role.RISK_ANALYST)], checker=users[SUPERUSER])
+    _risk_console_rows(users, customer)
 
     objects = {}
     missing = []
@@ -316,6 +317,20 @@ def build_site_data() -> SiteData:
             f"no row of {', '.join(sorted(missing))}: add one in tests/audit/site_map.build_site_data"
         )
     return SiteData(objects=objects, users=users)
+
+
+def _risk_console_rows(users, customer) -> None:
+    """A restriction job and a decision log entry, for the pages that take their ids."""
+    from restrictions.services import restriction_apply, restriction_job_preview
+
+    analyst = users[str(Role.RISK_ANALYST)]
+    restriction_job_preview(
+        spec={"grade": "E"}, action="freeze", reason_code="poor_grade", text="", by=analyst
+    )
+    line = customer.credit_line
+    line.refresh_from_db()
+    action = "unfreeze" if line.status == "frozen" else "freeze"  # the sweep may have frozen it
+    restriction_apply(credit_line=line, action=action, reason_code="arrears", text="matrix", by=analyst)
 
 
 def _third_party_rows(user) -> None:
@@ -404,6 +419,14 @@ def sample_value(data: SiteData):
             from risk.models import LimitChange
 
             return str(LimitChange.objects.order_by("pk").first().pk)
+        if name == "job_id":  # a bulk restriction job
+            from restrictions.models import RestrictionJob
+
+            return str(RestrictionJob.objects.order_by("pk").first().pk)
+        if name == "sequence":  # a decision log entry
+            from decisionlog.models import DecisionLogEntry
+
+            return str(DecisionLogEntry.objects.order_by("sequence").first().sequence)
         if name == "url":  # the admin's catch-all
             return "no-such-page/"
         raise MissingSample(

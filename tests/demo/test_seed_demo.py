@@ -296,11 +296,13 @@ def test_every_customer_in_arrears_has_one_open_case_and_a_frozen_line(book):
         assert case.assigned_agent_id in agents
         line = CreditLine.objects.get(customer_id=customer_id)
         assert (line.status, line.status_reason) == (CreditLineStatus.FROZEN, f"Overdue: {dpd} days past due")
-    # Every other frozen line was frozen by the demo's rescoring (grade E), with its limit change.
+    # Every other frozen line was frozen by the demo's rescoring (grade E), with its limit change,
+    # or by the demo's bulk restriction of a flagged merchant's customers (restrictions.Restriction).
     frozen = (
         CreditLine.objects.filter(status=CreditLineStatus.FROZEN)
         .exclude(customer_id__in=oldest_overdue)
         .exclude(customer__in=arranged)
+        .exclude(restrictions__isnull=False)
     )
     assert not frozen.exclude(customer__limit_changes__kind="freeze").exists()
     buckets = Counter(CollectionCase.objects.open().values_list("bucket", flat=True))

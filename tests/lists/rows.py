@@ -302,7 +302,56 @@ def referrals(n: int) -> None:
         shapes[i % len(shapes)](CustomerFactory())
 
 
+def restriction_jobs(n: int) -> None:
+    """Jobs of every shape the table renders: each filter, approved or not."""
+    from restrictions.models import RestrictionJob
+    from tests.factories import MerchantFactory
+
+    analyst = UserFactory(username="lister-analyst", roles=[Role.RISK_ANALYST])
+    checker = UserFactory(username="lister-checker", roles=[Role.RISK_ANALYST])
+    merchant = MerchantFactory(name="直播好物")
+    specs = [
+        {"grade": "E"},
+        {"merchant": merchant.pk},
+        {"flagged_merchants": True},
+        {"dpd_over": 30, "within_days": 90},
+    ]
+    RestrictionJob.objects.bulk_create(
+        RestrictionJob(
+            filter_spec=specs[i % len(specs)],
+            action=("freeze", "unfreeze", "close")[i % 3],
+            reason_code="poor_grade",
+            reason_text=f"job {i}",
+            requested_by=analyst,
+            approved_by=checker if i % 2 else None,
+            status=("previewed", "done", "running")[i % 3],
+            preview_lines=i,
+            total=i,
+            done=i // 2,
+        )
+        for i in range(n)
+    )
+
+
+def decision_log_entries(n: int) -> None:
+    """Entries of each kind, with and without a person, one with a phone number in its text."""
+    from decisionlog.models import DecisionKind
+    from decisionlog.services import decision_log_append
+
+    person = UserFactory(username="lister-risk")
+    kinds = list(DecisionKind.values)
+    for i in range(n):
+        decision_log_append(
+            kind=kinds[i % len(kinds)],
+            subject=f"accounts.creditline:{i}",
+            content={"reason_text": "called 13812345678", "amount": "12.00", "i": i},
+            actor=person if i % 2 else None,
+        )
+
+
 ROW_MAKERS: dict[str, Callable[[int], None]] = {
+    "restrictions:job_list": restriction_jobs,
+    "decisionlog:entry_list": decision_log_entries,
     "visits:requested": visit_requests,
     "audit:event_list": audit_events,
     "collections:case_queue": queue_cases,

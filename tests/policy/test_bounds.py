@@ -49,6 +49,7 @@ GOOD = {
     "decision_max_limit_share": D("0.8"),
     "decision_max_burden_30d": D("3000.00"),
     "decision_review_hours": 24,
+    "restriction_approval_lines": 1000,
 }
 # One value out of bounds per field: a negative cap, rates beyond sane, days beyond a year.
 BAD = [
