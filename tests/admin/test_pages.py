@@ -13,8 +13,7 @@ from django.utils import timezone
 from accounts.models import Customer
 from accounts.roles import Role
 from collection.models import CaseEvent, CaseEventType, Team
-from collection.services import promise_make
-from collection.services import contact_record
+from collection.services import contact_record, promise_make
 from orders.models import Component, Installment, Order, Payment, Plan
 from orders.services import fee_waive, manual_payment_request, payment_post
 from policy.models import Policy

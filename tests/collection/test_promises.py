@@ -26,7 +26,7 @@ from collection.models import (
     Promise,
     PromiseStatus,
 )
-from collection.selectors import case_promise_summary, cases_queue, my_queue
+from collection.selectors import case_promise_summary, my_queue
 from collection.services import (
     CaseError,
     PromiseError,
@@ -642,7 +642,7 @@ def test_the_queue_counts_broken_promises_and_weighs_a_promise_due_today(agent):
         setattr(policy, f"queue_weight_{name}", Decimal("0"))
     policy.queue_weight_broken_promise = Decimal("20")
     policy.save()
-    assert [c.pk for c in my_queue(user=agent)][0] == broken.pk
+    assert next(c.pk for c in my_queue(user=agent)) == broken.pk
     scores = {c.pk: c.priority for c in my_queue(user=agent)}
     assert scores[broken.pk] == 20 and scores[quiet.pk] == 0
     policy.queue_weight_broken_promise = Decimal("0")
