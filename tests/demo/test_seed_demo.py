@@ -135,10 +135,16 @@ def fingerprint() -> str:
 
 
 def test_the_same_seed_gives_the_same_book_and_another_seed_another():
+    import time_machine
+
     prints = []
+    # One moment for every seeding: the promises are made and paid through the services, whose
+    # events are stamped with the clock (one seed on one day gives the same book, at one moment).
+    moment = timezone.now()
     for seed_value in ("5", "5", "6"):
         rollback_to = transaction.savepoint()
-        seed("--customers", "50", "--seed", seed_value)
+        with time_machine.travel(moment, tick=False):
+            seed("--customers", "50", "--seed", seed_value)
         assert Customer.objects.count() == 50
         prints.append(fingerprint())
         transaction.savepoint_rollback(rollback_to)
@@ -263,7 +269,14 @@ def test_every_customer_in_arrears_has_one_open_case_and_a_frozen_line(book):
     for customer_id, due in oldest_overdue.items():
         (case,) = open_cases[customer_id]
         dpd = (today - due).days
-        assert (case.days_past_due, case.bucket, case.status) == (dpd, Bucket.for_dpd(dpd), CaseStatus.OPEN)
+        assert (case.days_past_due, case.bucket) == (dpd, Bucket.for_dpd(dpd))
+        # Open, or moved on by a promise to pay made, kept or broken (demo.seeder.promises_seed).
+        assert case.status in (
+            CaseStatus.OPEN,
+            CaseStatus.PROMISED,
+            CaseStatus.CONTACTED,
+            CaseStatus.BROKEN_PROMISE,
+        )
         assert case.assigned_agent_id in agents
         line = CreditLine.objects.get(customer_id=customer_id)
         assert (line.status, line.status_reason) == (CreditLineStatus.FROZEN, f"Overdue: {dpd} days past due")
