@@ -75,10 +75,10 @@ SYSTEM_REASONS = {
     "round robin": gettext_lazy("round robin"),
     "by load": gettext_lazy("by load"),
     # Promises to pay (collection.services): the case's history rows keep these reasons.
-    "contact": gettext_lazy("a contact"),
-    "promise made": gettext_lazy("promise made"),
-    "promise kept": gettext_lazy("promise kept"),
-    "promise broken": gettext_lazy("promise broken"),
+    "contact reached": gettext_lazy("a contact"),
+    "promise: made": gettext_lazy("promise made"),
+    "promise: kept": gettext_lazy("promise kept"),
+    "promise: broken": gettext_lazy("promise broken"),
 }
 
 

