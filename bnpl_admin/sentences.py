@@ -74,6 +74,11 @@ SYSTEM_REASONS = {
     "reopened for a return": gettext_lazy("reopened for a return"),
     "round robin": gettext_lazy("round robin"),
     "by load": gettext_lazy("by load"),
+    # Promises to pay (collection.services): the case's history rows keep these reasons.
+    "contact reached": gettext_lazy("a contact"),
+    "promise: made": gettext_lazy("promise made"),
+    "promise: kept": gettext_lazy("promise kept"),
+    "promise: broken": gettext_lazy("promise broken"),
 }
 
 

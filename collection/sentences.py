@@ -138,10 +138,10 @@ _CASE_RENDERERS["contact_refused"] = _case_contact_refused
 # --- Promises to pay ---------------------------------------------------------------------------
 
 _CASE_REASONS = {
-    "contact": gettext_lazy("a contact"),
-    "promise made": gettext_lazy("promise made"),
-    "promise kept": gettext_lazy("promise kept"),
-    "promise broken": gettext_lazy("promise broken"),
+    "contact reached": gettext_lazy("a contact"),
+    "promise: made": gettext_lazy("promise made"),
+    "promise: kept": gettext_lazy("promise kept"),
+    "promise: broken": gettext_lazy("promise broken"),
 }
 
 

@@ -418,7 +418,7 @@ def contact_record(
                 and case.status in CONTACTED_FROM
                 and CaseStatus.CONTACTED in CASE_TRANSITIONS[CaseStatus(case.status)]
             ):
-                case_transition(case=case, to=CaseStatus.CONTACTED, by=agent, reason="contact")
+                case_transition(case=case, to=CaseStatus.CONTACTED, by=agent, reason="contact reached")
     # Raised after the transaction above has committed its refusal event.
     if not decision.allowed:
         raise ContactRefused(decision.message, code=decision.reason_code, decision=decision)
@@ -696,7 +696,7 @@ def promise_make(
         )
         if by is not None:
             promise._history_user = by
-        promise._change_reason = "promise made"
+        promise._change_reason = "promise: made"
         try:
             with transaction.atomic():
                 promise.save()
@@ -715,7 +715,7 @@ def promise_make(
             },
         )
         if CaseStatus.PROMISED in CASE_TRANSITIONS[CaseStatus(case.status)]:
-            case_transition(case=case, to=CaseStatus.PROMISED, by=by, reason="promise made")
+            case_transition(case=case, to=CaseStatus.PROMISED, by=by, reason="promise: made")
     return promise
 
 
@@ -886,7 +886,7 @@ def _promises_decide_batch(*, ids: list[int], on: datetime.date) -> Counter:
         to = _PROMISE_MOVES_CASE_TO.get(promise.status)
         case = waiting.get(promise.case_id)
         if to is not None and case is not None:
-            case_transition(case=case, to=to, reason=f"promise {promise.status}")
+            case_transition(case=case, to=to, reason=f"promise: {promise.status}")
     return Counter(outcome.status for outcome in decided.values())
 
 

@@ -143,10 +143,16 @@ def fingerprint() -> str:
 
 
 def test_the_same_seed_gives_the_same_book_and_another_seed_another():
+    import time_machine
+
     prints = []
+    # One moment for every seeding: the promises are made and paid through the services, whose
+    # events are stamped with the clock (one seed on one day gives the same book, at one moment).
+    moment = timezone.now()
     for seed_value in ("5", "5", "6"):
         rollback_to = transaction.savepoint()
-        seed("--customers", "50", "--seed", seed_value)
+        with time_machine.travel(moment, tick=False):
+            seed("--customers", "50", "--seed", seed_value)
         assert Customer.objects.count() == 50
         prints.append(fingerprint())
         transaction.savepoint_rollback(rollback_to)
@@ -291,11 +297,21 @@ def test_every_customer_in_arrears_has_one_open_case_and_a_frozen_line(book):
     for customer_id, due in oldest_overdue.items():
         (case,) = open_cases[customer_id]
         dpd = (today - due).days
-        assert (case.days_past_due, case.bucket) == (dpd, Bucket.for_dpd(dpd))
-        assert case.status in (visit_statuses if case.pk in visited else {CaseStatus.OPEN}), case.status
+        if not case.promises.exists():  # a promise's payment may have paid the oldest: the next sweep ages it
+            assert (case.days_past_due, case.bucket) == (dpd, Bucket.for_dpd(dpd))
+        # Open, or moved on by a promise to pay (demo.seeder.promises_seed) or a home visit
+        # (demo.seeder.visits_seed) along the case map.
+        moved_on = {CaseStatus.PROMISED, CaseStatus.CONTACTED, CaseStatus.BROKEN_PROMISE}
+        assert case.status in (
+            {CaseStatus.OPEN} | moved_on | (visit_statuses if case.pk in visited else set())
+        )
         assert case.assigned_agent_id in agents
         line = CreditLine.objects.get(customer_id=customer_id)
-        assert (line.status, line.status_reason) == (CreditLineStatus.FROZEN, f"Overdue: {dpd} days past due")
+        frozen_at = dpd if not case.promises.exists() else case.days_past_due  # as seeded, before the payment
+        assert (line.status, line.status_reason) == (
+            CreditLineStatus.FROZEN,
+            f"Overdue: {frozen_at} days past due",
+        )
     # Every other frozen line was frozen by the demo's rescoring (grade E), with its limit change,
     # or by the demo's bulk restriction of a flagged merchant's customers (restrictions.Restriction).
     frozen = (
