@@ -91,6 +91,8 @@ MIDDLEWARE = [
     "accounts.middleware.SecondFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A boosted link (a console list's) that leads to another page loads that page whole.
+    "bnpl_admin.htmx.BoostedNavigationMiddleware",
     # Records the signed-in user on every django-simple-history row.
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last: turns a request django-axes flagged as locked out into the lockout page.
