@@ -19,7 +19,13 @@ class BoostedNavigationMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         htmx = getattr(request, "htmx", None)
-        if request.method == "GET" and htmx and htmx.boosted and htmx.current_url:
-            if urlsplit(htmx.current_url).path != request.path:
-                return HttpResponse(headers={"HX-Redirect": request.get_full_path()})
+        leaves_the_page = (
+            request.method == "GET"
+            and htmx
+            and htmx.boosted
+            and htmx.current_url
+            and urlsplit(htmx.current_url).path != request.path
+        )
+        if leaves_the_page:
+            return HttpResponse(headers={"HX-Redirect": request.get_full_path()})
         return self.get_response(request)
