@@ -186,6 +186,7 @@ def _policy_data(**overrides) -> dict:
                     "limit_increase_",
                     "decision_",
                     "restriction_",
+                    "settlement_",
                 )
             )
         },
