@@ -143,6 +143,22 @@ def book(superuser):
     done_visit(day=timezone.localdate())
     for _n in range(ROWS - 1):
         requested_visit(day=timezone.localdate())
+    # The risk console: ROWS scorecards (with their bins), one active version that scored the
+    # book, and ROWS limit increases waiting for a second analyst.
+    from risk import services as risk
+    from tests.risk.cards import hand_card
+
+    maker = UserFactory(roles=[Role.RISK_ANALYST])
+    versions = [hand_card(name=f"Pages card {n}", by=maker) for n in range(ROWS)]
+    risk.scorecard_activation_request(version=versions[0], by=maker)
+    risk.scorecard_activate(version=versions[0], by=superuser)
+    risk.customers_rescore(on=timezone.localdate())
+    for customer in Customer.objects.exclude(limit_changes__status="pending_approval")[:ROWS]:
+        line = customer.credit_line
+        if line.limit < Decimal("20000.00"):
+            risk.limit_increase_propose(
+                customer=customer, new_limit=line.limit + 1, by=maker, reason="pages", on=timezone.localdate()
+            )
 
 
 def test_every_model_of_the_console_is_registered():

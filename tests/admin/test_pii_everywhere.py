@@ -102,7 +102,9 @@ def _leaks(path: str, response, secrets: set[str]) -> list[str]:
     """The full numbers a response shows, other than one the request itself carried: a search
     box, a sign-in page's `next` or a search link shows back what the visitor typed."""
     typed = {_normal(value) for values in parse_qs(urlsplit(path).query).values() for value in values}
-    text = response.content.decode("utf-8", "replace") + " " + response.get("Location", "")
+    # A file (a visit's photo) streams: read what it streams.
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    text = body.decode("utf-8", "replace") + " " + response.get("Location", "")
     return sorted(s for s in secrets if s in text and _normal(s) not in typed)
 
 
