@@ -17,7 +17,7 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from bnpl_admin.bulk import bulk_update_rows, bulk_update_values
@@ -111,11 +111,13 @@ def credit_lines_freeze_overdue(
     lines = list(active.select_related("customer"))
     for line in lines:
         line.status = CreditLineStatus.FROZEN
-        # Stored text, so in the language active when the sweep runs: the business's (LANGUAGE_CODE).
-        line.status_reason = _("Overdue: %(days)d days past due (sweep %(date)s)") % {
-            "days": dpd_by_customer[line.customer_id],
-            "date": f"{on:%Y-%m-%d}",
-        }
+        # Stored text, so in the business's language (LANGUAGE_CODE) whoever or whatever runs the
+        # sweep: a worker, a command, or a request in another language.
+        with translation.override(settings.LANGUAGE_CODE):
+            line.status_reason = _("Overdue: %(days)d days past due (sweep %(date)s)") % {
+                "days": dpd_by_customer[line.customer_id],
+                "date": f"{on:%Y-%m-%d}",
+            }
         line.status_changed_at = now
     with transaction.atomic(savepoint=False):
         bulk_update_rows(lines, ["status", "status_reason", "status_changed_at"])

@@ -44,12 +44,15 @@ def case(agent):
 
 
 def test_the_proposal_is_a_case_action_for_agents_and_managers(agent, manager, case):
-    assert [a.key for a, _url in case_actions_for(user=agent, case=case)] == ["settlement_propose"]
-    assert [a.key for a, _url in case_actions_for(user=manager, case=case)] == ["settlement_propose"]
-    assert case_actions_for(user=person(Role.FIELD_AGENT), case=case) == []
+    def keys(user) -> list[str]:
+        return [a.key for a, _url in case_actions_for(user=user, case=case)]
+
+    # Other apps register their own actions (a contact, a home visit): this one is among them.
+    assert "settlement_propose" in keys(agent) and "settlement_propose" in keys(manager)
+    assert "settlement_propose" not in keys(person(Role.FIELD_AGENT))
     arrangement_propose(case=case, by=agent, kind="settlement", fee_discount="1.00")
     case.refresh_from_db()
-    assert case_actions_for(user=agent, case=case) == []  # one request at a time
+    assert "settlement_propose" not in keys(agent)  # one request at a time
 
 
 def test_the_proposal_page_shows_what_is_owed_and_refuses_other_teams_cases(agent, case):
