@@ -126,8 +126,15 @@ def fingerprint() -> str:
         ),
         # Events of what staff decided through the services (the seeded settlements) are dated
         # when they ran: compared without their time.
+        # Their reasons name the request by its id, which PostgreSQL's sequences do not roll back.
         sorted(
-            (e.order.external_reference, e.type, json.dumps(e.payload, sort_keys=True))
+            (
+                e.order.external_reference,
+                e.type,
+                re.sub(
+                    r"(restructure|settlement|write-off) \d+", r"\1 #", json.dumps(e.payload, sort_keys=True)
+                ),
+            )
             for e in OrderEvent.objects.select_related("order").filter(actor__isnull=False)
         ),
         sorted(
