@@ -98,7 +98,7 @@ class ChainVerification(models.Model):
     broken_sequence = models.PositiveBigIntegerField(_("first broken entry"), null=True, blank=True)
     reason = models.CharField(_("reason"), max_length=24, blank=True)
     detail = models.TextField(_("detail"), blank=True)
-    seconds = models.FloatField(_("seconds"), null=True, blank=True)
+    seconds = models.DecimalField(_("seconds"), max_digits=9, decimal_places=3, null=True, blank=True)
 
     class Meta:
         verbose_name = _("decision log verification")

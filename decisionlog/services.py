@@ -390,7 +390,7 @@ def chain_verification_run(*, verification: ChainVerification) -> ChainVerificat
     verification.broken_sequence = report.broken_sequence
     verification.reason = report.reason
     verification.detail = report.detail
-    verification.seconds = round(time.monotonic() - started, 3)
+    verification.seconds = Decimal(f"{time.monotonic() - started:.3f}")
     verification.finished_at = timezone.now()
     verification.save()
     return verification

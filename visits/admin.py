@@ -72,7 +72,14 @@ class VisitAdmin(ReadOnlyAdminMixin, AuditedAdmin):
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).visible_to(request.user)
+        # The change page shows every person and the case read only: one query, not one each.
+        people = ("requested_by", "approved_by", "field_agent_1", "field_agent_2", "check_in_by")
+        return (
+            super()
+            .get_queryset(request)
+            .visible_to(request.user)
+            .select_related("case__customer", "customer", *people, "check_out_by", "outcome_by")
+        )
 
     @admin.display(description=_("photos"))
     def photo_summary(self, obj) -> str:

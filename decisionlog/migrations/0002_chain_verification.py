@@ -45,7 +45,12 @@ class Migration(migrations.Migration):
                 ),
                 ("reason", models.CharField(blank=True, max_length=24, verbose_name="reason")),
                 ("detail", models.TextField(blank=True, verbose_name="detail")),
-                ("seconds", models.FloatField(blank=True, null=True, verbose_name="seconds")),
+                (
+                    "seconds",
+                    models.DecimalField(
+                        blank=True, decimal_places=3, max_digits=9, null=True, verbose_name="seconds"
+                    ),
+                ),
                 (
                     "requested_by",
                     models.ForeignKey(

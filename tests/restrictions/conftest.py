@@ -5,9 +5,6 @@ from __future__ import annotations
 import pytest
 
 from accounts.roles import Role
-
-# The real-browser fixtures (Chromium through Playwright), for test_browser.py.
-from tests.browser.conftest import browser, page  # noqa: F401
 from tests.factories import UserFactory
 
 
