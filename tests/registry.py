@@ -63,7 +63,7 @@ NOT_IN_ADMIN: dict[str, str] = {
     "risk.Characteristic": "shown with its bins on the version's console page; bins in BinAdmin",
     "risk.GradeBand": "shown inline on its version's admin page (risk.admin.ScorecardVersionAdmin)",
     "decisionlog.ChainVerification": "verification results: shown on the console's verification page",
-    "visits.VisitPhoto": "evidence files: listed on their visit's pages, served only by the checked photo view",
+    "visits.VisitPhoto": "evidence files: on their visit's page, served only by the checked photo view",
     "restrictions.RestrictionJob": "bulk jobs: created and approved on the console's restriction pages",
     "restrictions.Restriction": "append-only record of each line's restriction: shown on the console's pages",
 }
