@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django_celery_beat.models import PeriodicTask
 
 from audit.models import AuditAction
 from audit.services import audit_record
+from bnpl_admin.beat import beat_schedules_ensure
 from bnpl_admin.errors import DomainError
 
 SCHEDULES = [
@@ -26,20 +26,7 @@ SCHEDULES = [
 
 def schedules_ensure(apps, *args, **kwargs) -> None:
     """Create the schedules that are missing; leave ones staff have edited alone."""
-    crontab_model = apps.get_model("django_celery_beat", "CrontabSchedule")
-    task_model = apps.get_model("django_celery_beat", "PeriodicTask")
-    for name, task, minute, hour in SCHEDULES:
-        if task_model.objects.filter(name=name).exists():
-            continue
-        crontab, _ = crontab_model.objects.get_or_create(
-            minute=minute,
-            hour=hour,
-            day_of_week="*",
-            day_of_month="*",
-            month_of_year="*",
-            timezone=settings.TIME_ZONE,
-        )
-        task_model.objects.create(name=name, task=task, crontab=crontab, enabled=True)
+    beat_schedules_ensure(apps, SCHEDULES)
 
 
 # --- Changes to beat's schedules: who may make which, and the audit trail -----------------------
