@@ -11,6 +11,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from django.http import HttpRequest, HttpResponse
+from django_htmx.http import HttpResponseClientRedirect
 
 
 class BoostedNavigationMiddleware:
@@ -27,5 +28,5 @@ class BoostedNavigationMiddleware:
             and urlsplit(htmx.current_url).path != request.path
         )
         if leaves_the_page:
-            return HttpResponse(headers={"HX-Redirect": request.get_full_path()})
+            return HttpResponseClientRedirect(request.get_full_path())
         return self.get_response(request)
