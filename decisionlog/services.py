@@ -7,7 +7,7 @@ import datetime
 import hashlib
 import json
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -109,15 +109,16 @@ _ENTRY_FIELDS = (
 )
 
 
-def decision_log_append_many(*, entries, actor=None, canonical: bool = False) -> int:
+def decision_log_append_many(*, entries, actor=None, canonical: bool = False) -> list[int]:
     """Append entries (each a (kind, subject, content) tuple, in order) to the chain in one lock and
     one COPY, in the caller's transaction: the same hashes as one decision_log_append per entry,
-    without four statements per entry (risk.services.customers_rescore scores the whole book each
-    night). `canonical=True` says the contents hold JSON types only (no Decimal or date), which
-    saves a round trip through JSON per entry. Returns how many were appended."""
+    without four statements per entry (nightly rescoring scores the whole book; a bulk restriction
+    logs every line). `canonical=True` says the contents hold JSON types only (no Decimal or date),
+    which saves a round trip through JSON per entry. Returns the entries' sequence numbers, in
+    order."""
     entries = list(entries)
     if not entries:
-        return 0
+        return []
     actor_id = getattr(actor, "pk", None)
     with transaction.atomic():
         ChainHead.objects.get_or_create(pk=1)
@@ -154,53 +155,7 @@ def decision_log_append_many(*, entries, actor=None, canonical: bool = False) ->
         bulk_insert_values(DecisionLogEntry, _ENTRY_FIELDS, rows)
         head.sequence, head.head_hash = sequence, previous_hash
         head.save(update_fields=["sequence", "head_hash"])
-    return len(rows)
-
-
-def decision_log_append_entries(*, entries: Iterable[dict], actor=None) -> list[DecisionLogEntry]:
-    """Append several entries at once (each dict: kind, subject, content), in the caller's
-    transaction, under one lock of the head: a bulk restriction writes one entry per line without
-    one lock and one INSERT per line. The chain is the same as appending them one by one."""
-    entries = list(entries)
-    if not entries:
-        return []
-    with transaction.atomic():
-        ChainHead.objects.get_or_create(pk=1)
-        head = ChainHead.objects.select_for_update().get(pk=1)
-        sequence, previous_hash = head.sequence, head.head_hash or GENESIS_HASH
-        recorded_at = timezone.now()
-        actor_id = getattr(actor, "pk", None)
-        rows = []
-        for item in entries:
-            sequence += 1
-            stored = canonical_content(item["content"])
-            content_hash = content_digest(
-                sequence=sequence,
-                recorded_at=recorded_at,
-                kind=item["kind"],
-                subject=item["subject"],
-                actor_id=actor_id,
-                content=stored,
-            )
-            entry_hash = chain_digest(previous_hash=previous_hash, content_hash=content_hash)
-            rows.append(
-                DecisionLogEntry(
-                    sequence=sequence,
-                    recorded_at=recorded_at,
-                    kind=item["kind"],
-                    subject=item["subject"],
-                    actor_id=actor_id,
-                    content=stored,
-                    content_hash=content_hash,
-                    previous_hash=previous_hash,
-                    entry_hash=entry_hash,
-                )
-            )
-            previous_hash = entry_hash
-        DecisionLogEntry.objects.bulk_create(rows, batch_size=500)
-        head.sequence, head.head_hash = sequence, previous_hash
-        head.save(update_fields=["sequence", "head_hash"])
-    return rows
+    return [row[0] for row in rows]
 
 
 # --- Verifying the chain -----------------------------------------------------------------------

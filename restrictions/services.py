@@ -22,7 +22,7 @@ from bnpl_admin.bulk import bulk_update_rows
 from bnpl_admin.dates import business_date
 from bnpl_admin.errors import DomainError
 from decisionlog.models import DecisionKind
-from decisionlog.services import decision_log_append, decision_log_append_entries, subject_of
+from decisionlog.services import decision_log_append, decision_log_append_many, subject_of
 from policy.selectors import policy_in_force
 
 from .models import (
@@ -323,12 +323,12 @@ def restriction_job_batch(
             default_change_reason=f"restriction job {job.pk}: {reason}"[:100],
             default_date=now,
         )
-        entries = decision_log_append_entries(
+        sequences = decision_log_append_many(
             entries=[
-                {
-                    "kind": DecisionKind.RESTRICTION,
-                    "subject": subject_of(line),
-                    "content": _log_content(
+                (
+                    DecisionKind.RESTRICTION,
+                    subject_of(line),
+                    _log_content(
                         line=line,
                         action=job.action,
                         code=job.reason_code,
@@ -337,7 +337,7 @@ def restriction_job_batch(
                         available=before[line.pk][1],
                         job=job,
                     ),
-                }
+                )
                 for line in lines
             ],
             actor=by,
@@ -356,9 +356,9 @@ def restriction_job_batch(
                     by=by,
                     created_at=now,
                     job=job,
-                    decision_sequence=entry.sequence,
+                    decision_sequence=sequence,
                 )
-                for line, entry in zip(lines, entries, strict=True)
+                for line, sequence in zip(lines, sequences, strict=True)
             ]
         )
     job.cursor = ids[-1]

@@ -16,7 +16,7 @@ from decisionlog.services import (
     BreakReason,
     chain_verification_start,
     decision_log_append,
-    decision_log_append_entries,
+    decision_log_append_many,
     decision_log_verify,
 )
 from tests.factories import UserFactory
@@ -129,11 +129,8 @@ def test_a_rewritten_entry_hash_is_caught():
 
 def test_appending_many_gives_the_same_kind_of_chain_as_one_by_one():
     _append(2)
-    decision_log_append_entries(
-        entries=[
-            {"kind": DecisionKind.RESTRICTION, "subject": f"accounts.creditline:{i}", "content": {"i": i}}
-            for i in range(5)
-        ],
+    decision_log_append_many(
+        entries=[(DecisionKind.RESTRICTION, f"accounts.creditline:{i}", {"i": i}) for i in range(5)],
         actor=UserFactory(),
     )
     _append(2, start=10)
