@@ -30,6 +30,7 @@ from django.views import View
 from django_filters.fields import DateRangeField
 from django_tables2.export import TableExport
 from django_tables2.paginators import LazyPaginator
+from django_tables2.rows import BoundRow
 from tablib import Dataset
 
 # Query parameters of the page itself, never filters (and never in an export's record).
@@ -53,6 +54,37 @@ class BoundedLazyPaginator(LazyPaginator):
         if number > self.MAX_PAGE:
             raise EmptyPage(_("That page number is too large"))
         return number
+
+    def page(self, number):
+        # LazyPaginator slices self.object_list once; past the first page that slice is a deferred
+        # join (_DeferredRows): an OFFSET over the bare ids, then the page's rows with their figures.
+        rows = self.object_list
+        self.object_list = _DeferredRows(rows)
+        try:
+            return super().page(number)
+        finally:
+            self.object_list = rows
+
+
+class _DeferredRows:
+    """A table's rows sliced as a deferred join when the slice starts past the first row.
+
+    `OFFSET n` makes the database build every skipped row, with every figure the selector
+    annotates (a correlated sum per row, say) only to throw it away: a deep page of a large list
+    then costs as much as the whole list. Reading the page's primary keys first (the ordering's
+    columns and the filters only) and then those rows by key costs an OFFSET over an index and one
+    page of figures. The first page, whose OFFSET is 0, stays one query."""
+
+    def __init__(self, rows):
+        self.rows = rows
+
+    def __getitem__(self, key: slice):
+        queryset = getattr(getattr(self.rows, "data", None), "data", None)
+        if not isinstance(key, slice) or not key.start or not isinstance(queryset, QuerySet):
+            return self.rows[key]
+        ids = list(queryset.values_list("pk", flat=True)[key])
+        found = queryset.order_by().in_bulk(ids)
+        return [BoundRow(found[pk], table=self.rows.table) for pk in ids if pk in found]
 
 
 class ConsoleTable(tables.Table):

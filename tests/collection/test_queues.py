@@ -406,3 +406,23 @@ def test_a_bulk_assignment_with_bad_filters_assigns_nothing_and_says_so(client, 
     )
     assert response.status_code == 302 and "\n" not in response["Location"]
     assert not CaseEvent.objects.filter(type=CaseEventType.ASSIGNED, actor=manager).exists()
+
+
+def test_a_deep_page_builds_the_figures_of_its_own_rows_only(client, manager, django_assert_max_num_queries):
+    """OFFSET over the annotated queue would build every skipped case's amount overdue, last event
+    and team only to drop them (docs/performance.md): past the first page the queue reads the
+    page's ids on the case table alone, then the figures of those rows."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _open_cases(30)
+    login_verified(client, manager)
+    url = reverse("collections:case_queue")
+    whole = [row.record.pk for row in client.get(url, {"per_page": 100}).context["table"].page.object_list]
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, {"per_page": 25, "page": 2})
+    assert [row.record.pk for row in response.context["table"].page.object_list] == whole[25:50]
+    skipping = [q["sql"] for q in queries if "OFFSET" in q["sql"].upper()]
+    assert len(skipping) == 1
+    for figure_table in ("orders_installment", "collections_caseevent", "collections_team"):
+        assert figure_table not in skipping[0], figure_table
