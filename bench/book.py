@@ -32,6 +32,7 @@ from django.db import connection, models, transaction
 
 from accounts.models import CreditLine, Customer
 from collection.models import Bucket, CollectionCase
+from collection.services import case_amounts_refresh
 from orders.ledger import LateFeeTerms, add_months, late_fee_accrue
 from orders.models import Installment, InstallmentStatus, Merchant, Order, Payment, PaymentAllocation, Plan
 from policy.selectors import policy_in_force
@@ -615,7 +616,7 @@ def _tables() -> dict[str, _Table]:
         ),
         "case": _Table(
             CollectionCase,
-            ("id", "customer_id", "status", "days_past_due", "bucket", "opened_at", "closed_at"),
+            ("id", "customer_id", "status", "days_past_due", "bucket", "opened_at", "closed_at", "amount_overdue"),
         ),
     }
 
@@ -979,7 +980,7 @@ class _Generator:
                 case_id += 1
                 status = "promised" if rng.random() < 0.1 else "open"
                 self.w["case"](
-                    (case_id, c, status, dpd, Bucket.for_dpd(dpd).value, y - dpd + 1, None),
+                    (case_id, c, status, dpd, Bucket.for_dpd(dpd).value, y - dpd + 1, None, 0),
                 )
                 mix["cases_open"] += 1
             elif self.held[c]:
@@ -988,7 +989,7 @@ class _Generator:
                 case_id += 1
                 opened = y - rng.randint(40, 300)
                 self.w["case"](
-                    (case_id, c, "resolved", rng.randint(1, 30), Bucket.M1.value, opened, opened + 20),
+                    (case_id, c, "resolved", rng.randint(1, 30), Bucket.M1.value, opened, opened + 20, 0),
                 )
                 mix["cases_resolved"] += 1
             if not self.stop[c] and rng.random() < P_CREDIT:
@@ -1039,6 +1040,8 @@ def book_build(
     with connection.cursor() as cursor:
         for statement in connection.ops.sequence_reset_sql(no_style(), models_loaded):
             cursor.execute(statement)
+    # The open cases' amount overdue, as the sweep leaves it (set from the loaded instalments).
+    case_amounts_refresh()
     finishing = time.monotonic()
     analyse()
     book.seconds["vacuum_analyze"] = round(time.monotonic() - finishing, 2)

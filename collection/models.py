@@ -156,10 +156,17 @@ class CollectionCase(models.Model):
     )
     opened_at = models.DateTimeField(_("opened at"), default=timezone.now, db_index=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # What the customer owes on overdue instalments (orders.models.OUTSTANDING), kept by
+    # collection.services.case_amounts_refresh: by the sweep for every open case, and in the
+    # transaction of every orders service that changes a customer's books (orders.signals.
+    # books_changed). Derived, never typed in; stored so the queue sorts and filters on it.
+    amount_overdue = MoneyField(_("amount overdue"), default=ZERO, editable=False)
 
     objects = CollectionCaseQuerySet.as_manager()
     history = HistoricalRecords(
-        verbose_name=_("historical collection case"), verbose_name_plural=_("historical collection cases")
+        verbose_name=_("historical collection case"),
+        verbose_name_plural=_("historical collection cases"),
+        excluded_fields=["amount_overdue"],  # a figure derived from the books, not a change to the case
     )
 
     class Meta:
@@ -175,6 +182,8 @@ class CollectionCase(models.Model):
             models.Index(fields=["bucket", "status"]),
             # The default order (worst first) of every case list: a page read off the index.
             models.Index(fields=["-days_past_due", "id"], name="case_worst_first_idx"),
+            # The queue sorted by what is owed, largest first.
+            models.Index(fields=["-amount_overdue", "id"], name="case_largest_first_idx"),
         ]
         constraints = [
             # At most one open case per customer, whoever or whatever opens it.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from bnpl_admin.signals import sweep_done
+from orders.signals import books_changed
 
 
 def promises_decide_after_sweep(sender, *, business_date, **kwargs) -> None:
@@ -17,5 +18,14 @@ def promises_decide_after_sweep(sender, *, business_date, **kwargs) -> None:
     transaction.on_commit(lambda: promises_decide_task.delay(on), robust=True)
 
 
+def case_amounts_after_books_changed(sender, *, customer_ids, **kwargs) -> None:
+    """An orders service changed these customers' books: their open cases' amount overdue
+    follows, in the same transaction (rolled back with the change)."""
+    from .services import case_amounts_refresh
+
+    case_amounts_refresh(customer_ids=customer_ids)
+
+
 def connect() -> None:
     sweep_done.connect(promises_decide_after_sweep, dispatch_uid="collections.promises_decide")
+    books_changed.connect(case_amounts_after_books_changed, dispatch_uid="collections.case_amounts")

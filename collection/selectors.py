@@ -167,8 +167,9 @@ class DaysSince(Func):
 
 
 def amount_overdue() -> Subquery:
-    """What the case's customer owes on overdue instalments (orders.models.OUTSTANDING), one
-    correlated sum per case row, so a page of cases is one query."""
+    """What the case's customer owes on overdue instalments (orders.models.OUTSTANDING), as a
+    correlated sum per case row: what collection.services.case_amounts_refresh stores on the case
+    (CollectionCase.amount_overdue), which the lists read."""
     return Coalesce(
         Subquery(
             Installment.objects.filter(customer=OuterRef("customer_id"), status=InstallmentStatus.OVERDUE)
@@ -241,7 +242,6 @@ def cases_queue(*, user) -> QuerySet[CollectionCase]:
         .open()
         .select_related("customer", "assigned_agent")
         .annotate(
-            amount_overdue=amount_overdue(),
             last_event_at=_last_event_at(),
             team_name=_team_name(),
             on_hold=Exists(Order.objects.filter(customer=OuterRef("customer_id")).exclude(hold=Hold.NONE)),

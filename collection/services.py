@@ -41,6 +41,7 @@ from .models import (
 )
 from .selectors import (
     PromiseFacts,
+    amount_overdue,
     contact_context,
     pending_promise_facts,
     promise_allocations,
@@ -93,6 +94,21 @@ def _reason_for_history(reason: str) -> str:
     return reason[:100]  # the width of simple-history's history_change_reason column
 
 
+def case_amounts_refresh(
+    *, customer_ids: list[int] | None = None, customer_range: tuple[int, int] | None = None
+) -> int:
+    """Set each open case's stored amount overdue (CollectionCase.amount_overdue) from the books,
+    in one UPDATE: for the cases of `customer_ids` (an orders service changed their books,
+    orders.signals.books_changed) or of the customers in `customer_range` [from, to) (the sweep's
+    range). A figure derived from the ledger, so no history row or event; returns the cases set."""
+    cases = CollectionCase.objects.open()
+    if customer_ids is not None:
+        cases = cases.filter(customer_id__in=customer_ids)
+    if customer_range is not None:
+        cases = cases.filter(customer_id__gte=customer_range[0], customer_id__lt=customer_range[1])
+    return cases.update(amount_overdue=amount_overdue())
+
+
 @transaction.atomic
 def case_open(
     *, customer: Customer, agent: User | None = None, by: User | None = None, reason: str = ""
@@ -112,6 +128,8 @@ def case_open(
         actor=by,
         payload={"assigned_agent": agent.pk if agent else None, "reason": reason},
     )
+    case_amounts_refresh(customer_ids=[customer.pk])
+    case.refresh_from_db(fields=["amount_overdue"])
     return case
 
 
@@ -258,6 +276,8 @@ def cases_age(
             for case in resolved
         ]
     CaseEvent.objects.bulk_create(events, batch_size=1000)
+    # The night's late fees and new arrears, on every open case of the range (and the new ones).
+    case_amounts_refresh(customer_range=(customer_from, customer_to))
     return {
         "cases_opened": sum(1 for e in events if e.type == CaseEventType.OPENED),
         "cases_aged": len(changed),

@@ -7,6 +7,7 @@ working on one customer queue up instead of deadlocking (STYLE.md, Saleor).
 from __future__ import annotations
 
 import datetime
+import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -60,7 +61,7 @@ from .models import (
     Plan,
     Waiver,
 )
-from .signals import payment_posted
+from .signals import books_changed, payment_posted
 
 # Clocks of the provider and of this server may differ a little.
 FUTURE_TOLERANCE = datetime.timedelta(minutes=5)
@@ -124,6 +125,31 @@ def _moment(value, *, what: str) -> datetime.datetime:
 
 def _event(order: Order, type_: OrderEventType, *, actor=None, **payload) -> OrderEvent:
     return OrderEvent.objects.create(order=order, type=type_, actor=actor, payload=payload)
+
+
+def _changes_books(service):
+    """Publish orders.signals.books_changed for the customer a money service worked on, once it
+    has returned and still inside its transaction (put it under @transaction.atomic): the
+    figures other apps derive from the books change with them, or not at all."""
+
+    @functools.wraps(service)
+    def publishing(*args, **kwargs):
+        result = service(*args, **kwargs)
+        books_changed.send(sender=Installment, customer_ids=[_customer_id_of(kwargs)])
+        return result
+
+    publishing.changes_books = True  # tests/collection/test_case_amounts.py checks every money service
+    return publishing
+
+
+def _customer_id_of(arguments: dict) -> int:
+    """The customer of a money service's keyword arguments (customer, order, installment or payment)."""
+    if arguments.get("customer") is not None:
+        return arguments["customer"].pk
+    for name in ("order", "installment", "payment"):
+        if arguments.get(name) is not None:
+            return arguments[name].customer_id
+    raise TypeError("a money service names its customer, order, instalment or payment")
 
 
 def order_transition(*, order: Order, to: OrderStatus, by=None, reason: str = "") -> Order:
@@ -426,6 +452,7 @@ class PaymentPosting(NamedTuple):
 
 
 @transaction.atomic
+@_changes_books
 def payment_post(
     *,
     customer: Customer,
@@ -684,6 +711,7 @@ def manual_payment_reject(*, request: ManualPaymentRequest, by, note: str) -> Ma
 
 
 @transaction.atomic
+@_changes_books
 def credit_balance_apply(*, customer: Customer, on: datetime.date) -> list[PaymentAllocation]:
     """Apply the customer's credit balance to instalments due on or before `on`.
 
@@ -704,6 +732,7 @@ def credit_balance_apply(*, customer: Customer, on: datetime.date) -> list[Payme
 
 
 @transaction.atomic
+@_changes_books
 def payment_reverse(*, payment: Payment, reason: str, by) -> Payment:
     """Undo a payment with new negative allocations; nothing is deleted."""
     reason = (reason or "").strip()
@@ -761,6 +790,7 @@ def payment_reverse(*, payment: Payment, reason: str, by) -> Payment:
 
 
 @transaction.atomic
+@_changes_books
 def fee_waive(
     *,
     installment: Installment,
@@ -840,6 +870,7 @@ def fee_waive(
 
 
 @transaction.atomic
+@_changes_books
 def order_return(*, order: Order, amount: Decimal, by=None, reason: str = "") -> Order:
     """Record a return of goods worth `amount`: principal is cut from the last instalment back.
 
@@ -951,6 +982,7 @@ def _refund_overpaid(installments: list[Installment], *, on) -> list[PaymentAllo
 
 
 @transaction.atomic
+@_changes_books
 def order_hold_open(*, order: Order, kind: str, by=None, on: datetime.date | None = None) -> Order:
     """Pause an order for a return or a dispute: no late fees, no reminders, no ageing."""
     from .models import Hold
@@ -974,6 +1006,7 @@ def order_hold_open(*, order: Order, kind: str, by=None, on: datetime.date | Non
 
 
 @transaction.atomic
+@_changes_books
 def order_hold_close(*, order: Order, by=None, on: datetime.date | None = None, outcome: str = "") -> Order:
     """Resume an order from where it stopped: each unpaid instalment's days past due and
     late-fee clock move on by the days it spent past due while the order was on hold."""
@@ -1040,6 +1073,7 @@ def _requester_and_approver(*, requested_by, approved_by) -> None:
 
 
 @transaction.atomic
+@_changes_books
 def principal_waive(
     *, installment: Installment, amount: Decimal, reason: str, approved_by, requested_by
 ) -> Waiver:
@@ -1091,6 +1125,7 @@ def principal_waive(
 
 
 @transaction.atomic
+@_changes_books
 def customer_discounts_apply(
     *,
     customer: Customer,
@@ -1159,6 +1194,7 @@ def restructure_months_check(months) -> int:
 
 
 @transaction.atomic
+@_changes_books
 def order_restructure(*, order: Order, months: int, by, reason: str) -> list[Installment]:
     """Spread what is left to pay on an order over a new schedule of `months` monthly
     instalments (an approved restructure), exact to the fen.
@@ -1246,6 +1282,7 @@ def order_restructure(*, order: Order, months: int, by, reason: str) -> list[Ins
 
 
 @transaction.atomic
+@_changes_books
 def customer_write_off(*, customer: Customer, by, reason: str) -> list[Order]:
     """Write off every delivered order of the customer that still owes money (an approved
     write-off): the order and its unpaid instalments become written off, their amounts kept as

@@ -12,3 +12,10 @@ from django.dispatch import Signal
 # that transaction (an outbox row, a receipt), so its rows exist exactly when the payment
 # does; an exception in a receiver rolls the payment back with them.
 payment_posted = Signal()
+
+# Sent by every orders service that may change what a customer owes or which of their
+# instalments are overdue (payments, credit, reversals, waivers, returns, holds, restructures,
+# write-offs: each catches the customer's books up first), inside its transaction, after the
+# change. Keyword argument: customer_ids. A receiver keeps figures derived from the books in
+# step with them (collection's amount overdue on a case); the sweep refreshes them for itself.
+books_changed = Signal()

@@ -32,6 +32,7 @@ from accounts.models import User
 from accounts.roles import Role
 from bnpl_admin.errors import DomainError
 from collection.models import CollectionCase
+from collection.selectors import amount_overdue
 from orders import selectors
 from orders.ledger import LATE_FEE_STATUSES, LateFeeTerms, late_fee_day, status_on
 from orders.models import (
@@ -204,6 +205,20 @@ class Run:
                         order_hold_close(order=order, on=on, outcome="resolved")
                 for event in script.get(n, []):
                     self.event(on, event, closes)
+                    if self.mode != "reference":
+                        self.case_amounts_check(event)
+
+    def case_amounts_check(self, event: tuple) -> None:
+        """After any money event, each open case stores what its customer owes overdue now
+        (collection.services.case_amounts_refresh, through orders.signals.books_changed)."""
+        stale = [
+            (case.customer_id, case.amount_overdue, case.owed_now)
+            for case in CollectionCase.objects.filter(
+                customer__in=self.customers, closed_at__isnull=True
+            ).annotate(owed_now=amount_overdue())
+            if case.amount_overdue != case.owed_now
+        ]
+        assert not stale, (self.mode, event, stale)
 
     def reference_day(self, on: datetime.date) -> None:
         """The sweep for `on` written plainly: credit balance, then each order's late fee of
@@ -299,6 +314,13 @@ class Run:
                 customer_index[case.customer_id]: (case.status, case.days_past_due, case.bucket)
                 for case in CollectionCase.objects.filter(customer__in=self.customers, closed_at__isnull=True)
             },
+            # The amount overdue each open case stores, and what the books say it is.
+            "case_amounts": {
+                customer_index[case.customer_id]: (case.amount_overdue, case.owed_now)
+                for case in CollectionCase.objects.filter(
+                    customer__in=self.customers, closed_at__isnull=True
+                ).annotate(owed_now=amount_overdue())
+            },
         }
 
 
@@ -356,3 +378,6 @@ def test_skipped_nights_leave_the_book_sweeping_every_night_leaves(book):
         assert skipped[part] == nightly[part], (part, _diff(skipped[part], nightly[part]))
         assert reference[part] == nightly[part], (part, _diff(reference[part], nightly[part]))
     assert skipped["cases"] == nightly["cases"]
+    # Whatever happened during the day, each open case's stored amount overdue is the books'.
+    for run in (nightly, skipped):
+        assert all(stored == owed for stored, owed in run["case_amounts"].values()), run["case_amounts"]
