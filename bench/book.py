@@ -616,7 +616,16 @@ def _tables() -> dict[str, _Table]:
         ),
         "case": _Table(
             CollectionCase,
-            ("id", "customer_id", "status", "days_past_due", "bucket", "opened_at", "closed_at", "amount_overdue"),
+            (
+                "id",
+                "customer_id",
+                "status",
+                "days_past_due",
+                "bucket",
+                "opened_at",
+                "closed_at",
+                "amount_overdue",
+            ),
         ),
     }
 

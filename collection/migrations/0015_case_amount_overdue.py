@@ -15,9 +15,14 @@ def amounts_fill(apps, schema_editor):
     Installment = apps.get_model("orders", "Installment")
     money = DecimalField(max_digits=14, decimal_places=2)
     outstanding = (
-        F("principal_due") - F("principal_paid")
-        + F("fee_due") - F("fee_waived") - F("fee_paid")
-        + F("late_fee_due") - F("late_fee_waived") - F("late_fee_paid")
+        F("principal_due")
+        - F("principal_paid")
+        + F("fee_due")
+        - F("fee_waived")
+        - F("fee_paid")
+        + F("late_fee_due")
+        - F("late_fee_waived")
+        - F("late_fee_paid")
     )
     owed = (
         Installment.objects.filter(customer=OuterRef("customer_id"), status="overdue")
@@ -27,28 +32,31 @@ def amounts_fill(apps, schema_editor):
         .values("total")
     )
     CollectionCase.objects.filter(closed_at__isnull=True).update(
-        amount_overdue=Coalesce(Subquery(owed, output_field=money), Value(Decimal("0.00")), output_field=money)
+        amount_overdue=Coalesce(
+            Subquery(owed, output_field=money), Value(Decimal("0.00")), output_field=money
+        )
     )
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0009_customer_coordinates'),
-        ('collections', '0014_queue_on_hold_index'),
-        ('orders', '0012_restructure_write_off_recovery'),
+        ("accounts", "0009_customer_coordinates"),
+        ("collections", "0014_queue_on_hold_index"),
+        ("orders", "0012_restructure_write_off_recovery"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='collectioncase',
-            name='amount_overdue',
-            field=bnpl_admin.money.MoneyField(default=Decimal('0.00'), editable=False, verbose_name='amount overdue'),
+            model_name="collectioncase",
+            name="amount_overdue",
+            field=bnpl_admin.money.MoneyField(
+                default=Decimal("0.00"), editable=False, verbose_name="amount overdue"
+            ),
         ),
         migrations.AddIndex(
-            model_name='collectioncase',
-            index=models.Index(fields=['-amount_overdue', 'id'], name='case_largest_first_idx'),
+            model_name="collectioncase",
+            index=models.Index(fields=["-amount_overdue", "id"], name="case_largest_first_idx"),
         ),
         migrations.RunPython(amounts_fill, migrations.RunPython.noop),
     ]
