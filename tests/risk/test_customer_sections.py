@@ -134,6 +134,25 @@ def test_each_section_shows_this_customers_rows_and_no_one_elses(analyst):
     assert "THEIRS" not in html
 
 
+def test_a_waiting_referral_links_to_the_review_queue_filtered_to_the_customer(analyst):
+    customer = _book(CustomerFactory(), analyst, tag="DONE", orders=0, restrictions=0)
+    queue = f"{reverse('decisions:review_queue')}?platform_user_id={customer.platform_user_id}"
+    client = _client(analyst)
+    assert queue not in client.get(_page(customer)).content.decode()  # reviewed: nothing waits
+    waiting = order_decide(
+        customer=customer,
+        amount=Decimal("200.00"),
+        merchant=MerchantFactory(name="DONE-flagged"),
+        channel=Channel.LIVESTREAM,
+    )
+    assert waiting.outcome == "refer"
+    html = client.get(_page(customer)).content.decode()
+    assert f'href="{queue}"' in html
+    assert f'href="{reverse("decisions:decision_detail", args=[waiting.pk])}"' in html
+    assert "Waiting for review" in html and "not yet placed" in html
+    assert customer.name in client.get(queue).content.decode()
+
+
 def test_a_bulk_job_restriction_names_its_job(analyst):
     customer = _book(CustomerFactory(), analyst, tag="JOB", orders=0, restrictions=1)
     from restrictions.services import restriction_job_preview
