@@ -12,7 +12,22 @@ class DecisionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from bnpl_admin.customer_sections import CustomerSection, register_customer_section
+
         from .schedules import schedules_ensure
+        from .sections import customer_section
+
+        # The customer's risk page (risk, a sibling app) shows their decisions through the registry.
+        register_customer_section(
+            CustomerSection(
+                key="decisions",
+                title=_("Order decisions"),
+                template="decisions/_customer_section.html",
+                context=customer_section,
+                permission="decisions.view_orderdecision",
+                order=10,
+            )
+        )
 
         # Put the review-expiry schedule back after a flush (transactional tests); never
         # overwrite an edited one.

@@ -145,3 +145,14 @@ def decision_detail(*, pk: int) -> OrderDecision:
     return OrderDecision.objects.select_related(
         "customer", "customer__credit_line", "merchant", "order", "policy", "decided_by", "reviewed_by"
     ).get(pk=pk)
+
+
+def customer_decisions(*, customer: Customer, limit: int) -> list[OrderDecision]:
+    """The customer's order decisions, newest first, at most `limit`, in one query. An analyst's
+    what-if from the try-an-order form (a trial) is not a decision about the customer's orders
+    and is left out."""
+    return list(
+        OrderDecision.objects.filter(customer=customer, is_trial=False)
+        .select_related("order", "merchant", "reviewed_by")
+        .order_by("-requested_at", "-id")[:limit]
+    )

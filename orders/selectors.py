@@ -194,3 +194,12 @@ def settleable_orders(*, customer: Customer) -> list[Order]:
             pk__in=Installment.objects.filter(SETTLEABLE, customer=customer).values("order_id")
         ).order_by("pk")
     )
+
+
+def customer_orders(*, customer: Customer, limit: int) -> list[Order]:
+    """The customer's orders, newest first, at most `limit`, in one query."""
+    return list(
+        Order.objects.filter(customer=customer)
+        .select_related("merchant")
+        .order_by("-placed_at", "-id")[:limit]
+    )

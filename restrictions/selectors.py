@@ -178,6 +178,13 @@ def restriction_jobs(*, user) -> QuerySet[RestrictionJob]:
     )
 
 
+def line_actions(*, line: CreditLine | None) -> list[str]:
+    """The actions that would change this line now (none for a closed line or no line)."""
+    if line is None:
+        return []
+    return [action for action, statuses in ACTION_FROM.items() if line.status in statuses]
+
+
 def customer_restrictions(*, customer: Customer, limit: int = 50) -> list[Restriction]:
     return list(
         Restriction.objects.filter(customer=customer)

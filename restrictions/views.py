@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -20,14 +21,13 @@ from orders.selectors import credit_available
 from .filters import RestrictionJobFilterSet
 from .forms import BulkRestrictionForm, CustomerFindForm, RestrictForm
 from .models import (
-    ACTION_FROM,
     PERMISSION_APPROVE,
     PERMISSION_BULK,
     PERMISSION_RESTRICT,
     PERMISSION_VIEW_JOBS,
     RestrictionJobStatus,
 )
-from .selectors import customer_restrictions, job_restrictions, restriction_jobs
+from .selectors import customer_restrictions, job_restrictions, line_actions, restriction_jobs
 from .sentences import filter_sentence
 from .services import (
     approval_threshold,
@@ -151,14 +151,24 @@ def customer_find(request):
     return redirect("restrictions:job_list")
 
 
+def _next_url(request) -> str | None:
+    """Where to go once the line is changed: a page of this site that sent the form (the
+    customer's risk page offers the same form, in its restrictions section), else None."""
+    candidate = request.POST.get("next") or request.GET.get("next")
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return None
+
+
 @permission_required(PERMISSION_RESTRICT, raise_exception=True)
 def customer_restrictions_page(request, customer_id: int):
     """One customer's credit line: freeze, unfreeze or close it with a reason; its restrictions."""
     customer = get_object_or_404(Customer.objects.select_related("credit_line"), pk=customer_id)
     line = getattr(customer, "credit_line", None)
-    actions = [
-        action for action, statuses in ACTION_FROM.items() if line is not None and line.status in statuses
-    ]
+    actions = line_actions(line=line)
+    next_url = _next_url(request)
     form = RestrictForm(request.POST or None, actions=actions)
     if request.method == "POST" and line is not None and form.is_valid():
         data = form.cleaned_data
@@ -174,7 +184,7 @@ def customer_restrictions_page(request, customer_id: int):
             form.add_error(None, exc.message)
         else:
             messages.success(request, _("The credit line is changed."))
-            return redirect(reverse("restrictions:customer", args=[customer.pk]))
+            return redirect(next_url or reverse("restrictions:customer", args=[customer.pk]))
     return render(
         request,
         "restrictions/customer.html",
@@ -185,5 +195,6 @@ def customer_restrictions_page(request, customer_id: int):
             "available": credit_available(customer=customer) if line is not None else None,
             "form": form if actions else None,
             "restrictions": customer_restrictions(customer=customer),
+            "next": next_url,
         },
     )

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from bnpl_admin.customer_sections import customer_sections_for
 from bnpl_admin.dates import business_date
 from bnpl_admin.lists import ObjectListView
 
@@ -195,8 +196,9 @@ def limit_change_decide(request, limit_change_id: int):
 
 @permission_required(WORK_PERMISSION, raise_exception=True)
 def customer_risk(request, customer_id: int):
-    """A customer's risk page: the line, score history with reasons, limit history; the sections
-    for order decisions, orders and restrictions are filled by the apps that own them."""
+    """A customer's risk page: the line, score history with reasons, limit history, then the
+    sections registered in bnpl_admin.customer_sections (order decisions, orders, restrictions),
+    each read by the app that owns it, in a fixed number of queries."""
     try:
         customer = selectors.customer_risk(customer_id=customer_id)
     except selectors.Customer.DoesNotExist:
@@ -234,5 +236,6 @@ def customer_risk(request, customer_id: int):
             "scores": score_rows,
             "limit_changes": selectors.customer_limit_changes(customer=customer),
             "form": form,
+            "sections": customer_sections_for(user=request.user, customer=customer),
         },
     )
