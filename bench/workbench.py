@@ -74,6 +74,7 @@ def workbench_rows(*, on: datetime.date, seed: int = 11, say=print) -> dict:
     )
     zone = datetime.timezone(datetime.timedelta(hours=8))
     contacts, events, promises = [], [], []
+    pending: set[int] = set()
     for case_id, customer_id, agent_id in cases:
         for _ in range(rng.choice((0, 1, 1, 2))):
             day = on - datetime.timedelta(days=rng.randint(0, 29))
@@ -104,6 +105,10 @@ def workbench_rows(*, on: datetime.date, seed: int = 11, say=print) -> dict:
                     if due >= on
                     else rng.choice((PromiseStatus.KEPT, PromiseStatus.BROKEN))
                 )
+                if status == PromiseStatus.PENDING:
+                    if case_id in pending:
+                        continue  # one pending promise per case (a database constraint)
+                    pending.add(case_id)
                 promises.append(
                     Promise(
                         case_id=case_id,
