@@ -268,8 +268,22 @@ def _visit_done(p: Mapping) -> str:
     return _("Home visit done: %(outcome)s.") % {"outcome": labels.get(outcome, outcome)}
 
 
+def _visit_cancelled(p: Mapping) -> str:
+    if "visit" not in p:
+        raise KeyError("visit")  # a payload without its visit is shown as stored
+    was = p.get("was")
+    if was == "scheduled":
+        sentence = _("Scheduled home visit cancelled.")
+    elif was == "requested":
+        sentence = _("Home visit request cancelled.")
+    else:
+        sentence = _("Home visit cancelled.")
+    return with_reason(sentence, p)
+
+
 _CASE_RENDERERS["visit_requested"] = _visit_requested
 _CASE_RENDERERS["visit_approved"] = _visit_approved
 _CASE_RENDERERS["visit_rejected"] = _visit_rejected
 _CASE_RENDERERS["visit_checked_in"] = _visit_checked_in
 _CASE_RENDERERS["visit_done"] = _visit_done
+_CASE_RENDERERS["visit_cancelled"] = _visit_cancelled
