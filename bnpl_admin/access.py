@@ -149,8 +149,15 @@ URL_ACCESS: dict[str, Access] = {
     ),
     # --- Home visits (visits) ---
     "visits:request": Access(VISIT_REQUESTERS, note="a case outside the reader's queues is a 404"),
+    "visits:case_cancel": Access(
+        VISIT_REQUESTERS,
+        note="a case outside the reader's queues is a 404; a POST by who may not cancel its visit a 403",
+    ),
     "visits:requested": Access(VISIT_APPROVERS),
     "visits:decide": Access(VISIT_APPROVERS),
+    "visits:cancel": Access(
+        VISIT_APPROVERS, status=405, note="POST only: the visit page's and the requests page's buttons"
+    ),
     "visits:today": Access(VISIT_MAKERS),
     "visits:detail": Access(VISIT_READERS, note="another field agent's visit is a 404"),
     "visits:check_in": Access(VISIT_MAKERS, status=405, note="POST only, by the visit's own field agents"),

@@ -29,6 +29,8 @@ class VisitStatus(models.TextChoices):
 
 # A visit that has its two field agents (approved, or further along).
 STAFFED_STATUSES = (VisitStatus.SCHEDULED, VisitStatus.CHECKED_IN, VisitStatus.DONE)
+# A visit nobody has gone out on yet: it may still be cancelled (visits.services.visit_cancel).
+CANCELLABLE_STATUSES = (VisitStatus.REQUESTED, VisitStatus.SCHEDULED)
 
 
 class VisitOutcome(models.TextChoices):

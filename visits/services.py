@@ -24,6 +24,7 @@ from collection.services import case_transition
 
 from .models import (
     APPROVE_PERMISSION,
+    CANCELLABLE_STATUSES,
     CHECK_IN_PERMISSION,
     OUTCOME_PERMISSION,
     REQUEST_PERMISSION,
@@ -354,11 +355,6 @@ def visit_reject(*, visit: Visit, by, reason: str, now: datetime.datetime | None
 
 # --- Cancel -------------------------------------------------------------------------------------------
 
-# A visit nobody has gone out on yet; the agent who asked for it may call it off only while it
-# waits for a decision, a collections manager until the field agents check in.
-CANCELLABLE_STATUSES = (VisitStatus.REQUESTED, VisitStatus.SCHEDULED)
-
-
 def _cancel_check(visit: Visit, by) -> None:
     """Who may cancel this visit now (VisitError otherwise): the one rule the service applies and
     the pages ask (visit_may_cancel) before they offer the button."""
@@ -392,13 +388,18 @@ def _cancel_check(visit: Visit, by) -> None:
         raise VisitError(_("This case is not in your queues."), code="not_visible")
 
 
-def visit_may_cancel(*, visit: Visit, user) -> bool:
-    """Whether `user` may cancel `visit` as it stands (the pages show the button only then)."""
+def visit_cancel_refusal(*, visit: Visit, user) -> VisitError | None:
+    """Why `user` may not cancel `visit` as it stands, or None when they may."""
     try:
         _cancel_check(visit, user)
-    except VisitError:
-        return False
-    return True
+    except VisitError as refusal:
+        return refusal
+    return None
+
+
+def visit_may_cancel(*, visit: Visit, user) -> bool:
+    """Whether `user` may cancel `visit` as it stands (the pages show the button only then)."""
+    return visit_cancel_refusal(visit=visit, user=user) is None
 
 
 @transaction.atomic

@@ -10,12 +10,16 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.urls import reverse
 from django.utils import translation
 
 from accounts.roles import Role
 from audit.models import AuditEvent
+from bnpl_admin.dates import business_date
+from collection.case_actions import case_actions_for
 from collection.models import CaseEvent, CaseEventType, CaseStatus, CollectionCase, Team
 from collection.sentences import case_event_sentence
+from tests.conftest import login_verified
 from tests.factories import UserFactory
 from visits.models import Visit, VisitStatus
 from visits.services import (
@@ -28,7 +32,7 @@ from visits.services import (
     visit_reject,
 )
 
-from .builders import at, done_visit, field_agent, requested_visit, scheduled_visit
+from .builders import at, done_visit, field_agent, requested_visit, scheduled_visit, visitable_case
 
 pytestmark = pytest.mark.django_db
 
@@ -241,7 +245,7 @@ def test_a_phone_number_typed_into_the_reason_is_masked(manager):
     assert "13812345678" not in Visit.objects.get(pk=visit.pk).cancel_reason
 
 
-# --- The record: the case event and the audit trail ------------------------------------------------------------
+# --- The record: the case event and the audit trail -------------------------------------------------
 
 
 def test_the_case_timeline_gets_a_visit_cancelled_event(manager, agents):
@@ -292,3 +296,207 @@ def test_a_cancelled_visit_frees_the_case_for_a_new_request(manager):
     visit = visit_cancel(visit=requested_visit(day=D), by=manager, reason=WHY)
     again = requested_visit(day=D, case=CollectionCase.objects.get(pk=visit.case_id))
     assert again.status == VisitStatus.REQUESTED and again.pk != visit.pk
+
+
+# --- The pages: the visit page, the requests page and the case action --------------------------------
+
+
+@pytest.fixture
+def today():
+    return business_date()
+
+
+def _signed_in(client, user):
+    login_verified(client, user)
+    return client
+
+
+def _nothing_changed(visit: Visit) -> None:
+    _unchanged(visit, visit.status)
+    assert CollectionCase.objects.get(pk=visit.case_id).status in (
+        CaseStatus.VISIT_REQUESTED,
+        CaseStatus.VISIT_SCHEDULED,
+    )
+
+
+def test_the_visit_page_offers_the_cancel_form_to_managers_only(client, today, manager, agents):
+    visit = scheduled_visit(day=today, agents=agents)
+    action = f'action="{reverse("visits:cancel", args=[visit.pk])}"'
+    assert action in _signed_in(client, manager).get(reverse("visits:detail", args=[visit.pk])).text
+    assert action not in _signed_in(client, agents[0]).get(reverse("visits:detail", args=[visit.pk])).text
+    done = done_visit(day=today, photos=[])
+    page = _signed_in(client, manager).get(reverse("visits:detail", args=[done.pk])).text
+    assert reverse("visits:cancel", args=[done.pk]) not in page
+
+
+def test_a_manager_cancels_on_the_visit_page(client, today, manager, agents):
+    visit = scheduled_visit(day=today, agents=agents)
+    client = _signed_in(client, manager)
+    response = client.post(reverse("visits:cancel", args=[visit.pk]), {"reason": WHY})
+    assert response.status_code == 302 and response["Location"] == reverse("visits:detail", args=[visit.pk])
+    assert Visit.objects.get(pk=visit.pk).status == VisitStatus.CANCELLED
+    assert CollectionCase.objects.get(pk=visit.case_id).status == CaseStatus.CONTACTED
+    page = client.get(response["Location"]).text
+    assert WHY in page and reverse("visits:cancel", args=[visit.pk]) not in page
+
+
+@pytest.mark.parametrize("reason", ["", "   "])
+def test_a_blank_reason_on_the_visit_page_is_a_form_error(client, today, manager, agents, reason):
+    visit = scheduled_visit(day=today, agents=agents)
+    with translation.override("en"):
+        response = _signed_in(client, manager).post(
+            reverse("visits:cancel", args=[visit.pk]), {"reason": reason}, HTTP_ACCEPT_LANGUAGE="en"
+        )
+    assert response.status_code == 200
+    assert "Say why the visit is cancelled." in response.text
+    _nothing_changed(visit)
+
+
+def test_a_refused_cancellation_on_the_visit_page_says_why(client, today, manager, agents):
+    visit = _checked_in(agents)
+    response = _signed_in(client, manager).post(
+        reverse("visits:cancel", args=[visit.pk]), {"reason": WHY}, follow=True
+    )
+    assert response.status_code == 200 and "can no longer be cancelled" in response.text
+    assert Visit.objects.get(pk=visit.pk).status == VisitStatus.CHECKED_IN
+
+
+def test_a_post_to_cancel_by_a_wrong_role_is_refused_and_changes_nothing(client, today, agents):
+    visit = scheduled_visit(day=today, agents=agents)
+    requester = visit.requested_by
+    for user in (agents[0], requester, UserFactory(roles=[Role.RISK_ANALYST])):
+        response = _signed_in(client, user).post(reverse("visits:cancel", args=[visit.pk]), {"reason": WHY})
+        assert response.status_code == 403
+    ops = UserFactory(roles=[Role.OPERATIONS_ADMIN], is_staff=True)
+    response = _signed_in(client, ops).post(reverse("visits:cancel", args=[visit.pk]), {"reason": WHY})
+    assert response.status_code == 403
+    _nothing_changed(visit)
+
+
+def test_a_manager_cancels_a_request_from_the_requests_page(client, today, manager):
+    visit = requested_visit(day=today)
+    other = requested_visit(day=today)
+    client = _signed_in(client, manager)
+    page = client.get(reverse("visits:requested")).text
+    for each in (visit, other):
+        assert f'action="{reverse("visits:cancel", args=[each.pk])}"' in page
+    response = client.post(
+        reverse("visits:cancel", args=[visit.pk]), {"reason": WHY, "back": "requested"}, follow=True
+    )
+    assert response.redirect_chain == [(reverse("visits:requested"), 302)]
+    assert Visit.objects.get(pk=visit.pk).status == VisitStatus.CANCELLED
+    assert Visit.objects.get(pk=other.pk).status == VisitStatus.REQUESTED
+    assert reverse("visits:cancel", args=[visit.pk]) not in response.text  # off the list now
+    assert reverse("visits:cancel", args=[other.pk]) in response.text
+
+
+def _action_keys(user, case) -> list[str]:
+    return [action.key for action, _url in case_actions_for(user=user, case=case)]
+
+
+def test_the_case_action_is_offered_to_who_may_cancel_only(today, manager, agents):
+    requested = requested_visit(day=today)
+    requester = requested.requested_by
+    teammate = UserFactory(roles=[Role.COLLECTIONS_AGENT])
+    team = Team.objects.create(name="深圳二组", manager=manager)
+    team.members.add(requester, teammate)
+    case = CollectionCase.objects.get(pk=requested.case_id)
+    assert "visit_cancel" in _action_keys(requester, case)
+    assert "visit_cancel" in _action_keys(manager, case)
+    assert "visit_cancel" not in _action_keys(teammate, case)
+    assert "visit_cancel" not in _action_keys(agents[0], case)
+
+    scheduled = scheduled_visit(day=today, agents=agents)
+    case = CollectionCase.objects.get(pk=scheduled.case_id)
+    assert "visit_cancel" not in _action_keys(scheduled.requested_by, case)
+    assert "visit_cancel" in _action_keys(manager, case)
+
+    plain = visitable_case()
+    assert "visit_cancel" not in _action_keys(manager, plain)
+    assert "visit_cancel" not in _action_keys(plain.assigned_agent, plain)
+
+
+def test_the_case_page_shows_the_cancel_action_into_its_panel(client, today):
+    visit = requested_visit(day=today)
+    page = (
+        _signed_in(client, visit.requested_by)
+        .get(reverse("collections:case_detail", args=[visit.case_id]))
+        .text
+    )
+    url = reverse("visits:case_cancel", args=[visit.case_id])
+    assert f'hx-get="{url}" hx-target="#case-action-panel" data-action="visit_cancel"' in page
+
+
+def test_the_requesting_agent_cancels_through_the_case_action_with_htmx(client, today):
+    visit = requested_visit(day=today)
+    client = _signed_in(client, visit.requested_by)
+    url = reverse("visits:case_cancel", args=[visit.case_id])
+    fragment = client.get(url, HTTP_HX_REQUEST="true")
+    assert fragment.status_code == 200 and "<html" not in fragment.text and 'name="reason"' in fragment.text
+    assert "<html" in client.get(url).text
+
+    with translation.override("en"):
+        blank = client.post(url, {"reason": "  "}, HTTP_HX_REQUEST="true", HTTP_ACCEPT_LANGUAGE="en")
+    assert blank.status_code == 200 and "Say why the visit is cancelled." in blank.text
+    _nothing_changed(visit)
+
+    done = client.post(url, {"reason": WHY}, HTTP_HX_REQUEST="true")
+    assert done.status_code == 200
+    assert done["HX-Redirect"] == reverse("collections:case_detail", args=[visit.case_id])
+    fresh = Visit.objects.get(pk=visit.pk)
+    assert fresh.status == VisitStatus.CANCELLED and fresh.cancel_reason == WHY
+    assert CollectionCase.objects.get(pk=visit.case_id).status == CaseStatus.CONTACTED
+    assert CaseEvent.objects.filter(case_id=visit.case_id, type=CaseEventType.VISIT_CANCELLED).count() == 1
+
+
+def test_a_manager_cancels_a_scheduled_visit_through_the_case_action(client, today, manager, agents):
+    visit = scheduled_visit(day=today, agents=agents)
+    response = _signed_in(client, manager).post(
+        reverse("visits:case_cancel", args=[visit.case_id]), {"reason": WHY}
+    )
+    assert response.status_code == 302
+    assert Visit.objects.get(pk=visit.pk).status == VisitStatus.CANCELLED
+
+
+def test_the_case_action_for_another_teams_case_is_a_404_and_changes_nothing(client, today):
+    visit = requested_visit(day=today)
+    stranger = UserFactory(roles=[Role.COLLECTIONS_AGENT])
+    url = reverse("visits:case_cancel", args=[visit.case_id])
+    client = _signed_in(client, stranger)
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"reason": WHY}, HTTP_HX_REQUEST="true").status_code == 404
+    _nothing_changed(visit)
+
+
+def test_the_case_action_posted_by_who_may_not_cancel_is_a_403_and_changes_nothing(
+    client, today, manager, agents
+):
+    requested = requested_visit(day=today)
+    teammate = UserFactory(roles=[Role.COLLECTIONS_AGENT])
+    team = Team.objects.create(name="深圳三组", manager=manager)
+    team.members.add(requested.requested_by, teammate)
+    scheduled = scheduled_visit(day=today, agents=agents)
+    refused = [
+        (requested, teammate),  # sees the case, did not ask for the visit
+        (scheduled, scheduled.requested_by),  # asked for it, but a manager approved it since
+        (scheduled, agents[0]),  # a field agent of the visit
+        (requested, UserFactory(roles=[Role.RISK_ANALYST])),
+    ]
+    for visit, user in refused:
+        response = _signed_in(client, user).post(
+            reverse("visits:case_cancel", args=[visit.case_id]), {"reason": WHY}, HTTP_HX_REQUEST="true"
+        )
+        assert response.status_code == 403, user
+    _nothing_changed(requested)
+    _nothing_changed(scheduled)
+
+
+def test_the_visit_page_reads_a_fixed_number_of_queries_for_a_manager(
+    client, today, manager, agents, django_assert_max_num_queries
+):
+    visit = scheduled_visit(day=today, agents=agents)
+    client = _signed_in(client, manager)
+    client.get(reverse("visits:detail", args=[visit.pk]))
+    with django_assert_max_num_queries(12):
+        page = client.get(reverse("visits:detail", args=[visit.pk]))
+    assert reverse("visits:cancel", args=[visit.pk]) in page.text
