@@ -60,8 +60,9 @@ RISK_ANALYSTS = frozenset({str(Role.RISK_ANALYST), SUPERUSER})
 COLLECTIONS_MANAGERS = frozenset({str(Role.COLLECTIONS_MANAGER), SUPERUSER})
 
 # Home visits (visits): agents and managers request them (visits.add_visit), managers decide
-# (visits.approve_visit), field agents make them (visits.check_in_visit); the visit page and the
-# photos answer 404 for a visit the reader may not see (visits.models.VisitQuerySet.visible_to).
+# (visits.approve_visit), field agents make them (visits.check_in_visit); managers cancel any visit
+# not yet started, an agent only their own request (visits.services.visit_cancel); the visit page
+# and the photos answer 404 for a visit the reader may not see (VisitQuerySet.visible_to).
 VISIT_REQUESTERS = frozenset({str(Role.COLLECTIONS_AGENT), str(Role.COLLECTIONS_MANAGER), SUPERUSER})
 VISIT_APPROVERS = frozenset({str(Role.COLLECTIONS_MANAGER), SUPERUSER})
 VISIT_MAKERS = frozenset({str(Role.FIELD_AGENT), SUPERUSER})

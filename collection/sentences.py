@@ -44,8 +44,9 @@ _OPENED_IN_ADMIN = "admin"
 
 
 def _case_opened(p: Mapping) -> str:
-    """"Case opened by the nightly sweep of <date> (<n> days past due, <bucket>)", "Case opened in
-    the data admin, assigned to <name>", and so on: each part only when the payload has it."""
+    """Who opened the case, then its days past due and bucket, then its agent by name or
+    "unassigned" ("Case opened in the data admin, assigned to 王芳."): each part only when the
+    payload has it."""
     if not _OPENED_KEYS & set(p):
         raise KeyError("opened")  # nothing this renderer knows: shown as stored
     reason = str(p.get("reason") or "").strip()
@@ -61,9 +62,10 @@ def _case_opened(p: Mapping) -> str:
         opened = _("Case opened")
     if "dpd" in p or "days_past_due" in p:
         dpd = _dpd(p)
-        figures = ngettext(
-            "%(dpd)d day past due, %(bucket)s", "%(dpd)d days past due, %(bucket)s", dpd
-        ) % {"dpd": dpd, "bucket": _bucket(p.get("bucket"))}
+        figures = ngettext("%(dpd)d day past due, %(bucket)s", "%(dpd)d days past due, %(bucket)s", dpd) % {
+            "dpd": dpd,
+            "bucket": _bucket(p.get("bucket")),
+        }
         opened = _("%(opened)s (%(figures)s)") % {"opened": opened, "figures": figures}
     # The agent by name, never by id: a payload with an id but no name (written before the name
     # was kept) says nothing of the agent; one whose agent is empty was opened unassigned.

@@ -355,6 +355,7 @@ def visit_reject(*, visit: Visit, by, reason: str, now: datetime.datetime | None
 
 # --- Cancel -------------------------------------------------------------------------------------------
 
+
 def _cancel_check(visit: Visit, by) -> None:
     """Who may cancel this visit now (VisitError otherwise): the one rule the service applies and
     the pages ask (visit_may_cancel) before they offer the button."""

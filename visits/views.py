@@ -255,9 +255,7 @@ def visit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _detail(request, visit)
 
 
-def _detail(
-    request, visit: Visit, *, outcome_form=None, cancel_form=None, status: int = 200
-) -> HttpResponse:
+def _detail(request, visit: Visit, *, outcome_form=None, cancel_form=None, status: int = 200) -> HttpResponse:
     assigned = visit.is_assigned_to(request.user)
     zone = visit_zone(visit.customer)
     customer = visit.customer

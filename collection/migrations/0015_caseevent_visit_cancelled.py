@@ -7,13 +7,43 @@ class Migration(migrations.Migration):
     """The case event of a cancelled home visit (visits.services.visit_cancel)."""
 
     dependencies = [
-        ('collections', '0014_queue_on_hold_index'),
+        ("collections", "0014_queue_on_hold_index"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='caseevent',
-            name='type',
-            field=models.CharField(choices=[('opened', 'Opened'), ('ageing', 'Days past due updated'), ('assigned', 'Assigned'), ('status_changed', 'Status changed'), ('closed', 'Closed'), ('note', 'Note'), ('contact', 'Contact recorded'), ('contact_refused', 'Contact refused'), ('promise_made', 'Promise made'), ('promise_kept', 'Promise kept'), ('promise_broken', 'Promise broken'), ('promise_cancelled', 'Promise cancelled'), ('visit_requested', 'Home visit requested'), ('visit_approved', 'Home visit approved'), ('visit_rejected', 'Home visit rejected'), ('visit_checked_in', 'Field agents checked in'), ('visit_done', 'Home visit done'), ('visit_cancelled', 'Home visit cancelled'), ('settlement_proposed', 'Settlement proposed'), ('settlement_approved', 'Settlement approved'), ('settlement_rejected', 'Settlement rejected'), ('write_off_proposed', 'Write-off proposed'), ('write_off_approved', 'Written off'), ('write_off_rejected', 'Write-off rejected'), ('payment', 'Payment received')], max_length=20, verbose_name='event'),
+            model_name="caseevent",
+            name="type",
+            field=models.CharField(
+                choices=[
+                    ("opened", "Opened"),
+                    ("ageing", "Days past due updated"),
+                    ("assigned", "Assigned"),
+                    ("status_changed", "Status changed"),
+                    ("closed", "Closed"),
+                    ("note", "Note"),
+                    ("contact", "Contact recorded"),
+                    ("contact_refused", "Contact refused"),
+                    ("promise_made", "Promise made"),
+                    ("promise_kept", "Promise kept"),
+                    ("promise_broken", "Promise broken"),
+                    ("promise_cancelled", "Promise cancelled"),
+                    ("visit_requested", "Home visit requested"),
+                    ("visit_approved", "Home visit approved"),
+                    ("visit_rejected", "Home visit rejected"),
+                    ("visit_checked_in", "Field agents checked in"),
+                    ("visit_done", "Home visit done"),
+                    ("visit_cancelled", "Home visit cancelled"),
+                    ("settlement_proposed", "Settlement proposed"),
+                    ("settlement_approved", "Settlement approved"),
+                    ("settlement_rejected", "Settlement rejected"),
+                    ("write_off_proposed", "Write-off proposed"),
+                    ("write_off_approved", "Written off"),
+                    ("write_off_rejected", "Write-off rejected"),
+                    ("payment", "Payment received"),
+                ],
+                max_length=20,
+                verbose_name="event",
+            ),
         ),
     ]

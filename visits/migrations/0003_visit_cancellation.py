@@ -10,45 +10,78 @@ class Migration(migrations.Migration):
     exactly the cancelled visits record them. No visit could be cancelled before this migration."""
 
     dependencies = [
-        ('accounts', '0009_customer_coordinates'),
-        ('collections', '0015_caseevent_visit_cancelled'),
-        ('visits', '0002_visit_roles'),
+        ("accounts", "0009_customer_coordinates"),
+        ("collections", "0015_caseevent_visit_cancelled"),
+        ("visits", "0002_visit_roles"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='historicalvisit',
-            name='cancel_reason',
-            field=models.TextField(blank=True, max_length=1000, verbose_name='cancellation reason'),
+            model_name="historicalvisit",
+            name="cancel_reason",
+            field=models.TextField(blank=True, max_length=1000, verbose_name="cancellation reason"),
         ),
         migrations.AddField(
-            model_name='historicalvisit',
-            name='cancelled_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='cancelled at'),
+            model_name="historicalvisit",
+            name="cancelled_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="cancelled at"),
         ),
         migrations.AddField(
-            model_name='historicalvisit',
-            name='cancelled_by',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='cancelled by'),
+            model_name="historicalvisit",
+            name="cancelled_by",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="cancelled by",
+            ),
         ),
         migrations.AddField(
-            model_name='visit',
-            name='cancel_reason',
-            field=models.TextField(blank=True, max_length=1000, verbose_name='cancellation reason'),
+            model_name="visit",
+            name="cancel_reason",
+            field=models.TextField(blank=True, max_length=1000, verbose_name="cancellation reason"),
         ),
         migrations.AddField(
-            model_name='visit',
-            name='cancelled_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='cancelled at'),
+            model_name="visit",
+            name="cancelled_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="cancelled at"),
         ),
         migrations.AddField(
-            model_name='visit',
-            name='cancelled_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='cancelled by'),
+            model_name="visit",
+            name="cancelled_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="cancelled by",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='visit',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('cancelled_at__isnull', False), ('cancelled_by__isnull', False), ('status', 'cancelled'), models.Q(('cancel_reason', ''), _negated=True)), models.Q(models.Q(('status', 'cancelled'), _negated=True), ('cancel_reason', ''), ('cancelled_at__isnull', True), ('cancelled_by__isnull', True)), _connector='OR'), name='visit_cancelled_with_who_when_why', violation_error_message='A cancelled home visit records who cancelled it, when and why; no other visit does.'),
+            model_name="visit",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("cancelled_at__isnull", False),
+                        ("cancelled_by__isnull", False),
+                        ("status", "cancelled"),
+                        models.Q(("cancel_reason", ""), _negated=True),
+                    ),
+                    models.Q(
+                        models.Q(("status", "cancelled"), _negated=True),
+                        ("cancel_reason", ""),
+                        ("cancelled_at__isnull", True),
+                        ("cancelled_by__isnull", True),
+                    ),
+                    _connector="OR",
+                ),
+                name="visit_cancelled_with_who_when_why",
+                violation_error_message="A cancelled home visit records who cancelled it, when and why; no other visit does.",
+            ),
         ),
     ]
