@@ -60,8 +60,9 @@ RISK_ANALYSTS = frozenset({str(Role.RISK_ANALYST), SUPERUSER})
 COLLECTIONS_MANAGERS = frozenset({str(Role.COLLECTIONS_MANAGER), SUPERUSER})
 
 # Home visits (visits): agents and managers request them (visits.add_visit), managers decide
-# (visits.approve_visit), field agents make them (visits.check_in_visit); the visit page and the
-# photos answer 404 for a visit the reader may not see (visits.models.VisitQuerySet.visible_to).
+# (visits.approve_visit), field agents make them (visits.check_in_visit); managers cancel any visit
+# not yet started, an agent only their own request (visits.services.visit_cancel); the visit page
+# and the photos answer 404 for a visit the reader may not see (VisitQuerySet.visible_to).
 VISIT_REQUESTERS = frozenset({str(Role.COLLECTIONS_AGENT), str(Role.COLLECTIONS_MANAGER), SUPERUSER})
 VISIT_APPROVERS = frozenset({str(Role.COLLECTIONS_MANAGER), SUPERUSER})
 VISIT_MAKERS = frozenset({str(Role.FIELD_AGENT), SUPERUSER})
@@ -149,8 +150,15 @@ URL_ACCESS: dict[str, Access] = {
     ),
     # --- Home visits (visits) ---
     "visits:request": Access(VISIT_REQUESTERS, note="a case outside the reader's queues is a 404"),
+    "visits:case_cancel": Access(
+        VISIT_REQUESTERS,
+        note="a case outside the reader's queues is a 404; a POST by who may not cancel its visit a 403",
+    ),
     "visits:requested": Access(VISIT_APPROVERS),
     "visits:decide": Access(VISIT_APPROVERS),
+    "visits:cancel": Access(
+        VISIT_APPROVERS, status=405, note="POST only: the visit page's and the requests page's buttons"
+    ),
     "visits:today": Access(VISIT_MAKERS),
     "visits:detail": Access(VISIT_READERS, note="another field agent's visit is a 404"),
     "visits:check_in": Access(VISIT_MAKERS, status=405, note="POST only, by the visit's own field agents"),

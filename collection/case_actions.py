@@ -31,6 +31,10 @@ class CaseAction:
     # Whether the action applies to this case now (e.g. visits only from M3); None: always.
     applies: Callable[[object], bool] | None = None
     order: int = 100
+    # Whether this reader may take it on this case now, beyond the permission (e.g. cancelling a
+    # home visit: only the agent who asked for it, or a manager), called as allowed(user, case)
+    # after the permission and `applies`; None: whoever holds the permission.
+    allowed: Callable[[object, object], bool] | None = None
 
 
 _ACTIONS: dict[str, CaseAction] = {}
@@ -49,5 +53,7 @@ def case_actions_for(*, user, case) -> list[tuple[CaseAction, str]]:
     return [
         (action, reverse(action.url_name, kwargs={"case_id": case.pk}))
         for action in actions
-        if user.has_perm(action.permission) and (action.applies is None or action.applies(case))
+        if user.has_perm(action.permission)
+        and (action.applies is None or action.applies(case))
+        and (action.allowed is None or action.allowed(user, case))
     ]

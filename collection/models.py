@@ -236,6 +236,7 @@ class CaseEventType(models.TextChoices):
     VISIT_REJECTED = "visit_rejected", _("Home visit rejected")
     VISIT_CHECKED_IN = "visit_checked_in", _("Field agents checked in")
     VISIT_DONE = "visit_done", _("Home visit done")
+    VISIT_CANCELLED = "visit_cancelled", _("Home visit cancelled")
     SETTLEMENT_PROPOSED = "settlement_proposed", _("Settlement proposed")
     SETTLEMENT_APPROVED = "settlement_approved", _("Settlement approved")
     SETTLEMENT_REJECTED = "settlement_rejected", _("Settlement rejected")

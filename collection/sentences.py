@@ -36,14 +36,54 @@ def _dpd(p: Mapping) -> int:
     return int(p["dpd"] if "dpd" in p else p["days_past_due"])
 
 
+# What an OPENED event may hold: the sweep's {by, date, dpd, bucket} (cases_age), case_open's
+# {assigned_agent, agent, agent_name, reason}, the demo book's {days_past_due, bucket}.
+_OPENED_KEYS = {"by", "date", "dpd", "days_past_due", "assigned_agent", "agent", "agent_name", "reason"}
+# case_open's reason when a person opens the case in the data admin (collection.admin).
+_OPENED_IN_ADMIN = "admin"
+
+
 def _case_opened(p: Mapping) -> str:
-    dpd = _dpd(p)
-    sentence = ngettext(
-        "Opened at %(dpd)d day past due (%(bucket)s).",
-        "Opened at %(dpd)d days past due (%(bucket)s).",
-        dpd,
-    ) % {"dpd": dpd, "bucket": _bucket(p["bucket"])}
-    return _by_sweep(sentence, p)
+    """Who opened the case, then its days past due and bucket, then its agent by name or
+    "unassigned" ("Case opened in the data admin, assigned to 王芳."): each part only when the
+    payload has it."""
+    if not _OPENED_KEYS & set(p):
+        raise KeyError("opened")  # nothing this renderer knows: shown as stored
+    reason = str(p.get("reason") or "").strip()
+    if p.get("by") == "sweep":
+        opened = (
+            _("Case opened by the nightly sweep of %(date)s") % {"date": p["date"]}
+            if p.get("date")
+            else _("Case opened by the nightly sweep")
+        )
+    elif reason == _OPENED_IN_ADMIN:
+        opened = _("Case opened in the data admin")
+    else:
+        opened = _("Case opened")
+    if "dpd" in p or "days_past_due" in p:
+        dpd = _dpd(p)
+        figures = ngettext("%(dpd)d day past due, %(bucket)s", "%(dpd)d days past due, %(bucket)s", dpd) % {
+            "dpd": dpd,
+            "bucket": _bucket(p.get("bucket")),
+        }
+        opened = _("%(opened)s (%(figures)s)") % {"opened": opened, "figures": figures}
+    # The agent by name, never by id: a payload with an id but no name (written before the name
+    # was kept) says nothing of the agent; one whose agent is empty was opened unassigned.
+    if "assigned_agent" in p or "agent" in p:
+        name = p.get("agent_name") or p.get("agent")
+        if name:
+            assigned = _("assigned to %(agent)s") % {"agent": name}
+        elif p.get("assigned_agent") is None:
+            assigned = _("unassigned")
+        else:
+            assigned = ""
+        if assigned:
+            opened = _("%(opened)s, %(assigned)s") % {"opened": opened, "assigned": assigned}
+    # Translators: the full stop that ends a sentence built of parts.
+    sentence = _("%(sentence)s.") % {"sentence": opened}
+    if reason == _OPENED_IN_ADMIN:
+        return sentence
+    return with_reason(sentence, p)
 
 
 def _case_ageing(p: Mapping) -> str:
@@ -268,8 +308,22 @@ def _visit_done(p: Mapping) -> str:
     return _("Home visit done: %(outcome)s.") % {"outcome": labels.get(outcome, outcome)}
 
 
+def _visit_cancelled(p: Mapping) -> str:
+    if "visit" not in p:
+        raise KeyError("visit")  # a payload without its visit is shown as stored
+    was = p.get("was")
+    if was == "scheduled":
+        sentence = _("Scheduled home visit cancelled.")
+    elif was == "requested":
+        sentence = _("Home visit request cancelled.")
+    else:
+        sentence = _("Home visit cancelled.")
+    return with_reason(sentence, p)
+
+
 _CASE_RENDERERS["visit_requested"] = _visit_requested
 _CASE_RENDERERS["visit_approved"] = _visit_approved
 _CASE_RENDERERS["visit_rejected"] = _visit_rejected
 _CASE_RENDERERS["visit_checked_in"] = _visit_checked_in
 _CASE_RENDERERS["visit_done"] = _visit_done
+_CASE_RENDERERS["visit_cancelled"] = _visit_cancelled

@@ -126,7 +126,14 @@ def case_open(
         case=case,
         type=CaseEventType.OPENED,
         actor=by,
-        payload={"assigned_agent": agent.pk if agent else None, "reason": reason},
+        # The agent's username and name beside the id, as case_assign keeps them: the timeline's
+        # sentence names the agent, never an id.
+        payload={
+            "assigned_agent": agent.pk if agent else None,
+            "agent": agent.username if agent else None,
+            "agent_name": (agent.get_full_name() or agent.username) if agent else None,
+            "reason": reason,
+        },
     )
     case_amounts_refresh(customer_ids=[customer.pk])
     case.refresh_from_db(fields=["amount_overdue"])

@@ -67,6 +67,9 @@ class VisitAdmin(ReadOnlyAdminMixin, AuditedAdmin):
         "notes",
         "outcome_by",
         "outcome_at",
+        "cancelled_by",
+        "cancelled_at",
+        "cancel_reason",
         "photo_summary",
     )
     readonly_fields = fields
@@ -78,7 +81,9 @@ class VisitAdmin(ReadOnlyAdminMixin, AuditedAdmin):
             super()
             .get_queryset(request)
             .visible_to(request.user)
-            .select_related("case__customer", "customer", *people, "check_out_by", "outcome_by")
+            .select_related(
+                "case__customer", "customer", *people, "check_out_by", "outcome_by", "cancelled_by"
+            )
         )
 
     @admin.display(description=_("photos"))

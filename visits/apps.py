@@ -1,4 +1,5 @@
-"""App config for home visits: registers the case page's "Request a home visit" action."""
+"""App config for home visits: registers the case page's "Request a home visit" and "Cancel the home
+visit" actions."""
 
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
@@ -23,6 +24,23 @@ class VisitsConfig(AppConfig):
                 and CaseStatus.VISIT_REQUESTED in CASE_TRANSITIONS[CaseStatus(case.status)]
             )
 
+        from .selectors import case_cancellable_visit
+        from .services import visit_may_cancel
+
+        def may_cancel(user, case) -> bool:
+            visit = case_cancellable_visit(case_id=case.pk)
+            return visit is not None and visit_may_cancel(visit=visit, user=user)
+
+        register_case_action(
+            CaseAction(
+                key="visit_cancel",
+                label=_("Cancel the home visit"),
+                url_name="visits:case_cancel",
+                permission=REQUEST_PERMISSION,
+                allowed=may_cancel,
+                order=61,
+            )
+        )
         register_case_action(
             CaseAction(
                 key="visit_request",

@@ -1,4 +1,5 @@
-"""Forms of home visits: the request, the manager's decision, check-in/out and the outcome."""
+"""Forms of home visits: the request, the manager's decision, the cancellation, check-in/out and the
+outcome."""
 
 from __future__ import annotations
 
@@ -94,6 +95,15 @@ class VisitApproveForm(_BoundedDateMixin, forms.Form):
 class VisitRejectForm(forms.Form):
     reason = forms.CharField(
         label=_("Why is it rejected?"), max_length=REASON_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class VisitCancelForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why is it cancelled?"),
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": _("Say why the visit is cancelled.")},
     )
 
 

@@ -29,6 +29,8 @@ class VisitStatus(models.TextChoices):
 
 # A visit that has its two field agents (approved, or further along).
 STAFFED_STATUSES = (VisitStatus.SCHEDULED, VisitStatus.CHECKED_IN, VisitStatus.DONE)
+# A visit nobody has gone out on yet: it may still be cancelled (visits.services.visit_cancel).
+CANCELLABLE_STATUSES = (VisitStatus.REQUESTED, VisitStatus.SCHEDULED)
 
 
 class VisitOutcome(models.TextChoices):
@@ -161,6 +163,18 @@ class Visit(models.Model):
         related_name="+",
     )
     outcome_at = models.DateTimeField(_("outcome recorded at"), null=True, blank=True)
+    # Who called the visit off before anyone went, when and why (visits.services.visit_cancel);
+    # an approval stays on record beside it.
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("cancelled by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancel_reason = models.TextField(_("cancellation reason"), max_length=1000, blank=True)
 
     objects = VisitQuerySet.as_manager()
     history = HistoricalRecords(
@@ -221,6 +235,20 @@ class Visit(models.Model):
                 | Q(check_out_latitude__isnull=True, check_out_longitude__isnull=True),
                 name="visit_check_out_position_or_refused",
                 violation_error_message=_("A check-out has a position or records that it was refused."),
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(status="cancelled", cancelled_by__isnull=False, cancelled_at__isnull=False)
+                    & ~Q(cancel_reason="")
+                )
+                | (
+                    ~Q(status="cancelled")
+                    & Q(cancelled_by__isnull=True, cancelled_at__isnull=True, cancel_reason="")
+                ),
+                name="visit_cancelled_with_who_when_why",
+                violation_error_message=_(
+                    "A cancelled home visit records who cancelled it, when and why; no other visit does."
+                ),
             ),
         ]
 

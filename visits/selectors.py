@@ -22,7 +22,7 @@ from collection.models import Bucket, CollectionCase, Promise, PromiseStatus
 from orders.models import OUTSTANDING, Installment, InstallmentStatus
 from policy.conduct import customer_zone
 
-from .models import STAFFED_STATUSES, Visit, VisitStatus
+from .models import CANCELLABLE_STATUSES, STAFFED_STATUSES, Visit, VisitStatus
 
 # DESIGN.md: a home visit is made only between 09:00 and 20:00 in the customer's own time zone.
 VISIT_WINDOW_START = datetime.time(9, 0)
@@ -68,6 +68,16 @@ def case_has_open_visit(*, case_id: int) -> bool:
     return Visit.objects.filter(case_id=case_id, status__in=OPEN_VISIT_STATUSES).exists()
 
 
+def case_cancellable_visit(*, case_id: int) -> Visit | None:
+    """The case's visit that nobody has gone out on yet, if it has one (the case action "Cancel the
+    home visit" offers it); at most one, as a case has one visit on the way at a time."""
+    return (
+        Visit.objects.filter(case_id=case_id, status__in=CANCELLABLE_STATUSES)
+        .order_by("-requested_at", "-id")
+        .first()
+    )
+
+
 def visits_requested(*, user) -> QuerySet[Visit]:
     """The requests waiting for a manager, oldest first, with what the list shows."""
     return (
@@ -91,7 +101,15 @@ def visit_for(*, user, pk: int) -> Visit:
     """One visit the user may see (Visit.DoesNotExist otherwise: the page answers 404)."""
     return (
         Visit.objects.visible_to(user)
-        .select_related("case", "customer", "requested_by", "approved_by", "field_agent_1", "field_agent_2")
+        .select_related(
+            "case",
+            "customer",
+            "requested_by",
+            "approved_by",
+            "field_agent_1",
+            "field_agent_2",
+            "cancelled_by",
+        )
         .prefetch_related("photos")
         .get(pk=pk)
     )

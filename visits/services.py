@@ -24,6 +24,7 @@ from collection.services import case_transition
 
 from .models import (
     APPROVE_PERMISSION,
+    CANCELLABLE_STATUSES,
     CHECK_IN_PERMISSION,
     OUTCOME_PERMISSION,
     REQUEST_PERMISSION,
@@ -349,6 +350,94 @@ def visit_reject(*, visit: Visit, by, reason: str, now: datetime.datetime | None
     if case.is_open and CaseStatus.CONTACTED in CASE_TRANSITIONS[CaseStatus(case.status)]:
         case_transition(case=case, to=CaseStatus.CONTACTED, by=by)
     _event(visit, CaseEventType.VISIT_REJECTED, by, now, reason=reason)
+    return visit
+
+
+# --- Cancel -------------------------------------------------------------------------------------------
+
+
+def _cancel_check(visit: Visit, by) -> None:
+    """Who may cancel this visit now (VisitError otherwise): the one rule the service applies and
+    the pages ask (visit_may_cancel) before they offer the button."""
+    if by is None or not by.is_authenticated:
+        raise VisitError(_("You may not cancel home visits."), code="not_allowed")
+    manager = by.has_perm(APPROVE_PERMISSION)
+    requester = by.has_perm(REQUEST_PERMISSION) and visit.requested_by_id == by.pk
+    if not (manager or requester):
+        raise VisitError(
+            _("Only a collections manager or the agent who requested this visit may cancel it."),
+            code="not_allowed",
+        )
+    if visit.check_out_at is not None:
+        raise VisitError(
+            _("This visit is already checked out: it can no longer be cancelled."), code="not_cancellable"
+        )
+    if visit.status not in CANCELLABLE_STATUSES or visit.check_in_at is not None:
+        raise VisitError(
+            _("This visit is %(status)s: it can no longer be cancelled.")
+            % {"status": visit.get_status_display()},
+            code="not_cancellable",
+        )
+    if manager:
+        return
+    if visit.status != VisitStatus.REQUESTED:
+        raise VisitError(
+            _("This visit is already approved: only a collections manager may cancel it now."),
+            code="approved",
+        )
+    if not CollectionCase.objects.visible_to(by).filter(pk=visit.case_id).exists():
+        raise VisitError(_("This case is not in your queues."), code="not_visible")
+
+
+def visit_cancel_refusal(*, visit: Visit, user) -> VisitError | None:
+    """Why `user` may not cancel `visit` as it stands, or None when they may."""
+    try:
+        _cancel_check(visit, user)
+    except VisitError as refusal:
+        return refusal
+    return None
+
+
+def visit_may_cancel(*, visit: Visit, user) -> bool:
+    """Whether `user` may cancel `visit` as it stands (the pages show the button only then)."""
+    return visit_cancel_refusal(visit=visit, user=user) is None
+
+
+@transaction.atomic
+def visit_cancel(*, visit: Visit, by, reason: str, now: datetime.datetime | None = None) -> Visit:
+    """Call off a visit nobody has gone out on yet, with a reason.
+
+    A collections manager cancels a requested or a scheduled visit; the agent who requested it
+    only while it is still requested (and their case still in their queues); field agents never.
+    A visit checked in, checked out, done, rejected or already cancelled is refused. The visit
+    keeps who cancelled it, when and why (its approval, if any, stays on record); the case goes
+    back to contacted, as after a rejection, if the visit still holds it; a VISIT_CANCELLED
+    event goes on its timeline.
+    """
+    now = now or timezone.now()
+    if by is None or not (by.has_perm(APPROVE_PERMISSION) or by.has_perm(REQUEST_PERMISSION)):
+        raise VisitError(_("You may not cancel home visits."), code="not_allowed")
+    reason = scrub_text((reason or "").strip())
+    if not reason:
+        raise VisitError(_("Say why the visit is cancelled."), code="no_reason")
+    if len(reason) > REASON_MAX_LENGTH:
+        raise VisitError(_("The reason is too long."), code="reason_too_long")
+    visit = _locked_visit(visit)
+    _cancel_check(visit, by)
+    was = visit.status
+    visit.status = VisitStatus.CANCELLED
+    visit.cancelled_by, visit.cancelled_at, visit.cancel_reason = by, now, reason
+    _save(visit, by, "visit_cancel", ["status", "cancelled_by", "cancelled_at", "cancel_reason"])
+    # Back where a rejection leaves it, but only from the status this visit put the case in: a
+    # case that moved on meanwhile (a promise, a hold) stays where it is.
+    case = CollectionCase.objects.get(pk=visit.case_id)
+    if (
+        case.is_open
+        and case.status in (CaseStatus.VISIT_REQUESTED, CaseStatus.VISIT_SCHEDULED)
+        and CaseStatus.CONTACTED in CASE_TRANSITIONS[CaseStatus(case.status)]
+    ):
+        case_transition(case=case, to=CaseStatus.CONTACTED, by=by)
+    _event(visit, CaseEventType.VISIT_CANCELLED, by, now, was=str(was), reason=reason)
     return visit
 
 

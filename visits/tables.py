@@ -1,5 +1,6 @@
 """The managers' list of visit requests: the page names people and shows the area only (the
-address is for the visit's own field agents); the CSV keeps machine names."""
+address is for the visit's own field agents), with a cancel button per request; the CSV keeps
+machine names."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from accounts.masking import mask_address
 from bnpl_admin.lists import ConsoleTable, LocalDateTimeColumn
 
 from .models import Visit
+from .services import REASON_MAX_LENGTH
 
 
 def staff_name(user) -> str:
@@ -41,6 +43,15 @@ class RequestedVisitTable(ConsoleTable):
         verbose_name=_("Proposed date"), format="Y-m-d", order_by=("proposed_date", "id")
     )
     reason = tables.Column(verbose_name=_("Reason"), orderable=False)
+    # The page is the managers' (visits.approve_visit), who may cancel any request (visit_cancel).
+    cancel = tables.TemplateColumn(
+        verbose_name=_("Cancel"),
+        template_name="visits/_cancel_cell.html",
+        extra_context={"reason_max_length": REASON_MAX_LENGTH},
+        orderable=False,
+        exclude_from_export=True,
+        empty_values=(),
+    )
 
     class Meta(ConsoleTable.Meta):
         model = Visit
@@ -54,6 +65,7 @@ class RequestedVisitTable(ConsoleTable):
             "requested_at",
             "proposed_date",
             "reason",
+            "cancel",
         )
         attrs = {"class": "table visit-requests"}
         empty_text = _("No home visit is waiting for a decision.")

@@ -8,8 +8,10 @@ app_name = "visits"
 
 urlpatterns = [
     path("cases/<int:case_id>/request/", views.visit_request_view, name="request"),
+    path("cases/<int:case_id>/cancel/", views.visit_case_cancel_view, name="case_cancel"),
     path("requested/", views.RequestedVisitsView.as_view(), name="requested"),
     path("<int:pk>/decide/", views.visit_decide, name="decide"),
+    path("<int:pk>/cancel/", views.visit_cancel_view, name="cancel"),
     path("today/", views.visits_today, name="today"),
     path("<int:pk>/", views.visit_detail, name="detail"),
     path("<int:pk>/check-in/", views.visit_check_in_view, name="check_in"),

@@ -1,10 +1,12 @@
-"""Staff pages of home visits: the case action that requests one, the managers' requests and
-decision page, the field agent's day and visit page, and the one door to a visit's photos."""
+"""Staff pages of home visits: the case actions that request one and cancel it, the managers'
+requests and decision page, the field agent's day and visit page (with the managers' cancel
+button), and the one door to a visit's photos."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -12,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from bnpl_admin.dates import business_date
@@ -21,7 +23,14 @@ from bnpl_admin.lists import ObjectListView
 from collection.models import CollectionCase
 
 from .filters import RequestedVisitFilterSet
-from .forms import PositionForm, VisitApproveForm, VisitOutcomeForm, VisitRejectForm, VisitRequestForm
+from .forms import (
+    PositionForm,
+    VisitApproveForm,
+    VisitCancelForm,
+    VisitOutcomeForm,
+    VisitRejectForm,
+    VisitRequestForm,
+)
 from .models import (
     APPROVE_PERMISSION,
     CHECK_IN_PERMISSION,
@@ -31,12 +40,22 @@ from .models import (
     VisitPhoto,
     VisitStatus,
 )
-from .selectors import case_is_eligible, visit_for, visit_zone, visits_of_the_day, visits_requested
+from .selectors import (
+    case_cancellable_visit,
+    case_is_eligible,
+    visit_for,
+    visit_zone,
+    visits_of_the_day,
+    visits_requested,
+)
 from .services import (
     Position,
     visit_approve,
+    visit_cancel,
+    visit_cancel_refusal,
     visit_check_in,
     visit_check_out,
+    visit_may_cancel,
     visit_record_outcome,
     visit_reject,
     visit_request,
@@ -83,6 +102,43 @@ def visit_request_view(request: HttpRequest, case_id: int) -> HttpResponse:
     }
     template = "visits/_request_form.html" if request.htmx else "visits/request.html"
     return render(request, template, context, status=status)
+
+
+# --- The case action: cancel the case's visit ------------------------------------------------------------
+
+
+@permission_required(REQUEST_PERMISSION, raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def visit_case_cancel_view(request: HttpRequest, case_id: int) -> HttpResponse:
+    """The case page's "Cancel the home visit": the case's visit not yet started, for who may cancel
+    it (visits.services.visit_may_cancel); a fragment for htmx, a whole page otherwise. Another
+    team's case is a 404; a POST by anyone who may not cancel its visit is a 403."""
+    case = get_object_or_404(
+        CollectionCase.objects.visible_to(request.user).select_related("customer"), pk=case_id
+    )
+    visit = case_cancellable_visit(case_id=case.pk)
+    if visit is not None and not visit_may_cancel(visit=visit, user=request.user):
+        visit = None
+    form = VisitCancelForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if visit is None:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                visit_cancel(visit=visit, by=request.user, reason=form.cleaned_data["reason"])
+            except DomainError as refusal:
+                form.add_error(None, refusal.message)
+            else:
+                messages.success(request, _("The home visit is cancelled."))
+                target = reverse("collections:case_detail", args=[case.pk])
+                if request.htmx:
+                    return HttpResponseClientRedirect(target)
+                return redirect(target)
+    context = {"case": case, "visit": visit, "form": form}
+    if visit is not None and visit.scheduled_for is not None:
+        context["scheduled_local"] = _local(visit.scheduled_for, visit_zone(case.customer), "%Y-%m-%d %H:%M")
+    template = "visits/_cancel_form.html" if request.htmx else "visits/cancel.html"
+    return render(request, template, context)
 
 
 # --- Managers: the requests and the decision ----------------------------------------------------------
@@ -199,7 +255,7 @@ def visit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _detail(request, visit)
 
 
-def _detail(request, visit: Visit, *, outcome_form=None, status: int = 200) -> HttpResponse:
+def _detail(request, visit: Visit, *, outcome_form=None, cancel_form=None, status: int = 200) -> HttpResponse:
     assigned = visit.is_assigned_to(request.user)
     zone = visit_zone(visit.customer)
     customer = visit.customer
@@ -222,6 +278,8 @@ def _detail(request, visit: Visit, *, outcome_form=None, status: int = 200) -> H
         and visit.status == VisitStatus.CHECKED_IN,
         "outcome_form": outcome_form or VisitOutcomeForm(),
         "may_see_photos": request.user.has_perm("visits.view_visitphoto"),
+        "may_cancel": visit_may_cancel(visit=visit, user=request.user),
+        "cancel_form": cancel_form or VisitCancelForm(),
     }
     return render(request, "visits/detail.html", context, status=status)
 
@@ -282,6 +340,34 @@ def visit_outcome_view(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("The outcome is recorded."))
             return redirect("visits:detail", pk=visit.pk)
     return _detail(request, visit, outcome_form=form, status=422)
+
+
+# --- Managers: cancel a visit from its page or from the requests ---------------------------------------
+
+
+@permission_required(APPROVE_PERMISSION, raise_exception=True)
+@require_POST
+def visit_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cancel a visit not yet started, with a reason (visits.services.visit_cancel): the visit page's
+    and the requests page's button. Back to the requests when asked from there; a blank reason
+    shows the visit page with the form and its message; a refusal comes back as a message."""
+    visit = _visit_or_404(request, pk)
+    form = VisitCancelForm(request.POST)
+    refusal = visit_cancel_refusal(visit=visit, user=request.user)
+    if refusal is not None:
+        messages.error(request, refusal.message)
+    elif not form.is_valid():
+        return _detail(request, visit, cancel_form=form)
+    else:
+        try:
+            visit_cancel(visit=visit, by=request.user, reason=form.cleaned_data["reason"])
+        except DomainError as refused:  # the visit moved on meanwhile
+            messages.error(request, refused.message)
+        else:
+            messages.success(request, _("The home visit is cancelled."))
+    if request.POST.get("back") == "requested":
+        return redirect("visits:requested")
+    return redirect("visits:detail", pk=visit.pk)
 
 
 # --- The one door to a photo ----------------------------------------------------------------------

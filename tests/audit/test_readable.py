@@ -212,8 +212,12 @@ def test_order_events_read_as_sentences(kind, payload, english, chinese):
 @pytest.mark.parametrize(
     ("kind", "payload", "chinese"),
     [
-        ("opened", {"by": "sweep", "date": "2026-03-11", "dpd": 1, "bucket": "m1"}, "逾期 1 天时开案"),
-        ("opened", {"days_past_due": 45, "bucket": "m2"}, "逾期 45 天时开案"),
+        (
+            "opened",
+            {"by": "sweep", "date": "2026-03-11", "dpd": 1, "bucket": "m1"},
+            "夜间批处理开案（逾期 1 天",
+        ),
+        ("opened", {"days_past_due": 45, "bucket": "m2"}, "开案（逾期 45 天"),
         ("ageing", {"by": "sweep", "date": "2026-04-10", "old": "m1", "new": "m2", "dpd": 31}, "逾期 31 天"),
         ("assigned", {"agent": "wangfang", "rule": "round robin"}, "分配给 wangfang。规则：轮流分配。"),
         (

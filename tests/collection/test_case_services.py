@@ -71,7 +71,15 @@ def test_opening_a_case_in_the_admin_records_who_opened_it(client, superuser):
     assert response.url == reverse("admin:collections_collectioncase_changelist")
     assert (case.status, case.assigned_agent) == (CaseStatus.OPEN, agent)
     assert _events(case, CaseEventType.OPENED) == [
-        (superuser.pk, {"assigned_agent": agent.pk, "reason": "admin"})
+        (
+            superuser.pk,
+            {
+                "assigned_agent": agent.pk,
+                "agent": agent.username,
+                "agent_name": agent.get_full_name(),
+                "reason": "admin",
+            },
+        )
     ]
     assert case.history.get().history_user == superuser
 

@@ -22,6 +22,8 @@ from collection.sentences import case_event_sentence
         ("visit_rejected", {"visit": 1, "reason": "先联系紧急联系人"}, "驳回"),
         ("visit_checked_in", {"visit": 1, "position_refused": True}, "位置被拒绝提供"),
         ("visit_done", {"visit": 1, "outcome": "promise_made", "photos": 1}, "作出还款承诺"),
+        ("visit_cancelled", {"visit": 1, "was": "requested", "reason": "客户已还款"}, "上门走访申请已取消"),
+        ("visit_cancelled", {"visit": 1, "was": "scheduled", "reason": "已还款"}, "已排期的上门走访已取消"),
     ],
 )
 def test_visit_events_read_as_chinese_sentences(kind, payload, chinese):
