@@ -377,3 +377,18 @@ def test_the_decision_page_reads_a_fixed_number_of_queries(client, today, django
 
 def test_png_bytes_is_a_real_png():
     assert png_bytes().startswith(b"\x89PNG")
+
+
+def test_htmx_swaps_a_refused_forms_errors_in(client):
+    """A form refused by validation answers 422 with its errors; htmx swaps no 4xx by default, so
+    the page's htmx configuration must name 422 as a response to swap, before the 4xx rule."""
+    import json
+    import re
+
+    case = visitable_case()
+    html = _client(client, case.assigned_agent).get(reverse("collections:case_detail", args=[case.pk]))
+    found = re.search(r'<meta name="htmx-config" content=\'([^\']+)\'>', html.content.decode())
+    assert found, "the page sets no htmx configuration"
+    rules = json.loads(found.group(1))["responseHandling"]
+    first = next(rule for rule in rules if re.fullmatch(rule["code"].replace(".", r"\d"), "422"))
+    assert first["swap"] is True
