@@ -1,10 +1,11 @@
-"""Work of the collections app chained after other apps' news (bnpl_admin.signals)."""
+"""Work of the collections app chained after other apps' news (bnpl_admin.signals, orders.signals)."""
 
 from __future__ import annotations
 
 from django.db import transaction
 
 from bnpl_admin.signals import sweep_done
+from orders.signals import payment_reversed
 
 
 def promises_decide_after_sweep(sender, *, business_date, **kwargs) -> None:
@@ -17,5 +18,14 @@ def promises_decide_after_sweep(sender, *, business_date, **kwargs) -> None:
     transaction.on_commit(lambda: promises_decide_task.delay(on), robust=True)
 
 
+def promises_redecide_on_reversal(sender, *, payment, by=None, **kwargs) -> None:
+    """A reversed payment no longer keeps a promise: re-decide the promises it counted towards, in
+    the reversal's transaction (inline, not a task: the ledger and its decisions change together)."""
+    from .services import promises_redecide_after_reversal
+
+    promises_redecide_after_reversal(payment=payment, by=by)
+
+
 def connect() -> None:
     sweep_done.connect(promises_decide_after_sweep, dispatch_uid="collections.promises_decide")
+    payment_reversed.connect(promises_redecide_on_reversal, dispatch_uid="collections.promises_redecide")

@@ -1,4 +1,5 @@
-"""Domain signals the orders app publishes, for the apps that act on them (reminders' receipt).
+"""Domain signals the orders app publishes, for the apps that act on them (reminders' receipt,
+collections' promises to pay).
 
 The orders app imports none of its subscribers: an app that needs to act when money moves
 connects a receiver in its AppConfig.ready, and the import contract (pyproject.toml) keeps
@@ -12,3 +13,9 @@ from django.dispatch import Signal
 # that transaction (an outbox row, a receipt), so its rows exist exactly when the payment
 # does; an exception in a receiver rolls the payment back with them.
 payment_posted = Signal()
+
+# Sent by orders.services.payment_reverse inside its transaction, once the payment is marked
+# reversed and its allocations undone. Keyword arguments: payment, by (who reversed it). The
+# collections app re-decides the promises to pay the payment counted towards; as above, an
+# exception in a receiver rolls the reversal back.
+payment_reversed = Signal()
