@@ -273,6 +273,7 @@ def test_kept_early_when_payments_after_the_promise_cover_it(case, agent):
     p = promise(case, agent)
     assert decide(day(2)) == {}  # nothing paid yet: it waits for its date
     pay(case, "300.00", at(day(2), 15))
+    assert state(p)[0] == PromiseStatus.PENDING  # covered, it waits for the night's decision
     assert decide(day(3)) == {"kept": 1}  # the first run after the payment, before the date
     assert state(p) == (PromiseStatus.KEPT, day(2), Decimal("300.00"))
     case.refresh_from_db()
