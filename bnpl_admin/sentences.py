@@ -79,6 +79,8 @@ SYSTEM_REASONS = {
     "promise: made": gettext_lazy("promise made"),
     "promise: kept": gettext_lazy("promise kept"),
     "promise: broken": gettext_lazy("promise broken"),
+    "promise: reopened": gettext_lazy("promise reopened after a reversal"),
+    "re-decided after a reversal": gettext_lazy("re-decided after a reversal"),
 }
 
 

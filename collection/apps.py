@@ -19,7 +19,8 @@ class CollectionConfig(AppConfig):
         from .case_actions import CaseAction, register_case_action
         from .selectors import promises_pending_through
 
-        # Promises are decided after each night's sweep (bnpl_admin.signals.sweep_done).
+        # Promises are decided after each night's sweep (bnpl_admin.signals.sweep_done), and
+        # decided again when a payment they counted is reversed (orders.signals.payment_reversed).
         receivers.connect()
         # A pending promise pauses the customer's after-due reminders until its date.
         after_due_pause_add(promises_pending_through)

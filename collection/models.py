@@ -66,10 +66,13 @@ CASE_TRANSITIONS: dict[str, set[str]] = {
         CaseStatus.SETTLEMENT_PENDING,
         CaseStatus.WRITE_OFF_PROPOSED,
     },
+    # Broken promise: a kept promise (which moved the case on to contacted) found broken once
+    # the payment that kept it was reversed (collection.services.promises_redecide_after_reversal).
     CaseStatus.CONTACTED: (_WORKING - {CaseStatus.CONTACTED})
     | {
         CaseStatus.OPEN,
         CaseStatus.PROMISED,
+        CaseStatus.BROKEN_PROMISE,
         CaseStatus.VISIT_REQUESTED,
         CaseStatus.SETTLEMENT_PENDING,
         CaseStatus.WRITE_OFF_PROPOSED,
@@ -231,6 +234,8 @@ class CaseEventType(models.TextChoices):
     PROMISE_KEPT = "promise_kept", _("Promise kept")
     PROMISE_BROKEN = "promise_broken", _("Promise broken")
     PROMISE_CANCELLED = "promise_cancelled", _("Promise cancelled")
+    # A kept promise whose payment was reversed before its date waits for it again.
+    PROMISE_REOPENED = "promise_reopened", _("Promise reopened after a reversal")
     VISIT_REQUESTED = "visit_requested", _("Home visit requested")
     VISIT_APPROVED = "visit_approved", _("Home visit approved")
     VISIT_REJECTED = "visit_rejected", _("Home visit rejected")

@@ -17,6 +17,7 @@ from django.db.models import (
     Func,
     IntegerField,
     Max,
+    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -338,7 +339,8 @@ def promises_pending_through(*, on: datetime.date) -> QuerySet:
 
 @dataclass(frozen=True)
 class PromiseFacts:
-    """One pending promise as promises_decide reads it."""
+    """One promise as the ledger's decision reads it (promises_decide, and the re-decision after a
+    reversal)."""
 
     id: int
     case_id: int
@@ -349,9 +351,10 @@ class PromiseFacts:
     case_closed_on: datetime.date | None
 
 
-def pending_promise_facts(*, ids: list[int]) -> list[PromiseFacts]:
+def promise_facts(*, ids: list[int], statuses: tuple[str, ...]) -> list[PromiseFacts]:
+    """The facts of the promises among `ids` whose status is one of `statuses`, oldest first."""
     rows = (
-        Promise.objects.filter(pk__in=ids, status=PromiseStatus.PENDING)
+        Promise.objects.filter(pk__in=ids, status__in=statuses)
         .order_by("pk")
         .values_list("pk", "case_id", "customer_id", "made_at", "amount", "due_date", "case__closed_at")
     )
@@ -369,10 +372,19 @@ def pending_promise_facts(*, ids: list[int]) -> list[PromiseFacts]:
     ]
 
 
+def pending_promise_facts(*, ids: list[int]) -> list[PromiseFacts]:
+    return promise_facts(ids=ids, statuses=(PromiseStatus.PENDING,))
+
+
 def promise_allocations(*, promises: list[PromiseFacts]) -> dict[int, dict[datetime.date, Decimal]]:
     """For each promise, the net allocations per business date, through its due date, of the
-    payments its customer made after the promise (payments, credit applied from them, and their
-    reversals and refunds, which are negative): one query for a batch of promises."""
+    payments its customer made after the promise and has not had reversed (payments, credit
+    applied from them, and refunds, which are negative): one query for a batch of promises.
+
+    A reversed payment counts for nothing, whenever it was reversed: before the promise's date or
+    after it, the money never came (DESIGN.md: a reversal undoes the payment). So the decision
+    does not depend on whether the sweep saw the payment before its reversal, and a reversal after
+    a decision is followed by promises_redecide_after_reversal."""
     if not promises:
         return {}
     since = min(p.made_at for p in promises)
@@ -380,6 +392,7 @@ def promise_allocations(*, promises: list[PromiseFacts]) -> dict[int, dict[datet
     rows = (
         PaymentAllocation.objects.filter(
             payment__customer_id__in={p.customer_id for p in promises},
+            payment__status=PaymentStatus.POSTED,
             payment__received_at__gt=since,
             business_date__lte=through,
         )
@@ -398,6 +411,26 @@ def promise_allocations(*, promises: list[PromiseFacts]) -> dict[int, dict[datet
                 daily[day] = daily.get(day, ZERO) + total
         result[promise.id] = daily
     return result
+
+
+def promises_counted_by(*, payment_id: int) -> list[int]:
+    """The decided promises a payment's allocations counted towards (promise_allocations): its
+    customer's promises made before it was received and due on or after its first allocation's
+    business date. Newest first: the re-decision gives the newest a case's one pending place."""
+    payment = Payment.objects.filter(pk=payment_id).values("customer_id", "received_at").first()
+    first_day = PaymentAllocation.objects.filter(payment_id=payment_id).aggregate(first=Min("business_date"))[
+        "first"
+    ]
+    if payment is None or first_day is None:
+        return []
+    return list(
+        Promise.objects.filter(
+            customer_id=payment["customer_id"], made_at__lt=payment["received_at"], due_date__gte=first_day
+        )
+        .exclude(status=PromiseStatus.PENDING)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+    )
 
 
 # --- Case page (customer 360, issue 11) --------------------------------------------------------

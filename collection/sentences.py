@@ -182,6 +182,7 @@ _CASE_REASONS = {
     "promise: made": gettext_lazy("promise made"),
     "promise: kept": gettext_lazy("promise kept"),
     "promise: broken": gettext_lazy("promise broken"),
+    "promise: reopened": gettext_lazy("promise reopened after a reversal"),
 }
 
 
@@ -202,6 +203,11 @@ def _promise_kept(p: Mapping) -> str:
 
 def _promise_broken(p: Mapping) -> str:
     words = {**_promise_words(p), "paid": money(p["paid"])}
+    if p.get("by") == "reversal":
+        return _(
+            "Promise of %(amount)s by %(date)s broken after the reversal of payment %(payment)s: "
+            "%(paid)s paid towards it by then."
+        ) % {**words, "payment": p["payment"]}
     return _by_sweep(
         _("Promise of %(amount)s by %(date)s broken: %(paid)s paid towards it by then.") % words, p
     )
@@ -209,15 +215,40 @@ def _promise_broken(p: Mapping) -> str:
 
 def _promise_cancelled(p: Mapping) -> str:
     words = {**_promise_words(p), "closed": str(p["decided_on"])}
+    if p.get("by") == "reversal":
+        words["payment"] = p["payment"]
+        if p.get("superseded_by"):
+            return (
+                _(
+                    "Promise of %(amount)s by %(date)s cancelled after the reversal of payment %(payment)s: "
+                    "a newer promise waits on the case."
+                )
+                % words
+            )
+        return (
+            _(
+                "Promise of %(amount)s by %(date)s cancelled after the reversal of payment %(payment)s: "
+                "the case closed on %(closed)s."
+            )
+            % words
+        )
     return _by_sweep(
         _("Promise of %(amount)s by %(date)s cancelled: the case closed on %(closed)s.") % words, p
     )
+
+
+def _promise_reopened(p: Mapping) -> str:
+    return _(
+        "Promise of %(amount)s by %(date)s reopened after the reversal of payment %(payment)s: "
+        "it waits for its date again."
+    ) % {**_promise_words(p), "payment": p["payment"]}
 
 
 _CASE_RENDERERS["promise_made"] = _promise_made
 _CASE_RENDERERS["promise_kept"] = _promise_kept
 _CASE_RENDERERS["promise_broken"] = _promise_broken
 _CASE_RENDERERS["promise_cancelled"] = _promise_cancelled
+_CASE_RENDERERS["promise_reopened"] = _promise_reopened
 
 
 # --- Settlements, restructures and write-offs (settlements app) -------------------------------

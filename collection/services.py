@@ -20,6 +20,7 @@ from bnpl_admin.bulk import bulk_update_values
 from bnpl_admin.dates import business_date
 from bnpl_admin.errors import DomainError
 from bnpl_admin.money import CENT, ZERO, money_in_bounds
+from orders.models import Payment
 from policy.conduct import Decision
 
 from .models import (
@@ -47,6 +48,8 @@ from .selectors import (
     promise_allocations,
     promise_ceiling,
     promise_dates_allowed,
+    promise_facts,
+    promises_counted_by,
 )
 
 
@@ -813,9 +816,12 @@ def promises_decide(*, on: datetime.date, batch_size: int = PROMISE_BATCH_SIZE) 
     batches of pending promises by id, each in its own transaction. Idempotent: a decided promise
     is never decided again, so a second run (or a task delivered twice) changes nothing.
 
-    A decision is final: a payment reversed after its promise was kept early, or a payment posted
-    late with an earlier date of receipt, does not reopen it (the ledger shows those entries).
-    Returns the counts of kept, broken and cancelled promises.
+    A reversed payment never counts (promise_allocations), and a reversal after a decision
+    re-decides the promises the payment counted towards (promises_redecide_after_reversal). A
+    payment posted late with an earlier date of receipt does not reopen a broken promise (the
+    ledger shows it). A promise covered before its date waits, pending, until the next night's run
+    decides it kept as of the day it was covered. Returns the counts of kept, broken and cancelled
+    promises.
     """
     on = min(on, business_date())  # the sweep never runs ahead of today, nor does this
     totals: Counter = Counter()
@@ -915,6 +921,123 @@ def _promises_decide_batch(*, ids: list[int], on: datetime.date) -> Counter:
         if to is not None and case is not None:
             case_transition(case=case, to=to, reason=f"promise: {promise.status}")
     return Counter(outcome.status for outcome in decided.values())
+
+
+# A reversal takes money back from the ledger, so the promises the payment counted towards are
+# decided again by the same rule (promise_outcome, over promise_allocations, which leave reversed
+# payments out), as of the business date of the reversal:
+# - a kept promise no longer covered goes back to pending while its date has not passed (the case
+#   waits on it again: promised, where the map allows), or is broken, as of its date, once it has
+#   (the case, if the kept decision had moved it on to contacted, becomes broken promise); on a
+#   case closed before its date it is cancelled, as the nightly decision would have it;
+# - a case holds one pending promise at a time: a promise reopened on a case where a newer one
+#   waits is cancelled, the newer one stands;
+# - a promise that keeps its status (kept by other payments; broken or cancelled already) keeps it,
+#   with its decision date and what was paid towards it as the ledger now says.
+# Every change has its history row (who reversed the payment, and why the promise changed) and a
+# status change its case event.
+_REVERSAL_REASON = "re-decided after a reversal"
+_DECIDED = (PromiseStatus.KEPT, PromiseStatus.BROKEN, PromiseStatus.CANCELLED)
+
+
+@transaction.atomic
+def promises_redecide_after_reversal(
+    *, payment: Payment, by: User | None = None, on: datetime.date | None = None
+) -> Counter:
+    """Decide again, after `payment` was reversed, the decided promises it counted towards.
+
+    Called by the collections app's receiver of orders.signals.payment_reversed, inside the
+    reversal's transaction (the reversal has locked the customer). Idempotent: run again, the ledger
+    says the same and nothing changes. Returns the counts of the new statuses of the promises whose
+    status changed (pending, broken, cancelled).
+    """
+    on = min(on or business_date(), business_date())
+    ids = promises_counted_by(payment_id=payment.pk)
+    if not ids:
+        return Counter()
+    # Locks as promises_decide takes them: the cases (in id order), then the promises.
+    cases = {
+        case.pk: case
+        for case in CollectionCase.objects.select_for_update()
+        .filter(pk__in=Promise.objects.filter(pk__in=ids).values("case_id"))
+        .order_by("pk")
+    }
+    locked = {
+        promise.pk: promise
+        for promise in Promise.objects.select_for_update()
+        .filter(pk__in=ids, status__in=_DECIDED)
+        .order_by("pk")
+    }
+    facts = promise_facts(ids=list(locked), statuses=_DECIDED)
+    allocations = promise_allocations(promises=facts)
+    waiting = dict(
+        Promise.objects.filter(case_id__in=cases, status=PromiseStatus.PENDING).values_list("case_id", "pk")
+    )
+    changed: Counter = Counter()
+    for fact in sorted(facts, key=lambda f: f.id, reverse=True):  # newest first: see above
+        promise, daily = locked[fact.id], allocations.get(fact.id, {})
+        outcome = promise_outcome(
+            amount=fact.amount, due_date=fact.due_date, on=on, daily=daily, case_closed_on=fact.case_closed_on
+        )
+        status = outcome.status if outcome is not None else PromiseStatus.PENDING
+        if status == promise.status:
+            if (outcome.decided_on, outcome.paid) != (promise.decided_on, promise.paid_amount):
+                _promise_redecided_save(promise, status=status, outcome=outcome, by=by)
+            continue
+        if promise.status != PromiseStatus.KEPT:
+            continue  # taking money away never changes a broken or cancelled promise's status
+        newer = waiting.get(promise.case_id)
+        if status == PromiseStatus.PENDING and newer is not None:
+            paid = sum((v for d, v in daily.items() if d <= min(fact.due_date, on)), ZERO)
+            status, outcome = (
+                PromiseStatus.CANCELLED,
+                PromiseOutcome(PromiseStatus.CANCELLED, on, max(paid, ZERO)),
+            )
+        _promise_redecided_save(promise, status=status, outcome=outcome, by=by)
+        changed[status] += 1
+        payload = {
+            "by": "reversal",
+            "payment": payment.external_reference,
+            "date": on.isoformat(),
+            "promise": promise.pk,
+            "amount": str(promise.amount),
+            "due_date": promise.due_date.isoformat(),
+        }
+        if outcome is not None:
+            payload |= {"paid": str(outcome.paid), "decided_on": outcome.decided_on.isoformat()}
+        if status == PromiseStatus.CANCELLED and newer is not None:
+            payload["superseded_by"] = newer
+        CaseEvent.objects.create(
+            case_id=promise.case_id,
+            type=_PROMISE_EVENT.get(status, CaseEventType.PROMISE_REOPENED),
+            actor=by,
+            payload=payload,
+        )
+        # The case follows as promise_make and promises_decide move it, where the map allows.
+        case = cases[promise.case_id]
+        if status == PromiseStatus.PENDING:
+            waiting[promise.case_id] = promise.pk
+            to, reason = CaseStatus.PROMISED, "promise: reopened"
+        elif status == PromiseStatus.BROKEN and newer is None:
+            to, reason = CaseStatus.BROKEN_PROMISE, "promise: broken"
+        else:
+            continue
+        if case.is_open and to in CASE_TRANSITIONS[CaseStatus(case.status)]:
+            cases[case.pk] = case_transition(case=case, to=to, by=by, reason=reason)
+    return changed
+
+
+def _promise_redecided_save(
+    promise: Promise, *, status: str, outcome: PromiseOutcome | None, by: User | None
+) -> None:
+    """Save a promise re-decided after a reversal with its history row (who reversed, and why)."""
+    promise.status = status
+    promise.decided_on = outcome.decided_on if outcome is not None else None
+    promise.paid_amount = outcome.paid if outcome is not None else ZERO
+    if by is not None:
+        promise._history_user = by
+    promise._change_reason = _REVERSAL_REASON
+    promise.save(update_fields=["status", "decided_on", "paid_amount"])
 
 
 # --- Case page (customer 360, issue 11): notes, holds, who may reassign -------------------------

@@ -61,7 +61,7 @@ from .models import (
     Plan,
     Waiver,
 )
-from .signals import books_changed, payment_posted
+from .signals import books_changed, payment_posted, payment_reversed
 
 # Clocks of the provider and of this server may differ a little.
 FUTURE_TOLERANCE = datetime.timedelta(minutes=5)
@@ -734,7 +734,8 @@ def credit_balance_apply(*, customer: Customer, on: datetime.date) -> list[Payme
 @transaction.atomic
 @_changes_books
 def payment_reverse(*, payment: Payment, reason: str, by) -> Payment:
-    """Undo a payment with new negative allocations; nothing is deleted."""
+    """Undo a payment with new negative allocations; nothing is deleted. The reversal is published
+    (orders.signals.payment_reversed) inside this transaction."""
     reason = (reason or "").strip()
     if not reason:
         raise PaymentError(_("A reversal needs a reason."), code="no_reason")
@@ -783,6 +784,9 @@ def payment_reverse(*, payment: Payment, reason: str, by) -> Payment:
             reason=reason,
         )
         _order_settle(order, actor=by)
+    # Subscribers act in this transaction (collections re-decides the promises the payment kept):
+    # the ledger and what it decided change together, or not at all.
+    payment_reversed.send(sender=Payment, payment=payment, by=by)
     return payment
 
 

@@ -1,4 +1,5 @@
-"""Domain signals the orders app publishes, for the apps that act on them (reminders' receipt).
+"""Domain signals the orders app publishes, for the apps that act on them (reminders' receipt,
+collections' promises to pay).
 
 The orders app imports none of its subscribers: an app that needs to act when money moves
 connects a receiver in its AppConfig.ready, and the import contract (pyproject.toml) keeps
@@ -19,3 +20,9 @@ payment_posted = Signal()
 # change. Keyword argument: customer_ids. A receiver keeps figures derived from the books in
 # step with them (collection's amount overdue on a case); the sweep refreshes them for itself.
 books_changed = Signal()
+
+# Sent by orders.services.payment_reverse inside its transaction, once the payment is marked
+# reversed and its allocations undone. Keyword arguments: payment, by (who reversed it). The
+# collections app re-decides the promises to pay the payment counted towards; as above, an
+# exception in a receiver rolls the reversal back.
+payment_reversed = Signal()

@@ -36,7 +36,7 @@ from collection.services import (
     promise_outcome,
     promises_decide,
 )
-from orders.models import PaymentAllocation
+from orders.models import PaymentAllocation, PaymentStatus
 from orders.services import payment_post, payment_reverse
 from policy.selectors import policy_in_force
 from sweep.models import SweepRun
@@ -273,6 +273,7 @@ def test_kept_early_when_payments_after_the_promise_cover_it(case, agent):
     p = promise(case, agent)
     assert decide(day(2)) == {}  # nothing paid yet: it waits for its date
     pay(case, "300.00", at(day(2), 15))
+    assert state(p)[0] == PromiseStatus.PENDING  # covered, it waits for the night's decision
     assert decide(day(3)) == {"kept": 1}  # the first run after the payment, before the date
     assert state(p) == (PromiseStatus.KEPT, day(2), Decimal("300.00"))
     case.refresh_from_db()
@@ -325,18 +326,6 @@ def test_a_reversed_payment_does_not_keep_a_promise(case, agent, settings):
         payment_reverse(payment=payment, reason="bounced", by=ops)
     decide(day(6))
     assert state(p) == (PromiseStatus.BROKEN, day(5), Decimal("0.00"))
-
-
-def test_a_reversal_after_the_promise_was_kept_does_not_reopen_it(case, agent):
-    ops = UserFactory(roles=[Role.OPERATIONS_ADMIN])
-    p = promise(case, agent)
-    payment = pay(case, "300.00", at(day(1), 12))
-    decide(day(2))
-    assert state(p)[0] == PromiseStatus.KEPT
-    with time_machine.travel(at(day(3), 13), tick=False):
-        payment_reverse(payment=payment, reason="bounced", by=ops)
-    decide(day(6))
-    assert state(p) == (PromiseStatus.KEPT, day(1), Decimal("300.00"))
 
 
 def test_deciding_twice_changes_nothing(case, agent):
@@ -412,6 +401,238 @@ def test_a_case_closed_before_the_date_cancels_the_promise(case, agent):
     assert CaseEvent.objects.filter(case=case, type=CaseEventType.PROMISE_CANCELLED).exists()
 
 
+# --- A reversal re-decides the promises it took money from -------------------------------------
+
+
+@pytest.fixture
+def ops():
+    return UserFactory(roles=[Role.OPERATIONS_ADMIN])
+
+
+def reverse_payment(payment, moment, by):
+    with time_machine.travel(moment, tick=False):
+        return payment_reverse(payment=payment, reason="bounced", by=by)
+
+
+def promise_events(case, kind: str):
+    return list(CaseEvent.objects.filter(case=case, type=kind).order_by("id"))
+
+
+def test_a_reversal_before_the_date_reopens_a_kept_promise(case, agent, ops):
+    p = promise(case, agent)
+    payment = pay(case, "300.00", at(day(1), 12))
+    decide(day(2))
+    assert state(p) == (PromiseStatus.KEPT, day(1), Decimal("300.00"))
+    case.refresh_from_db()
+    assert case.status == CaseStatus.CONTACTED
+
+    reverse_payment(payment, at(day(3), 13), ops)
+
+    # The ledger no longer covers it and its date (day 5) has not passed: it waits again.
+    assert state(p) == (PromiseStatus.PENDING, None, Decimal("0.00"))
+    case.refresh_from_db()
+    assert case.status == CaseStatus.PROMISED
+    [event] = promise_events(case, "promise_reopened")
+    assert event.actor == ops
+    assert event.payload["payment"] == payment.external_reference
+    assert event.payload["promise"] == p.pk
+    latest = p.history.latest()
+    assert latest.history_user == ops and latest.history_change_reason == "re-decided after a reversal"
+    assert latest.prev_record.status == PromiseStatus.KEPT
+    # A pending promise pauses the after-due reminders again, and the sweep decides it as any other.
+    from reminders.selectors import after_due_paused
+
+    assert after_due_paused(customer_id=case.customer_id, on=day(3))
+    assert decide(day(6)) == {"broken": 1}
+    assert state(p) == (PromiseStatus.BROKEN, day(5), Decimal("0.00"))
+    case.refresh_from_db()
+    assert case.status == CaseStatus.BROKEN_PROMISE
+
+
+def test_a_reversal_on_the_due_date_reopens_it_too(case, agent, ops):
+    p = promise(case, agent)
+    payment = pay(case, "300.00", at(day(1), 12))
+    decide(day(2))
+    reverse_payment(payment, at(day(5), 18), ops)  # the customer still has the rest of day 5 to pay
+    assert state(p)[0] == PromiseStatus.PENDING
+    pay(case, "300.00", at(day(5), 22))
+    decide(day(6))
+    assert state(p) == (PromiseStatus.KEPT, day(5), Decimal("300.00"))
+
+
+def test_a_reversal_after_the_date_breaks_a_kept_promise(case, agent, ops):
+    p = promise(case, agent)
+    payment = pay(case, "300.00", at(day(1), 12))
+    decide(day(2))
+    reverse_payment(payment, at(day(7), 13), ops)
+
+    # What the ledger now says: nothing paid towards it by its date, so broken on that date.
+    assert state(p) == (PromiseStatus.BROKEN, day(5), Decimal("0.00"))
+    case.refresh_from_db()
+    assert case.status == CaseStatus.BROKEN_PROMISE
+    [event] = promise_events(case, CaseEventType.PROMISE_BROKEN)
+    assert event.actor == ops
+    assert event.payload["by"] == "reversal" and event.payload["payment"] == payment.external_reference
+    assert event.payload["decided_on"] == day(5).isoformat() and event.payload["paid"] == "0.00"
+    assert p.history.latest().history_user == ops
+    assert decide(day(8)) == {}  # nothing left for the sweep
+
+
+def test_a_promise_kept_by_two_payments_stays_kept_when_one_is_enough(case, agent, ops):
+    p = promise(case, agent)
+    small = pay(case, "100.00", at(day(1), 12))
+    pay(case, "300.00", at(day(2), 12))
+    decide(day(3))
+    assert state(p) == (PromiseStatus.KEPT, day(2), Decimal("400.00"))
+    events = CaseEvent.objects.filter(case=case).count()
+
+    reverse_payment(small, at(day(4), 13), ops)
+
+    # Still kept, from the same day; what was paid towards it no longer counts the bounced 100.
+    assert state(p) == (PromiseStatus.KEPT, day(2), Decimal("300.00"))
+    case.refresh_from_db()
+    assert case.status == CaseStatus.CONTACTED
+    assert CaseEvent.objects.filter(case=case).count() == events
+
+
+def test_a_reversal_leaves_other_customers_promises_alone(agent, ops):
+    mine, theirs = owing_case(agent), owing_case(agent)
+    p, q = promise(mine, agent), promise(theirs, agent)
+    payment = pay(mine, "300.00", at(day(1), 12))
+    pay(theirs, "300.00", at(day(1), 12))
+    decide(day(2))
+    history = q.history.count()
+
+    reverse_payment(payment, at(day(3), 13), ops)
+
+    assert state(p)[0] == PromiseStatus.PENDING
+    assert state(q) == (PromiseStatus.KEPT, day(1), Decimal("300.00"))
+    assert q.history.count() == history
+    assert (
+        not CaseEvent.objects.filter(case=theirs, type__startswith="promise_")
+        .exclude(type__in=[CaseEventType.PROMISE_MADE, CaseEventType.PROMISE_KEPT])
+        .exists()
+    )
+
+
+def test_the_redecision_run_twice_changes_nothing(case, agent, ops):
+    from collection.services import promises_redecide_after_reversal
+
+    p = promise(case, agent)
+    payment = pay(case, "300.00", at(day(1), 12))
+    decide(day(2))
+    reverse_payment(payment, at(day(7), 13), ops)
+    events, history = CaseEvent.objects.count(), p.history.count()
+    payment.refresh_from_db()
+    with time_machine.travel(at(day(7), 14), tick=False):
+        assert promises_redecide_after_reversal(payment=payment, by=ops) == {}
+    assert CaseEvent.objects.count() == events and p.history.count() == history
+    assert state(p) == (PromiseStatus.BROKEN, day(5), Decimal("0.00"))
+
+
+def test_a_failed_reversal_leaves_the_promise_as_it_was(case, agent, ops):
+    from orders.models import PaymentStatus
+    from orders.signals import payment_reversed
+
+    p = promise(case, agent)
+    payment = pay(case, "300.00", at(day(1), 12))
+    decide(day(2))
+    events = CaseEvent.objects.count()
+
+    def fails(sender, **kwargs):
+        # Connected after the collections app's receiver: the promise is re-decided by now.
+        assert Promise.objects.get(pk=p.pk).status == PromiseStatus.PENDING
+        raise RuntimeError("the provider refused the reversal")
+
+    payment_reversed.connect(fails, dispatch_uid="test.fails")
+    try:
+        with pytest.raises(RuntimeError):
+            reverse_payment(payment, at(day(3), 13), ops)
+    finally:
+        payment_reversed.disconnect(dispatch_uid="test.fails")
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.POSTED
+    assert state(p) == (PromiseStatus.KEPT, day(1), Decimal("300.00"))
+    assert CaseEvent.objects.count() == events
+
+
+def test_a_reopened_promise_gives_way_to_a_newer_one_on_its_case(case, agent, ops):
+    first = promise(case, agent, amount="300.00", due=day(8))
+    payment = pay(case, "300.00", at(day(1), 12))
+    decide(day(2))
+    newer = promise(case, agent, amount="100.00", due=day(9), made=at(day(2), 10))
+
+    reverse_payment(payment, at(day(3), 13), ops)
+
+    # One promise waits on a case at a time: the newer one stays, the reopened one is cancelled.
+    assert state(first) == (PromiseStatus.CANCELLED, day(3), Decimal("0.00"))
+    assert state(newer)[0] == PromiseStatus.PENDING
+    [event] = promise_events(case, CaseEventType.PROMISE_CANCELLED)
+    assert event.payload["superseded_by"] == newer.pk and event.payload["by"] == "reversal"
+
+
+def test_a_kept_promise_on_a_case_closed_since_is_cancelled(case, agent, ops):
+    p = promise(case, agent)
+    payment = pay(case, "300.00", at(day(1), 12))
+    decide(day(2))
+    with time_machine.travel(at(day(2), 9), tick=False):
+        case_transition(case=case, to=CaseStatus.RESOLVED)
+    reverse_payment(payment, at(day(3), 13), ops)
+    # The ledger's rule for an uncovered promise whose case closed before its date.
+    assert state(p) == (PromiseStatus.CANCELLED, day(2), Decimal("0.00"))
+    case.refresh_from_db()
+    assert case.status == CaseStatus.RESOLVED
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload", "english", "chinese"),
+    [
+        (
+            "promise_reopened",
+            {"by": "reversal", "payment": "P-9", "amount": "300.00", "due_date": "2026-03-15"},
+            "Promise of ¥300.00 by 2026-03-15 reopened after the reversal of payment P-9",
+            "还款 P-9 冲正",
+        ),
+        (
+            "promise_broken",
+            {
+                "by": "reversal",
+                "payment": "P-9",
+                "amount": "300.00",
+                "due_date": "2026-03-15",
+                "paid": "0.00",
+                "decided_on": "2026-03-15",
+            },
+            "Promise of ¥300.00 by 2026-03-15 broken after the reversal of payment P-9",
+            "还款 P-9 冲正",
+        ),
+        (
+            "promise_cancelled",
+            {
+                "by": "reversal",
+                "payment": "P-9",
+                "amount": "300.00",
+                "due_date": "2026-03-15",
+                "decided_on": "2026-03-13",
+                "superseded_by": 7,
+            },
+            "cancelled after the reversal of payment P-9",
+            "还款 P-9 冲正",
+        ),
+    ],
+)
+def test_the_reversal_events_read_in_both_languages(kind, payload, english, chinese):
+    from django.utils import translation
+
+    from collection.sentences import case_event_sentence
+
+    with translation.override("en"):
+        assert english in case_event_sentence(kind, payload)
+    with translation.override("zh-hans"):
+        sentence = case_event_sentence(kind, payload)
+    assert chinese in sentence and "Promise" not in sentence and "%(" not in sentence
+
+
 # --- The rule over random payments (hypothesis) ------------------------------------------------------
 
 _payments = st.lists(
@@ -419,40 +640,78 @@ _payments = st.lists(
         st.integers(min_value=-2, max_value=8),  # day of receipt, from the promise's day
         st.sampled_from([9, 11, 23]),  # hour: before or after the promise (made at 10:00 on day 0)
         st.decimals(min_value=Decimal("0.01"), max_value=Decimal("150.00"), places=2),
+        # Reversed or not: so many days after its receipt (up to day 9), at noon or late at night.
+        st.none() | st.tuples(st.integers(min_value=0, max_value=6), st.sampled_from([12, 23])),
     ),
     max_size=5,
 )
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def _history(payments, nights) -> list[tuple]:
+    """The random history in the order it happens: payments, their reversals, the promise (at 10:00
+    on day 0) and the nights whose sweep decided promises (at 00:30)."""
+    moments = [(at(D, 10), 0, "promise", None)] + [(at(day(n), 0, 30), 0, "sweep", n) for n in nights]
+    for i, (offset, hour, value, reversal) in enumerate(payments):
+        received = at(day(offset), hour)
+        moments.append((received, 1, "pay", (i, value)))
+        if reversal is not None:
+            later, late_hour = reversal
+            reversed_at = max(
+                at(day(min(offset + later, 9)), late_hour), received + datetime.timedelta(minutes=1)
+            )
+            moments.append((reversed_at, 2, "reverse", i))
+    return sorted(moments, key=lambda m: m[:2])
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    payments=_payments, amount=st.decimals(min_value=Decimal("1.00"), max_value=Decimal("300.00"), places=2)
+    payments=_payments,
+    amount=st.decimals(min_value=Decimal("1.00"), max_value=Decimal("300.00"), places=2),
+    nights=st.sets(st.integers(min_value=1, max_value=9)),
 )
-def test_kept_iff_the_allocations_after_the_promise_cover_it_by_its_date(agent, payments, amount):
+def test_kept_iff_the_allocations_after_the_promise_cover_it_by_its_date(agent, payments, amount, nights):
+    """Whatever the history of payments, reversals and nights the sweep ran, the promise is what the
+    ledger says: kept iff the payments made after it and not reversed cover it by its date, and the
+    same as deciding it again from scratch."""
+    ops = UserFactory(roles=[Role.OPERATIONS_ADMIN])
     case = owing_case(agent)
-    for offset, hour, value in sorted(p for p in payments if p[0] <= 0):
-        if at(day(offset), hour) < at(D, 10):
-            pay(case, value, at(day(offset), hour))
-    made = promise(case, agent, amount=str(amount), due=day(5))
-    for offset, hour, value in sorted(payments):
-        if at(day(offset), hour) > at(D, 10):
-            pay(case, value, at(day(offset), hour))
-    decide(day(9))
+    made, posted = None, {}
+    for moment, _rank, what, detail in _history(payments, nights):
+        if what == "promise":
+            made = promise(case, agent, amount=str(amount), due=day(5))
+        elif what == "sweep":
+            decide(day(detail))
+        elif what == "pay":
+            posted[detail[0]] = pay(case, detail[1], moment)
+        else:
+            reverse_payment(posted[detail], moment, ops)
+    decide(day(10))
     covered = sum(
         (
             a.amount
             for a in PaymentAllocation.objects.filter(
                 payment__customer=case.customer,
+                payment__status=PaymentStatus.POSTED,
                 payment__received_at__gt=made.made_at,
                 business_date__lte=day(5),
             )
         ),
         Decimal("0.00"),
     )
-    status, _decided_on, paid = state(made)
-    assert (status == PromiseStatus.KEPT) == (covered >= amount)
+    status, decided_on, paid = state(made)
     assert status in (PromiseStatus.KEPT, PromiseStatus.BROKEN)
-    assert paid == covered
+    assert (status == PromiseStatus.KEPT) == (covered >= amount)
+    if status == PromiseStatus.BROKEN:
+        assert (decided_on, paid) == (day(5), covered)
+    else:
+        assert paid >= amount  # what covered it on the night it was decided
+    # Decided again from scratch, on the last night, the ledger gives the same decision.
+    Promise.objects.filter(pk=made.pk).update(status=PromiseStatus.PENDING, decided_on=None)
+    decide(day(10))
+    again = state(made)
+    assert again[:2] == (status, decided_on)
+    if status == PromiseStatus.BROKEN:
+        assert again[2] == paid
 
 
 @given(
