@@ -56,8 +56,8 @@ class BoundedLazyPaginator(LazyPaginator):
         return number
 
     def page(self, number):
-        # LazyPaginator slices self.object_list once; past the first page that slice is a deferred
-        # join (_DeferredRows): an OFFSET over the bare ids, then the page's rows with their figures.
+        # LazyPaginator slices self.object_list once; that slice is a deferred join (_DeferredRows):
+        # the page's ids over the bare table, then the page's rows with their figures.
         rows = self.object_list
         self.object_list = _DeferredRows(rows)
         try:
@@ -67,20 +67,22 @@ class BoundedLazyPaginator(LazyPaginator):
 
 
 class _DeferredRows:
-    """A table's rows sliced as a deferred join when the slice starts past the first row.
+    """A table's rows sliced as a deferred join: the page's primary keys first, then those rows.
 
     `OFFSET n` makes the database build every skipped row, with every figure the selector
-    annotates (a correlated sum per row, say) only to throw it away: a deep page of a large list
-    then costs as much as the whole list. Reading the page's primary keys first (the ordering's
-    columns and the filters only) and then those rows by key costs an OFFSET over an index and one
-    page of figures. The first page, whose OFFSET is 0, stays one query."""
+    annotates (a correlated sum per row, say) and every joined table, only to throw it away: a
+    deep page of a large list then costs as much as the whole list; and a list sorted by a
+    computed figure (my queue's priority) joins the customer of every row before it sorts. The
+    ids are read with the filters and the ordering only (an OFFSET over an index, or the sort's
+    own expression), then one page of rows with their figures and joins, by key: one query more
+    per page, and a page's cost that does not grow with the list."""
 
     def __init__(self, rows):
         self.rows = rows
 
     def __getitem__(self, key: slice):
         queryset = getattr(getattr(self.rows, "data", None), "data", None)
-        if not isinstance(key, slice) or not key.start or not isinstance(queryset, QuerySet):
+        if not isinstance(key, slice) or not isinstance(queryset, QuerySet):
             return self.rows[key]
         ids = list(queryset.values_list("pk", flat=True)[key])
         found = queryset.order_by().in_bulk(ids)

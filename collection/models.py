@@ -185,6 +185,8 @@ class CollectionCase(models.Model):
             models.Index(fields=["bucket", "status"]),
             # The default order (worst first) of every case list: a page read off the index.
             models.Index(fields=["-days_past_due", "id"], name="case_worst_first_idx"),
+            # A bucket's cases worst first (the queue filtered by bucket, as team leads work it).
+            models.Index(fields=["bucket", "-days_past_due", "id"], name="case_bucket_worst_first_idx"),
             # The queue sorted by what is owed, largest first.
             models.Index(fields=["-amount_overdue", "id"], name="case_largest_first_idx"),
         ]
@@ -262,6 +264,11 @@ class CaseEvent(Event):
     class Meta(Event.Meta):
         verbose_name = _("case event")
         verbose_name_plural = _("case events")
+        indexes = [
+            # A case's latest event (the queue's "last event", my queue's days since it) read off
+            # the index alone, and the case timeline newest first.
+            models.Index(fields=["case", "-created_at"], name="caseevent_case_recent_idx"),
+        ]
 
     def __str__(self) -> str:
         return _("Case %(case)s: %(event)s") % {"case": self.case_id, "event": self.get_type_display()}
