@@ -24,6 +24,7 @@ from simple_history.utils import get_m2m_reverse_field_name
 
 from accounts.masking import scrub_text
 from accounts.middleware import client_ip_address
+from bnpl_admin.bulk import bulk_insert_rows
 from bnpl_admin.errors import DomainError
 
 from .models import HISTORY_ACTIONS, AuditAction, AuditEvent
@@ -181,7 +182,9 @@ def history_records_audit(
                 **request_fields,
             )
         )
-    return AuditEvent.objects.bulk_create(events)
+    # By COPY on PostgreSQL: a nightly batch writes thousands of events at once.
+    bulk_insert_rows(events)
+    return events
 
 
 # --- Helpers -------------------------------------------------------------------------------------
@@ -315,9 +318,13 @@ def _object_names(history_model, records, instances) -> dict[int, str]:
     def loaded(obj) -> bool:
         return all(f.is_cached(obj) or getattr(obj, f.attname) is None for f in relations)
 
-    # The saved objects first, when the caller loaded their relations; the others are loaded
-    # again in one query with them.
+    # The saved objects first, when the caller loaded their relations, or when their __str__
+    # reads none (a limit change names its customer by id): tried on one, then taken for the
+    # whole batch. The others are loaded again in one query with their relations.
     given = {obj.pk: obj for obj in instances if obj is not None and loaded(obj)}
+    bare = [obj for obj in instances if obj is not None and obj.pk not in given]
+    if bare and _str_of(bare[0], allow_queries=False) is not None:
+        given.update((obj.pk, obj) for obj in bare)
     missing = name_from(given, list(records))
     wanted = [r.id for r in missing if r.history_type != "-"]
     if wanted:

@@ -121,16 +121,29 @@ def bulk_insert_rows(objs: Sequence[Model], *, batch_size: int = 2000) -> int:
     return len(objs)
 
 
+class JsonText(str):
+    """A value already encoded as JSON text, for a JSON field of bulk_insert_values: it goes to
+    the database as it is instead of being encoded again (nightly rescoring encodes a score's
+    points once for the score row and its decision log entry)."""
+
+    __slots__ = ()
+
+
+def _decoded(value):
+    return json.loads(value) if isinstance(value, JsonText) else value
+
+
 def bulk_insert_values(model: type[Model], fields: Sequence[str], rows: Sequence[tuple]) -> list[int]:
     """Insert rows of `model`, each a tuple of values of `fields` (attribute names, e.g.
     "customer_id"), and return their new primary keys in order: bulk_insert_rows without making
-    a model instance per row. Values go as they are (JSON fields take dicts and lists)."""
+    a model instance per row. Values go as they are (JSON fields take dicts and lists, or a
+    JsonText already encoded)."""
     if not rows:
         return []
     connection = connections[router.db_for_write(model)]
     meta = model._meta
     if connection.vendor != "postgresql":
-        objs = [model(**dict(zip(fields, row, strict=True))) for row in rows]
+        objs = [model(**{name: _decoded(v) for name, v in zip(fields, row, strict=True)}) for row in rows]
         model._default_manager.bulk_create(objs, batch_size=500)
         return [obj.pk for obj in objs]
     from django.db.models import JSONField
@@ -152,5 +165,14 @@ def bulk_insert_values(model: type[Model], fields: Sequence[str], rows: Sequence
         names = ", ".join(quote(f.column) for f in [pk, *columns])
         with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
             for new_id, row in zip(ids, rows, strict=True):
-                copy.write_row([new_id, *(Jsonb(v) if j else v for v, j in zip(row, as_json, strict=True))])
+                # COPY's text format takes JSON text as it is: a JsonText is not encoded again.
+                copy.write_row(
+                    [
+                        new_id,
+                        *(
+                            (v if isinstance(v, JsonText) else Jsonb(v)) if j else v
+                            for v, j in zip(row, as_json, strict=True)
+                        ),
+                    ]
+                )
     return ids
