@@ -8,6 +8,7 @@ change that is rolled back leaves no event behind.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import decimal
 import ipaddress
@@ -17,7 +18,7 @@ from typing import Any
 
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
-from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
+from django.db import connections, models, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils.translation import gettext as _
 from simple_history.utils import get_m2m_reverse_field_name
@@ -302,13 +303,14 @@ def _object_names(history_model, records, instances) -> dict[int, str]:
     def name_from(objects: dict, batch: list) -> list:
         """Name each record of `batch` from its object in `objects`; the records left unnamed."""
         unnamed = []
-        for record in batch:
-            obj = objects.get(record.id)
-            name = _str_of(obj, allow_queries=False) if obj is not None else None
-            if name is None:
-                unnamed.append(record)
-            else:
-                names[record.pk] = _text(name, 200)
+        with _queries_refused():  # once for the batch, not once per object
+            for record in batch:
+                obj = objects.get(record.id)
+                name = _str_or_none(obj) if obj is not None else None
+                if name is None:
+                    unnamed.append(record)
+                else:
+                    names[record.pk] = _text(name, 200)
         return unnamed
 
     model = history_model.instance_type
@@ -341,15 +343,28 @@ def _refuse_query(execute, sql, params, many, context):
     raise _QueryNeeded
 
 
-def _str_of(obj, *, allow_queries: bool) -> str | None:
+@contextlib.contextmanager
+def _queries_refused():
+    """Any query on any database raises _QueryNeeded in this block."""
+    with contextlib.ExitStack() as stack:
+        for alias in connections:
+            stack.enter_context(connections[alias].execute_wrapper(_refuse_query))
+        yield
+
+
+def _str_or_none(obj) -> str | None:
     try:
-        if allow_queries:
-            return str(obj)
-        with connections[obj._state.db or DEFAULT_DB_ALIAS].execute_wrapper(_refuse_query):
-            return str(obj)
+        return str(obj)
     except Exception:
         # A __str__ that needs a query (in a batch) or fails (a deleted row's relation).
         return None
+
+
+def _str_of(obj, *, allow_queries: bool) -> str | None:
+    if allow_queries:
+        return _str_or_none(obj)
+    with _queries_refused():
+        return _str_or_none(obj)
 
 
 def _fallback_name(record) -> str:

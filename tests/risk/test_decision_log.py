@@ -17,7 +17,8 @@ from decisionlog.services import (
     decision_log_append_many,
     decision_log_verify,
 )
-from risk.services import _score_content
+from risk.scoring import LoadedCard, LoadedCharacteristic
+from risk.services import ScoreTexts, _score_content
 
 pytestmark = pytest.mark.django_db
 
@@ -96,3 +97,18 @@ def test_a_score_entry_built_around_the_score_rows_texts_is_its_canonical_text()
             "reasons": reasons,
         }
     )
+
+
+def test_a_cards_score_texts_are_the_canonical_texts_of_its_points_and_reasons():
+    card = LoadedCard(
+        version_id=1,
+        base_points=500,
+        characteristics=tuple(LoadedCharacteristic(code, ()) for code in ("months", "a%d", "渠道", "months")),
+        bands=(),
+    )
+    texts = ScoreTexts(card)
+    points = {"months": -5, "a%d": 12, "渠道": 0}
+    assert texts.points(points) == canonical_text(points)
+    assert texts.points({"other": 1}) == canonical_text({"other": 1})
+    for reasons in ([], ["渠道"], ["months", "a%d", "渠道"], ["not on the card"]):
+        assert texts.reasons(reasons) == canonical_text(reasons)

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 from django.db import connections, transaction
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import CreditLine, CreditLineStatus
 from accounts.roles import Role
@@ -270,12 +270,16 @@ def test_batches_run_by_threads_at_once_write_what_one_process_writes_and_keep_o
     batches = _batches(version, plan="threads")
     errors = []
     start = threading.Barrier(2)
+    # The reasons and labels written are translated: in the language of this thread, which an
+    # earlier test may have changed (a worker process keeps the default).
+    language = translation.get_language()
 
     def worker(mine):
         try:
             start.wait()
-            for batch in mine:
-                services.rescore_batch(**batch)
+            with translation.override(language):
+                for batch in mine:
+                    services.rescore_batch(**batch)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:
