@@ -8,6 +8,7 @@ change that is rolled back leaves no event behind.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import decimal
 import ipaddress
@@ -17,13 +18,14 @@ from typing import Any
 
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
-from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
+from django.db import connections, models, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils.translation import gettext as _
 from simple_history.utils import get_m2m_reverse_field_name
 
 from accounts.masking import scrub_text
 from accounts.middleware import client_ip_address
+from bnpl_admin.bulk import bulk_insert_rows
 from bnpl_admin.errors import DomainError
 
 from .models import HISTORY_ACTIONS, AuditAction, AuditEvent
@@ -181,7 +183,9 @@ def history_records_audit(
                 **request_fields,
             )
         )
-    return AuditEvent.objects.bulk_create(events)
+    # By COPY on PostgreSQL: a nightly batch writes thousands of events at once.
+    bulk_insert_rows(events)
+    return events
 
 
 # --- Helpers -------------------------------------------------------------------------------------
@@ -299,13 +303,14 @@ def _object_names(history_model, records, instances) -> dict[int, str]:
     def name_from(objects: dict, batch: list) -> list:
         """Name each record of `batch` from its object in `objects`; the records left unnamed."""
         unnamed = []
-        for record in batch:
-            obj = objects.get(record.id)
-            name = _str_of(obj, allow_queries=False) if obj is not None else None
-            if name is None:
-                unnamed.append(record)
-            else:
-                names[record.pk] = _text(name, 200)
+        with _queries_refused():  # once for the batch, not once per object
+            for record in batch:
+                obj = objects.get(record.id)
+                name = _str_or_none(obj) if obj is not None else None
+                if name is None:
+                    unnamed.append(record)
+                else:
+                    names[record.pk] = _text(name, 200)
         return unnamed
 
     model = history_model.instance_type
@@ -315,9 +320,13 @@ def _object_names(history_model, records, instances) -> dict[int, str]:
     def loaded(obj) -> bool:
         return all(f.is_cached(obj) or getattr(obj, f.attname) is None for f in relations)
 
-    # The saved objects first, when the caller loaded their relations; the others are loaded
-    # again in one query with them.
+    # The saved objects first, when the caller loaded their relations, or when their __str__
+    # reads none (a limit change names its customer by id): tried on one, then taken for the
+    # whole batch. The others are loaded again in one query with their relations.
     given = {obj.pk: obj for obj in instances if obj is not None and loaded(obj)}
+    bare = [obj for obj in instances if obj is not None and obj.pk not in given]
+    if bare and _str_of(bare[0], allow_queries=False) is not None:
+        given.update((obj.pk, obj) for obj in bare)
     missing = name_from(given, list(records))
     wanted = [r.id for r in missing if r.history_type != "-"]
     if wanted:
@@ -334,15 +343,28 @@ def _refuse_query(execute, sql, params, many, context):
     raise _QueryNeeded
 
 
-def _str_of(obj, *, allow_queries: bool) -> str | None:
+@contextlib.contextmanager
+def _queries_refused():
+    """Any query on any database raises _QueryNeeded in this block."""
+    with contextlib.ExitStack() as stack:
+        for alias in connections:
+            stack.enter_context(connections[alias].execute_wrapper(_refuse_query))
+        yield
+
+
+def _str_or_none(obj) -> str | None:
     try:
-        if allow_queries:
-            return str(obj)
-        with connections[obj._state.db or DEFAULT_DB_ALIAS].execute_wrapper(_refuse_query):
-            return str(obj)
+        return str(obj)
     except Exception:
         # A __str__ that needs a query (in a batch) or fails (a deleted row's relation).
         return None
+
+
+def _str_of(obj, *, allow_queries: bool) -> str | None:
+    if allow_queries:
+        return _str_or_none(obj)
+    with _queries_refused():
+        return _str_or_none(obj)
 
 
 def _fallback_name(record) -> str:

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from bnpl_admin.bulk import bulk_insert_values
+from bnpl_admin.bulk import JsonText, bulk_insert_values
 
 from .models import GENESIS_HASH, ChainHead, ChainVerification, DecisionLogEntry, VerificationStatus
 
@@ -33,19 +33,42 @@ def canonical_content(content: dict) -> dict:
     return json.loads(json.dumps(content, default=_json_default))
 
 
+def _utc_text(recorded_at: datetime.datetime) -> str:
+    return recorded_at.astimezone(datetime.UTC).isoformat(timespec="microseconds")
+
+
 def content_digest(
     *, sequence: int, recorded_at: datetime.datetime, kind: str, subject: str, actor_id, content: dict
 ) -> str:
     """SHA-256 of the entry's canonical form: sorted keys, no spaces, UTC time in microseconds."""
     body = {
         "sequence": sequence,
-        "recorded_at": recorded_at.astimezone(datetime.UTC).isoformat(timespec="microseconds"),
+        "recorded_at": _utc_text(recorded_at),
         "kind": kind,
         "subject": subject,
         "actor": actor_id,
         "content": content,
     }
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def canonical_text(content) -> JsonText:
+    """JSON text of stored content in the canonical form the hashes are built from (sorted keys,
+    no spaces, not ASCII-escaped): what decision_log_append_many takes already encoded."""
+    return JsonText(json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False).encode  # a string, an int or None, as in the body
+
+
+def _text_digest(*, sequence: int, recorded_utc: str, kind: str, subject: str, actor_id, content: str) -> str:
+    """content_digest of content given as canonical text: the same body, its keys in sorted
+    order, with the content's text put in as it is instead of encoding the content again."""
+    text = (
+        f'{{"actor":{_dumps(actor_id)},"content":{content},"kind":{_dumps(kind)},'
+        f'"recorded_at":{_dumps(recorded_utc)},"sequence":{sequence:d},"subject":{_dumps(subject)}}}'
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -114,8 +137,13 @@ def decision_log_append_many(*, entries, actor=None, canonical: bool = False) ->
     one COPY, in the caller's transaction: the same hashes as one decision_log_append per entry,
     without four statements per entry (nightly rescoring scores the whole book; a bulk restriction
     logs every line). `canonical=True` says the contents hold JSON types only (no Decimal or date),
-    which saves a round trip through JSON per entry. Returns the entries' sequence numbers, in
-    order."""
+    which saves a round trip through JSON per entry. A content may also be given already encoded,
+    as the JsonText of canonical_text (rescoring builds its score entries from the texts of the
+    score row): it is hashed and stored as it is. Returns the entries' sequence numbers, in order.
+
+    The chain's head stays locked until the caller's transaction ends: a caller that does other
+    work in the same transaction appends last, so that parallel writers (rescoring batches) wait
+    for one another only for the append and the commit."""
     entries = list(entries)
     if not entries:
         return []
@@ -125,13 +153,17 @@ def decision_log_append_many(*, entries, actor=None, canonical: bool = False) ->
         head = ChainHead.objects.select_for_update().get(pk=1)
         sequence, previous_hash = head.sequence, head.head_hash or GENESIS_HASH
         recorded_at = timezone.now()
+        recorded_utc = _utc_text(recorded_at)
         rows = []
         for kind, subject, content in entries:
             sequence += 1
-            stored = content if canonical else canonical_content(content)
-            content_hash = content_digest(
+            if isinstance(content, JsonText):
+                stored = content
+            else:
+                stored = canonical_text(content if canonical else canonical_content(content))
+            content_hash = _text_digest(
                 sequence=sequence,
-                recorded_at=recorded_at,
+                recorded_utc=recorded_utc,
                 kind=kind,
                 subject=subject,
                 actor_id=actor_id,

@@ -8,20 +8,21 @@ that writes it.
 from __future__ import annotations
 
 import datetime
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import CreditLine, CreditLineStatus, Customer, Grade
 from accounts.services import credit_lines_limits_set, credit_lines_scores_set
-from bnpl_admin.bulk import bulk_insert_rows, bulk_insert_values
+from bnpl_admin.bulk import JsonText, bulk_insert_rows, bulk_insert_values
 from bnpl_admin.errors import DomainError
 from decisionlog.models import DecisionKind
-from decisionlog.services import decision_log_append, decision_log_append_many, subject_of
+from decisionlog.services import canonical_text, decision_log_append, decision_log_append_many, subject_of
 from policy.selectors import policy_in_force
 
 from .characteristics import DEFINITIONS, customer_id_batches, facts_for_batch, merchant_return_rates
@@ -37,7 +38,7 @@ from .models import (
     ScorecardVersion,
     VersionStatus,
 )
-from .scoring import card_load, score_values
+from .scoring import LoadedCard, card_load, score_values
 
 ANALYST_PERMISSION = "risk.change_scorecardversion"
 APPROVE_PERMISSION = "risk.approve_limitchange"
@@ -269,6 +270,11 @@ def scorecard_activation_reject(*, version: ScorecardVersion, by, reason: str) -
 
 
 # --- Rescoring ---------------------------------------------------------------------------------
+# One night's rescoring is a plan (the active version and ranges of customer ids) and one batch
+# per range, each one transaction: in one process (customers_rescore: commands, the demo, the
+# tests) or as one Celery task per batch (risk.tasks.rescore publishes them), so that workers
+# rescore batches in parallel. A batch appends to the decision log last: the chain's head is
+# locked from the append to the commit, so parallel batches wait for one another only there.
 
 
 @dataclass
@@ -280,15 +286,71 @@ class RescoreSummary:
     applied: dict[str, int] = field(default_factory=dict)
     pending: int = 0
 
+    def add(self, other: RescoreSummary) -> None:
+        self.scored += other.scored
+        self.skipped += other.skipped
+        self.pending += other.pending
+        for kind, count in other.applied.items():
+            self.applied[kind] = self.applied.get(kind, 0) + count
+
     def as_dict(self) -> dict:
         return {
             "business_date": self.business_date.isoformat(),
             "version": self.version_id,
             "scored": self.scored,
             "skipped": self.skipped,
-            "applied": self.applied,
+            "applied": {str(kind): count for kind, count in self.applied.items()},
             "pending": self.pending,
         }
+
+
+@dataclass(frozen=True)
+class RescoreContext:
+    """What every batch of one night's rescoring shares: the version as plain data, the policy in
+    force and the merchants' return rates (one GROUP BY over every order: read once per run, or
+    once per worker process for the batches of one plan, never once per batch)."""
+
+    on: datetime.date
+    version: ScorecardVersion
+    card: LoadedCard
+    texts: ScoreTexts
+    policy: object
+    rates: dict[int, float]
+
+
+class ScoreTexts:
+    """The canonical JSON text (decisionlog.services.canonical_text) of a score's points and
+    reasons, filled into templates made once per card: their keys and codes are the card's
+    characteristics, and a json.dumps per score costs about as much as scoring it."""
+
+    def __init__(self, card: LoadedCard):
+        self.codes = sorted({c.code for c in card.characteristics})
+        self.quoted = {code: json.dumps(code, ensure_ascii=False) for code in self.codes}
+        pairs = ",".join(self.quoted[code].replace("%", "%%") + ":%d" for code in self.codes)
+        self.points_template = "{" + pairs + "}"
+
+    def points(self, points: dict[str, int]) -> JsonText:
+        if len(points) != len(self.codes):
+            return canonical_text(points)
+        return JsonText(self.points_template % tuple(points[code] for code in self.codes))
+
+    def reasons(self, reasons: list[str]) -> JsonText:
+        quoted = self.quoted
+        return JsonText(
+            "[" + ",".join(quoted.get(c) or json.dumps(c, ensure_ascii=False) for c in reasons) + "]"
+        )
+
+
+def rescore_context(*, on: datetime.date, version: ScorecardVersion) -> RescoreContext:
+    card = card_load(version)
+    return RescoreContext(
+        on=on,
+        version=version,
+        card=card,
+        texts=ScoreTexts(card),
+        policy=policy_in_force(on=on),
+        rates=merchant_return_rates(on=on),
+    )
 
 
 def active_version() -> ScorecardVersion | None:
@@ -299,7 +361,9 @@ def customers_rescore(
     *, on: datetime.date, version: ScorecardVersion | None = None, batch_size: int = DEFAULT_BATCH_SIZE
 ) -> RescoreSummary:
     """Score every customer with the active version (or `version`) as of `on`, in batches of
-    customers (a few queries per batch), and apply or queue the limit changes that follow.
+    customers (a few queries per batch), and apply or queue the limit changes that follow; in
+    this process, batch after batch (the Celery task risk.rescore publishes the same batches as
+    tasks instead).
 
     Idempotent: a customer already scored by the version on `on` is skipped, so a rerun after a
     crash finishes the rest and a second run writes nothing. Each batch is one transaction."""
@@ -308,25 +372,90 @@ def customers_rescore(
     if version is None:
         return summary
     summary.version_id = version.pk
-    card = card_load(version)
-    policy = policy_in_force(on=on)
-    rates = merchant_return_rates(on=on)
+    context = rescore_context(on=on, version=version)
     for first_id, last_id in customer_id_batches(batch_size=batch_size):
-        with transaction.atomic():
-            _rescore_batch(
-                on=on,
-                version=version,
-                card=card,
-                policy=policy,
-                rates=rates,
-                first_id=first_id,
-                last_id=last_id,
-                summary=summary,
-            )
+        summary.add(rescore_batch_run(context=context, first_id=first_id, last_id=last_id))
     return summary
 
 
-def _rescore_batch(*, on, version, card, policy, rates, first_id, last_id, summary: RescoreSummary) -> None:
+@dataclass(frozen=True)
+class RescorePlan:
+    """One night's batches: (first id, last id) ranges of customers, for the active version.
+    `planned_at` names the plan: a worker keeps the context of a plan for its next batches."""
+
+    business_date: datetime.date
+    version_id: int | None
+    batches: list[tuple[int, int]]
+    planned_at: str
+
+    def as_dict(self) -> dict:
+        return {
+            "business_date": self.business_date.isoformat(),
+            "version": self.version_id,
+            "batches": len(self.batches),
+            "planned_at": self.planned_at,
+        }
+
+
+def rescore_plan(*, on: datetime.date, batch_size: int = DEFAULT_BATCH_SIZE) -> RescorePlan:
+    """The batches of a night's rescoring with the active version (none without one)."""
+    version = active_version()
+    batches = customer_id_batches(batch_size=batch_size) if version is not None else []
+    return RescorePlan(
+        business_date=on,
+        version_id=version.pk if version is not None else None,
+        batches=batches,
+        planned_at=timezone.now().isoformat(),
+    )
+
+
+# The context of the last plan this process ran a batch of: (date, version id, plan) → context.
+_plan_contexts: dict[tuple, RescoreContext] = {}
+
+
+def rescore_batch(
+    *, on: datetime.date, version_id: int, first_id: int, last_id: int, plan: str = ""
+) -> RescoreSummary:
+    """One batch of a plan, as the task risk.rescore_batch runs it: rescore_batch_run with the
+    version loaded from its id. The context is read once per plan in a process and kept for the
+    plan's next batches there; without a plan it is read afresh."""
+    key = (on, version_id, plan)
+    context = _plan_contexts.get(key) if plan else None
+    if context is None:
+        version = ScorecardVersion.objects.select_related("scorecard").get(pk=version_id)
+        context = rescore_context(on=on, version=version)
+        if plan:
+            _plan_contexts.clear()
+            _plan_contexts[key] = context
+    return rescore_batch_run(context=context, first_id=first_id, last_id=last_id)
+
+
+def rescore_batch_run(*, context: RescoreContext, first_id: int, last_id: int) -> RescoreSummary:
+    """Score the customers with first_id <= id <= last_id and apply or queue their limit changes,
+    in one transaction. Idempotent: customers already scored by the version on the date are
+    skipped (a batch run twice, or retried after it failed halfway and was rolled back, writes
+    what one run writes); two runs of one batch at once collide on the scores' unique constraint
+    and the second fails (a task retries it, and it then finds the batch done)."""
+    summary = RescoreSummary(business_date=context.on, version_id=context.version.pk)
+    with transaction.atomic():
+        _tune_session()
+        _rescore_batch(context=context, first_id=first_id, last_id=last_id, summary=summary)
+    return summary
+
+
+def _tune_session() -> None:
+    """PostgreSQL settings for the batch's transaction (SET LOCAL ends with it), as the sweep's
+    chunks take: a parallel worker started for a query of a few hundred milliseconds only
+    competes with the other batches' workers for the same cores, and compiling these
+    index-driven GROUP BYs with JIT costs more than it saves."""
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+
+
+def _rescore_batch(*, context: RescoreContext, first_id: int, last_id: int, summary: RescoreSummary) -> None:
+    on, version = context.on, context.version
     done = set(
         CustomerScore.objects.filter(
             version=version, business_date=on, customer_id__gte=first_id, customer_id__lte=last_id
@@ -339,16 +468,19 @@ def _rescore_batch(*, on, version, card, policy, rates, first_id, last_id, summa
         on=on,
         first_id=first_id,
         last_id=last_id,
-        merchant_rates=rates,
-        arrears_months=policy.limit_increase_clean_months,
+        merchant_rates=context.rates,
+        arrears_months=context.policy.limit_increase_clean_months,
     )
     now = timezone.now()
-    rows, results = [], {}
+    rows, results, texts = [], {}, []
     for customer_id, fact in facts.items():
         if customer_id in done:
             continue
-        result = score_values(card, fact.values)
+        result = score_values(context.card, fact.values)
         results[customer_id] = result
+        # Encoded once: the score row and its decision log entry share the points and reasons.
+        points, reasons = context.texts.points(result.points), context.texts.reasons(result.reasons)
+        texts.append((points, reasons))
         rows.append(
             (
                 customer_id,
@@ -357,40 +489,51 @@ def _rescore_batch(*, on, version, card, policy, rates, first_id, last_id, summa
                 now,
                 result.score,
                 result.grade,
-                result.points,
-                fact.values,
-                result.reasons,
+                points,
+                JsonText(json.dumps(fact.values, separators=(",", ":"))),
+                reasons,
             )
         )
     if not rows:
         return
     ids = bulk_insert_values(CustomerScore, _SCORE_FIELDS, rows)
     score_ids = dict(zip(results, ids, strict=True))
-    day = on.isoformat()
-    decision_log_append_many(
-        entries=(
-            (
-                DecisionKind.SCORE,
-                f"accounts.customer:{customer_id}",
-                {
-                    "score_id": score_id,
-                    "version": version.pk,
-                    "business_date": day,
-                    "score": row[4],
-                    "grade": row[5],
-                    "points": row[6],
-                    "reasons": row[8],
-                },
-            )
-            for (customer_id, score_id), row in zip(score_ids.items(), rows, strict=True)
-        ),
-        canonical=True,
-    )
     summary.scored += len(rows)
     credit_lines_scores_set(
         rows=[(facts[c].line_id, r.score, r.grade) for c, r in results.items() if facts[c].line_id]
     )
-    _propose_limits(on=on, policy=policy, facts=facts, results=results, score_ids=score_ids, summary=summary)
+    changes = _propose_limits(
+        on=on, policy=context.policy, facts=facts, results=results, score_ids=score_ids, summary=summary
+    )
+    # Last, so that the chain's head is locked only from here to the commit.
+    day = json.dumps(on.isoformat())
+    decision_log_append_many(
+        entries=[
+            *(
+                (
+                    DecisionKind.SCORE,
+                    f"accounts.customer:{customer_id}",
+                    _score_content(
+                        score_id=score_id, version_id=version.pk, day=day, row=row, points=p, reasons=r
+                    ),
+                )
+                for (customer_id, score_id), row, (p, r) in zip(score_ids.items(), rows, texts, strict=True)
+            ),
+            *(_limit_entry(change) for change in changes),
+        ]
+    )
+
+
+def _score_content(
+    *, score_id: int, version_id: int, day: str, row: tuple, points: str, reasons: str
+) -> JsonText:
+    """A score's decision log content as canonical text (decisionlog.services.canonical_text of
+    {"score_id", "version", "business_date", "score", "grade", "points", "reasons"}), built around
+    the points and reasons already encoded for the score row."""
+    return JsonText(
+        f'{{"business_date":{day},"grade":"{row[5]}","points":{points},"reasons":{reasons},'
+        f'"score":{row[4]:d},"score_id":{score_id:d},"version":{version_id:d}}}'
+    )
 
 
 _SCORE_FIELDS = (
@@ -406,9 +549,10 @@ _SCORE_FIELDS = (
 )
 
 
-def _propose_limits(*, on, policy, facts, results, score_ids, summary: RescoreSummary) -> None:
+def _propose_limits(*, on, policy, facts, results, score_ids, summary: RescoreSummary) -> list[LimitChange]:
     """Decreases and freezes apply at once; increases up to the policy's threshold too, larger
-    ones wait for a second analyst; nothing grows for a customer with recent arrears."""
+    ones wait for a second analyst; nothing grows for a customer with recent arrears. Returns
+    the limit changes written, for the decision log."""
     proposals = []  # (customer_id, kind, new_limit, status)
     for customer_id, result in results.items():
         fact = facts[customer_id]
@@ -430,7 +574,7 @@ def _propose_limits(*, on, policy, facts, results, score_ids, summary: RescoreSu
             )
             proposals.append((customer_id, LimitChangeKind.INCREASE, new, status))
     if not proposals:
-        return
+        return []
     asking = [p[0] for p in proposals if p[3] == LimitChangeStatus.PENDING]
     waiting = set(
         LimitChange.objects.filter(customer_id__in=asking, status=LimitChangeStatus.PENDING).values_list(
@@ -441,7 +585,11 @@ def _propose_limits(*, on, policy, facts, results, score_ids, summary: RescoreSu
     applying = [p[0] for p in proposals if p[3] == LimitChangeStatus.APPLIED]
     lines = {
         line.customer_id: line
-        for line in CreditLine.objects.select_for_update().filter(customer_id__in=applying).order_by("pk")
+        # With the customer (not locked): the audit trail names a line by its customer.
+        for line in CreditLine.objects.select_for_update(of=("self",))
+        .select_related("customer")
+        .filter(customer_id__in=applying)
+        .order_by("pk")
     }
     changes, apply = [], []
     reason = _("Rescoring %(date)s") % {"date": f"{on:%Y-%m-%d}"}
@@ -471,7 +619,7 @@ def _propose_limits(*, on, policy, facts, results, score_ids, summary: RescoreSu
     bulk_insert_rows(changes)
     LimitChange.history.bulk_history_create(changes, default_change_reason=reason[:100], batch_size=500)
     credit_lines_limits_set(changes=apply, reason=reason)
-    decision_log_append_many(entries=(_limit_entry(change) for change in changes))
+    return changes
 
 
 def _limit_entry(change: LimitChange, *, actor=None) -> tuple:
@@ -498,19 +646,9 @@ def customer_score(*, customer: Customer, on: datetime.date, version: ScorecardV
     version = version or active_version()
     if version is None:
         return None
-    policy = policy_in_force(on=on)
-    summary = RescoreSummary(business_date=on)
-    with transaction.atomic():
-        _rescore_batch(
-            on=on,
-            version=version,
-            card=card_load(version),
-            policy=policy,
-            rates=merchant_return_rates(on=on),
-            first_id=customer.pk,
-            last_id=customer.pk,
-            summary=summary,
-        )
+    rescore_batch_run(
+        context=rescore_context(on=on, version=version), first_id=customer.pk, last_id=customer.pk
+    )
     return CustomerScore.objects.filter(customer=customer, version=version, business_date=on).first()
 
 
