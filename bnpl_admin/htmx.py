@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django_htmx.http import HttpResponseClientRedirect
 
 
@@ -30,3 +30,11 @@ class BoostedNavigationMiddleware:
         if leaves_the_page:
             return HttpResponseClientRedirect(request.get_full_path())
         return self.get_response(request)
+
+
+def redirect_after_action(request: HttpRequest, to: str) -> HttpResponse:
+    """Where an action posted from a fragment goes once done: htmx is told to load that page
+    (`HX-Redirect`), a form posted without htmx gets an ordinary redirect."""
+    if getattr(request, "htmx", None):
+        return HttpResponseClientRedirect(to)
+    return HttpResponseRedirect(to)

@@ -10,10 +10,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django_htmx.http import HttpResponseClientRedirect
 
 from bnpl_admin.dates import business_date
 from bnpl_admin.errors import DomainError
+from bnpl_admin.htmx import redirect_after_action
 from bnpl_admin.lists import ObjectListView
 from bnpl_admin.money import ZERO
 from collection.models import CollectionCase
@@ -72,10 +72,7 @@ def propose(request: HttpRequest, case_id: int) -> HttpResponse:
                 form.add_error(None, refusal.message)
             else:
                 messages.success(request, _("The proposal waits for a manager's decision."))
-                target = reverse("collections:case_detail", args=[case.pk])
-                if request.htmx:
-                    return HttpResponseClientRedirect(target)
-                return redirect(target)
+                return redirect_after_action(request, reverse("collections:case_detail", args=[case.pk]))
     context = {"case": case, "form": form, **_previews(case, data)}
     template = "settlements/_propose.html" if request.htmx else "settlements/propose.html"
     return render(request, template, context)

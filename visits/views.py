@@ -15,10 +15,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from bnpl_admin.dates import business_date
 from bnpl_admin.errors import DomainError
+from bnpl_admin.htmx import redirect_after_action
 from bnpl_admin.lists import ObjectListView
 from collection.models import CollectionCase
 
@@ -88,10 +88,7 @@ def visit_request_view(request: HttpRequest, case_id: int) -> HttpResponse:
                 form.add_error(None, refusal.message)
             else:
                 messages.success(request, _("The home visit is requested; a manager decides on it."))
-                target = reverse("collections:case_detail", args=[case.pk])
-                if request.htmx:
-                    return HttpResponseClientRedirect(target)
-                return redirect(target)
+                return redirect_after_action(request, reverse("collections:case_detail", args=[case.pk]))
         status = 422 if request.htmx else 200
     context = {
         "case": case,
@@ -130,10 +127,7 @@ def visit_case_cancel_view(request: HttpRequest, case_id: int) -> HttpResponse:
                 form.add_error(None, refusal.message)
             else:
                 messages.success(request, _("The home visit is cancelled."))
-                target = reverse("collections:case_detail", args=[case.pk])
-                if request.htmx:
-                    return HttpResponseClientRedirect(target)
-                return redirect(target)
+                return redirect_after_action(request, reverse("collections:case_detail", args=[case.pk]))
     context = {"case": case, "visit": visit, "form": form}
     if visit is not None and visit.scheduled_for is not None:
         context["scheduled_local"] = _local(visit.scheduled_for, visit_zone(case.customer), "%Y-%m-%d %H:%M")
