@@ -62,12 +62,13 @@ def canonical_text(content) -> JsonText:
 _dumps = json.JSONEncoder(ensure_ascii=False).encode  # a string, an int or None, as in the body
 
 
-def _text_digest(*, sequence: int, recorded_utc: str, kind: str, subject: str, actor_id, content: str) -> str:
+def _text_digest(*, sequence: int, recorded: str, kind: str, subject: str, actor: str, content: str) -> str:
     """content_digest of content given as canonical text: the same body, its keys in sorted
-    order, with the content's text put in as it is instead of encoding the content again."""
+    order, with the content's text put in as it is instead of encoding the content again.
+    `recorded`, `kind` and `actor` come encoded (_dumps), as they repeat from entry to entry."""
     text = (
-        f'{{"actor":{_dumps(actor_id)},"content":{content},"kind":{_dumps(kind)},'
-        f'"recorded_at":{_dumps(recorded_utc)},"sequence":{sequence:d},"subject":{_dumps(subject)}}}'
+        f'{{"actor":{actor},"content":{content},"kind":{kind},'
+        f'"recorded_at":{recorded},"sequence":{sequence:d},"subject":{_dumps(subject)}}}'
     )
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -153,7 +154,7 @@ def decision_log_append_many(*, entries, actor=None, canonical: bool = False) ->
         head = ChainHead.objects.select_for_update().get(pk=1)
         sequence, previous_hash = head.sequence, head.head_hash or GENESIS_HASH
         recorded_at = timezone.now()
-        recorded_utc = _utc_text(recorded_at)
+        recorded, actor, kinds = _dumps(_utc_text(recorded_at)), _dumps(actor_id), {}
         rows = []
         for kind, subject, content in entries:
             sequence += 1
@@ -161,12 +162,13 @@ def decision_log_append_many(*, entries, actor=None, canonical: bool = False) ->
                 stored = content
             else:
                 stored = canonical_text(content if canonical else canonical_content(content))
+            kind_text = kinds.get(kind) or kinds.setdefault(kind, _dumps(kind))
             content_hash = _text_digest(
                 sequence=sequence,
-                recorded_utc=recorded_utc,
-                kind=kind,
+                recorded=recorded,
+                kind=kind_text,
                 subject=subject,
-                actor_id=actor_id,
+                actor=actor,
                 content=stored,
             )
             entry_hash = chain_digest(previous_hash=previous_hash, content_hash=content_hash)

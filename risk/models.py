@@ -346,4 +346,10 @@ class LimitChange(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.customer_id}: ¥{self.old_limit} → ¥{self.new_limit} ({self.get_status_display()})"
+        # get_status_display() hashes the field's choices on every call: the audit trail names
+        # each of a rescoring night's hundred thousand limit changes.
+        status = _STATUS_LABELS.get(self.status, self.status)
+        return f"{self.customer_id}: ¥{self.old_limit} → ¥{self.new_limit} ({status})"
+
+
+_STATUS_LABELS = dict(LimitChangeStatus.choices)

@@ -519,7 +519,7 @@ def _rescore_batch(*, context: RescoreContext, first_id: int, last_id: int, summ
                 )
                 for (customer_id, score_id), row, (p, r) in zip(score_ids.items(), rows, texts, strict=True)
             ),
-            *(_limit_entry(change) for change in changes),
+            *(_limit_entry(change, encoded=True) for change in changes),
         ]
     )
 
@@ -622,23 +622,31 @@ def _propose_limits(*, on, policy, facts, results, score_ids, summary: RescoreSu
     return changes
 
 
-def _limit_entry(change: LimitChange, *, actor=None) -> tuple:
-    return (
-        DecisionKind.LIMIT_CHANGE,
-        f"accounts.customer:{change.customer_id}",
-        {
-            "limit_change_id": change.pk,
-            "kind": change.kind,
-            "status": change.status,
-            "old_limit": change.old_limit,
-            "new_limit": change.new_limit,
-            "old_grade": change.old_grade,
-            "new_grade": change.new_grade,
-            "business_date": change.business_date,
-            "reason": change.decision_reason or change.reason,
-            "decided_by": change.decided_by_id,
-        },
-    )
+def _limit_entry(change: LimitChange, *, encoded: bool = False) -> tuple:
+    """A limit change's decision log entry; `encoded`: its content as canonical text already
+    (amounts and the date as the log stores them), for a batch's many entries."""
+    content = {
+        "limit_change_id": change.pk,
+        "kind": change.kind,
+        "status": change.status,
+        "old_limit": change.old_limit,
+        "new_limit": change.new_limit,
+        "old_grade": change.old_grade,
+        "new_grade": change.new_grade,
+        "business_date": change.business_date,
+        "reason": change.decision_reason or change.reason,
+        "decided_by": change.decided_by_id,
+    }
+    if encoded:
+        content = canonical_text(
+            {
+                **content,
+                "old_limit": str(change.old_limit),
+                "new_limit": str(change.new_limit),
+                "business_date": change.business_date.isoformat(),
+            }
+        )
+    return (DecisionKind.LIMIT_CHANGE, f"accounts.customer:{change.customer_id}", content)
 
 
 def customer_score(*, customer: Customer, on: datetime.date, version: ScorecardVersion | None = None):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime
 import json
+from decimal import Decimal
 
 import pytest
 
 from accounts.models import Grade
 from decisionlog.models import GENESIS_HASH, DecisionKind, DecisionLogEntry
 from decisionlog.services import (
+    canonical_content,
     canonical_text,
     chain_digest,
     content_digest,
@@ -17,8 +19,9 @@ from decisionlog.services import (
     decision_log_append_many,
     decision_log_verify,
 )
+from risk.models import LimitChange, LimitChangeKind, LimitChangeStatus
 from risk.scoring import LoadedCard, LoadedCharacteristic
-from risk.services import ScoreTexts, _score_content
+from risk.services import ScoreTexts, _limit_entry, _score_content
 
 pytestmark = pytest.mark.django_db
 
@@ -112,3 +115,20 @@ def test_a_cards_score_texts_are_the_canonical_texts_of_its_points_and_reasons()
     assert texts.points({"other": 1}) == canonical_text({"other": 1})
     for reasons in ([], ["渠道"], ["months", "a%d", "渠道"], ["not on the card"]):
         assert texts.reasons(reasons) == canonical_text(reasons)
+
+
+def test_a_limit_change_entry_encoded_for_a_batch_is_the_canonical_text_of_its_content():
+    change = LimitChange(
+        pk=9,
+        customer_id=4,
+        business_date=datetime.date(2026, 3, 20),
+        kind=LimitChangeKind.DECREASE,
+        status=LimitChangeStatus.APPLIED,
+        old_limit=Decimal("20000.00"),
+        new_limit=Decimal("5000.50"),
+        old_grade="A",
+        new_grade="C",
+        reason="重新评分 2026-03-20",
+    )
+    kind, subject, content = _limit_entry(change)
+    assert _limit_entry(change, encoded=True) == (kind, subject, canonical_text(canonical_content(content)))
