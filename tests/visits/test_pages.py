@@ -387,8 +387,10 @@ def test_htmx_swaps_a_refused_forms_errors_in(client):
 
     case = visitable_case()
     html = _client(client, case.assigned_agent).get(reverse("collections:case_detail", args=[case.pk]))
-    found = re.search(r'<meta name="htmx-config" content=\'([^\']+)\'>', html.content.decode())
-    assert found, "the page sets no htmx configuration"
-    rules = json.loads(found.group(1))["responseHandling"]
+    found = re.findall(r'<meta name="htmx-config" content=\'([^\']+)\'>', html.content.decode())
+    assert len(found) == 1, "htmx reads only the first htmx-config of a page: exactly one, in base.html"
+    config = json.loads(found[0])
+    assert config["includeIndicatorStyles"] is False  # an inline style breaks the content security policy
+    rules = config["responseHandling"]
     first = next(rule for rule in rules if re.fullmatch(rule["code"].replace(".", r"\d"), "422"))
     assert first["swap"] is True
