@@ -6,13 +6,14 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint format bench bench-workbench migrate seed translations browser clean help
+.PHONY: run test lint format bench bench-workbench bench-rescore migrate seed translations browser clean help
 
 help:
 	@echo "make run    - install, migrate, seed the demo when empty, start web + worker + beat"
 	@echo "make test   - the whole test suite plus ruff and the import contracts"
 	@echo "make bench  - the sweep and reminder benchmark (see docs/performance.md)"
 	@echo "make bench-workbench - the collections workbench pages with 100k open cases"
+	@echo "make bench-rescore - nightly rescoring of 250k customers (also run by make bench)"
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +72,15 @@ BENCH_ARGS ?=
 bench: $(VENV)/.installed | var
 	DATABASE_URL="$${DATABASE_URL:-$(BENCH_DATABASE_URL)}" $(PY) -m bench.run --scale $(SCALE) \
 		$(if $(BENCH_BROKER),--broker $(BENCH_BROKER)) $(BENCH_ARGS)
+	$(MAKE) bench-rescore
+
+# Nightly rescoring (risk) of the same size of book, one process and two workers, first and
+# second nights (docs/performance.md): builds (or with RESCORE_ARGS=--reuse-book restores) the
+# PostgreSQL database bnpl_risk_bench.
+BENCH_RESCORE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bnpl_risk_bench
+RESCORE_ARGS ?=
+bench-rescore: $(VENV)/.installed | var
+	DATABASE_URL="$(BENCH_RESCORE_DATABASE_URL)" $(PY) -m bench.rescore --scale $(SCALE) $(RESCORE_ARGS)
 
 # The collections workbench pages on a book with about 100,000 open cases (docs/performance.md):
 # builds (or with BENCH_ARGS=--reuse-book restores) the PostgreSQL database bnpl_bench_workbench.
