@@ -115,7 +115,10 @@ def test_a_field_agent_checks_in_and_records_the_outcome_with_a_photo(phone):
         assert visit.status == VisitStatus.DONE and visit.photos.count() == 1
         image = page.locator(".photos img")
         assert image.count() == 1
-        assert image.evaluate("img => img.complete && img.naturalWidth") == 640  # served by the checked view
+        # The photo loads lazily (it may sit below the fold on a phone): bring it into view and wait for it.
+        image.scroll_into_view_if_needed()
+        image.evaluate("img => img.decode()")
+        assert image.evaluate("img => img.naturalWidth") == 640  # served by the checked view
         _fits(page, "the visit after the outcome")
         screenshot(page, f"visits-phone-done-{slug}")
 
