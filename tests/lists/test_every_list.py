@@ -272,3 +272,45 @@ def test_the_list_reads_as_chinese(db, page, english_messages):
         assert not _leaks(html, english_messages, _raw_choice_values()), query
     errors = client.get(page.path, dict.fromkeys(_filter_keys(page), "\x01bad")).content.decode()
     assert not _leaks(errors, english_messages, _raw_choice_values())
+
+
+@pytest.mark.parametrize("page", LISTS, ids=str)
+def test_the_cells_are_those_django_tables2_renders(db, page):
+    """The console table writes its cells by a plan made once per render
+    (accounts/templatetags/console_tables.py): every cell of every list, compared with
+    django-tables2's own BoundRow rendering of the same row."""
+    from django.template import Context
+
+    from accounts.templatetags.console_tables import _Cells, console_cells, reference_cells
+
+    client = _client(_reader(page))
+    ROW_MAKERS[page.key](6)
+    response = client.get(page.path)
+    assert response.status_code == 200
+    table = response.context["table"]
+    rows = list(table.page.object_list)
+    assert rows, f"{page}: the row maker made no visible rows"
+    context = Context()  # as a page's: autoescaping, the active language's formats
+    for row in rows:
+        planned = [str(cell) for _column, cell in _Cells(table).items(row)]
+        assert planned == [str(cell) for cell in reference_cells(row)], row.record
+        # And the HTML, as the template loop wrote it before the tag.
+        assert console_cells(context, row) == _template_cells(context, row), row.record
+
+
+def _template_cells(context, row) -> str:
+    """What templates/console/table.html's loop wrote for a row before console_cells."""
+    from django.template.base import render_value_in_context
+    from django.utils.html import format_html, strip_tags
+    from django.utils.safestring import SafeData, mark_safe
+
+    cells = []
+    for column, cell in row.items():
+        text = strip_tags(str(cell))
+        if isinstance(cell, SafeData):
+            text = mark_safe(text)
+        wraps = "wrap" in (column.attrs["td"].get("class") or "")
+        title = format_html(' title="{}"', text) if text and not wraps else ""
+        rendered = render_value_in_context(cell, context)
+        cells.append(format_html("<td {}{}>{}</td>", column.attrs["td"].as_html(), title, rendered))
+    return "".join(cells)
