@@ -11,6 +11,7 @@ bulk. Saved as its own template database, so --reuse-book restores it in seconds
 from __future__ import annotations
 
 import datetime
+import os
 import random
 import time
 from decimal import Decimal
@@ -23,6 +24,22 @@ WORKBENCH_BOOK_VERSION = 1
 TEAMS = ("华南一组", "华东一组", "华北一组", "西部一组")
 AGENTS_PER_TEAM = 10
 PAGE_TARGET_P95_MS = 150.0
+# Issue 11 sets the 150 ms target for the queues, "my queue" and the case page; the manager view
+# (a month of figures) is timed and reported beside them, not held to it (docs/performance.md).
+REPORTED_ONLY = frozenset({"manager view, 30 days"})
+
+
+def cpu_reference_ms() -> float:
+    """The best of three runs of a fixed pure-Python loop, in ms: how fast this machine's CPU
+    was during a run (on a shared host it varies by half), so that runs can be compared."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for number in range(2_000_000):
+            total += number
+        best = min(best, (time.perf_counter() - started) * 1000)
+    return round(best, 1)
 
 
 def workbench_rows(*, on: datetime.date, seed: int = 11, say=print) -> dict:
@@ -196,6 +213,8 @@ def workbench_pages(*, requests: int = 20, say=print) -> dict:
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     measured = {}
+    cpu_before = cpu_reference_ms()
+    say(f"cpu reference (2M additions, best of 3): {cpu_before} ms; load average {os.getloadavg()[0]:.2f}")
     with override_settings(ALLOWED_HOSTS=["testserver"], DEBUG=False, STORAGES=storages):
         for name, (client, path) in pages.items():
             response = client.get(path)  # warm
@@ -219,10 +238,13 @@ def workbench_pages(*, requests: int = 20, say=print) -> dict:
                 f"page {name}: p50 {measured[name]['p50_ms']} ms, p95 {measured[name]['p95_ms']} ms, "
                 f"{measured[name]['queries']} queries"
             )
-    worst = max(page["p95_ms"] for page in measured.values())
+    worst = max(page["p95_ms"] for name, page in measured.items() if name not in REPORTED_ONLY)
     return {
         "requests_per_page": requests,
         "pages": measured,
+        "reported_only": sorted(REPORTED_ONLY),
+        "cpu_reference_ms": {"before": cpu_before, "after": cpu_reference_ms()},
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "worst_p95_ms": worst,
         "target_p95_ms": PAGE_TARGET_P95_MS,
         "met": worst < PAGE_TARGET_P95_MS,
