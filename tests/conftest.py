@@ -48,6 +48,21 @@ def pytest_runtest_setup(item):
         pytest.skip("needs PostgreSQL (runs in the PostgreSQL pass of .ci/run)")
 
 
+@pytest.fixture(autouse=True)
+def _project_language():
+    """Every test starts in the project's language (settings.LANGUAGE_CODE, Chinese) and time
+    zone. A test client's request leaves its thread in the signed-in user's language (Django's
+    LocaleMiddleware activates one and never restores it), which would otherwise carry over
+    into whichever test runs next on the thread, and make a test's outcome depend on the order."""
+    from django.utils import timezone, translation
+
+    translation.deactivate()
+    timezone.deactivate()
+    yield
+    translation.deactivate()
+    timezone.deactivate()
+
+
 @pytest.fixture
 def postgres_only(db):
     """Marks a test that needs PostgreSQL (row locks, SKIP LOCKED); see pytest_runtest_setup."""
