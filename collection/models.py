@@ -265,8 +265,8 @@ class CaseEvent(Event):
         verbose_name = _("case event")
         verbose_name_plural = _("case events")
         indexes = [
-            # A case's latest event (the queue's "last event", my queue's days since it) read off
-            # the index alone, and the case timeline newest first.
+            # A case's latest event (the queue's "last event") read off the index alone, and the
+            # case timeline newest first.
             models.Index(fields=["case", "-created_at"], name="caseevent_case_recent_idx"),
         ]
 

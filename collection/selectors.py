@@ -252,7 +252,11 @@ def cases_queue(*, user) -> QuerySet[CollectionCase]:
 
 
 def priority_score(*, policy: Policy, now: datetime.datetime):
-    """The queue's priority, in SQL: each factor times its dated weight (policy.Policy)."""
+    """The queue's priority, in SQL: each factor times its dated weight (policy.Policy).
+
+    Days since contact count from the case's last contact attempt (any channel, party or
+    outcome), or from its opening when nobody has tried it yet: an assignment, the sweep's ageing
+    or a note is not a contact."""
     thousand = Value(Decimal(1000), output_field=_SCORE)
 
     def weight(value: Decimal) -> Value:
@@ -263,7 +267,7 @@ def priority_score(*, policy: Policy, now: datetime.datetime):
         + F("days_past_due") * weight(policy.queue_weight_dpd)
         + broken_promises() * weight(policy.queue_weight_broken_promise)
         + promise_due_on(business_date(now)) * weight(policy.queue_weight_promise_due_today)
-        + DaysSince(Coalesce(F("last_event_at"), F("opened_at")), now)
+        + DaysSince(Coalesce(last_contact("at"), F("opened_at")), now)
         * weight(policy.queue_weight_days_since_contact),
         output_field=_SCORE,
     )

@@ -213,7 +213,7 @@ class MyQueueView(ObjectListView):
     title = gettext_lazy("My queue")
     description = gettext_lazy(
         "Your open cases, most urgent first: amount overdue, days past due, broken promises and "
-        "days since the last event, each weighted by the policy in force."
+        "days since the last contact attempt, each weighted by the policy in force."
     )
     export_name = "my-queue"
 

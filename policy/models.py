@@ -186,7 +186,9 @@ class Policy(models.Model):
         _("queue weight: broken promises"), "20.00", _("Points per broken promise to pay.")
     )
     queue_weight_days_since_contact = _weight_field(
-        _("queue weight: days since last contact"), "2.00", _("Points per day since the case's last event.")
+        _("queue weight: days since last contact"),
+        "2.00",
+        _("Points per day since the case's last contact attempt (since it opened, if none)."),
     )
 
     # --- Promises to pay (issue 11) ---

@@ -12,7 +12,16 @@ from django.utils import timezone
 from accounts.roles import Role
 from collection.models import CaseEvent, CaseEventType, CaseStatus, CollectionCase, Team
 from collection.selectors import cases_queue, my_queue
-from collection.services import BY_LOAD, ROUND_ROBIN, CaseError, case_open, case_transition, cases_assign_bulk
+from collection.services import (
+    BY_LOAD,
+    ROUND_ROBIN,
+    CaseError,
+    case_assign,
+    case_open,
+    case_transition,
+    cases_assign_bulk,
+    contact_record,
+)
 from orders.models import Hold, Installment, InstallmentStatus
 from policy.selectors import policy_in_force
 from tests.conftest import login_verified
@@ -344,7 +353,8 @@ def test_my_queue_follows_the_weights(teams, manager):
     CollectionCase.objects.filter(pk=late.pk).update(days_past_due=90)
     quiet = case_open(customer=CustomerFactory(), agent=ann)
     CollectionCase.objects.filter(pk=quiet.pk).update(days_past_due=1)
-    CaseEvent.objects.filter(case=quiet).update(created_at=timezone.now() - datetime.timedelta(days=60))
+    # Nobody has tried the quiet case since it opened 60 days ago; the others opened today.
+    CollectionCase.objects.filter(pk=quiet.pk).update(opened_at=timezone.now() - datetime.timedelta(days=60))
 
     _policy_weights(amount="100", dpd="0", broken_promise="0", days_since_contact="0")
     assert _mine(ann)[0] == big.pk
@@ -354,6 +364,35 @@ def test_my_queue_follows_the_weights(teams, manager):
     assert _mine(ann)[0] == quiet.pk
     scores = {case.pk: case.priority for case in my_queue(user=ann)}
     assert 590 < scores[quiet.pk] < 610  # 60 days × 10 points
+
+
+def test_days_since_contact_count_from_the_last_contact_attempt_not_any_event(teams, manager):
+    """The weight is "days since last contact": an assignment, an ageing or a note is not a
+    contact and does not make a case look recently worked; a case nobody has tried counts
+    from the day it opened."""
+    ann = teams["ann"]
+    _policy_weights(amount="0", dpd="0", broken_promise="0", days_since_contact="10")
+    long_ago = timezone.now() - datetime.timedelta(days=30)
+    tried = case_open(customer=CustomerFactory(), agent=ann)
+    untried = case_open(customer=CustomerFactory(), agent=ann)
+    CollectionCase.objects.filter(pk__in=[tried.pk, untried.pk]).update(opened_at=long_ago)
+    CaseEvent.objects.filter(case__in=[tried, untried]).update(created_at=long_ago)
+    # Called 20 days ago; the other case only reassigned and aged today (events, not contacts).
+    contact_record(
+        case=tried,
+        agent=ann,
+        channel="phone",
+        party="debtor",
+        outcome="no_answer",
+        now=timezone.now() - datetime.timedelta(days=20),
+    )
+    case_assign(case=untried, agent=ann, by=manager)
+    CaseEvent.objects.create(case=untried, type=CaseEventType.AGEING, payload={"bucket": "M2"})
+
+    scores = {case.pk: case.priority for case in my_queue(user=ann)}
+    assert 295 < scores[untried.pk] < 305  # 30 days since it opened, nobody has tried it
+    assert 195 < scores[tried.pk] < 205  # 20 days since the call
+    assert _mine(ann)[0] == untried.pk
 
 
 def test_my_queue_page_lists_by_priority(client, teams):
