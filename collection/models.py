@@ -349,8 +349,9 @@ class ContactAttempt(models.Model):
         indexes = [
             # The conduct rules read a customer's recent contacts (per local day, per 7 days).
             models.Index(fields=["customer", "at"], name="contact_customer_at_idx"),
-            # The case page lists its recent contacts, newest first.
-            models.Index(fields=["case", "-at"], name="contact_case_recent_idx"),
+            # The case page lists its recent contacts, newest first; a case's last contact (the
+            # queue's filters, my queue's days since contact) is the index's first entry.
+            models.Index(fields=["case", "-at", "-id"], name="contact_case_latest_idx"),
         ]
         constraints = [
             models.CheckConstraint(
