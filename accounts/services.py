@@ -97,6 +97,17 @@ def credit_line_status_change(*, credit_line: CreditLine, to: str, reason: str, 
     return credit_line
 
 
+def overdue_freeze_reason(*, days: int, on: datetime.date) -> str:
+    """The reason the sweep stores on a credit line it freezes. Stored text, so in the business's
+    language (LANGUAGE_CODE) whoever or whatever runs the sweep: a worker, a command, the demo
+    seeder, or a request in another language."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _("Overdue: %(days)d days past due (sweep %(date)s)") % {
+            "days": days,
+            "date": f"{on:%Y-%m-%d}",
+        }
+
+
 def credit_lines_freeze_overdue(
     *, on: datetime.date, dpd_by_customer: dict[int, int], freeze_at_dpd: int
 ) -> int:
@@ -111,13 +122,7 @@ def credit_lines_freeze_overdue(
     lines = list(active.select_related("customer"))
     for line in lines:
         line.status = CreditLineStatus.FROZEN
-        # Stored text, so in the business's language (LANGUAGE_CODE) whoever or whatever runs the
-        # sweep: a worker, a command, or a request in another language.
-        with translation.override(settings.LANGUAGE_CODE):
-            line.status_reason = _("Overdue: %(days)d days past due (sweep %(date)s)") % {
-                "days": dpd_by_customer[line.customer_id],
-                "date": f"{on:%Y-%m-%d}",
-            }
+        line.status_reason = overdue_freeze_reason(days=dpd_by_customer[line.customer_id], on=on)
         line.status_changed_at = now
     with transaction.atomic(savepoint=False):
         bulk_update_rows(lines, ["status", "status_reason", "status_changed_at"])

@@ -45,6 +45,7 @@ from accounts.models import (
     User,
 )
 from accounts.roles import Role
+from accounts.services import overdue_freeze_reason
 from bnpl_admin.dates import business_date
 from bnpl_admin.money import CENT, ZERO, apply_rate
 from collection.models import (
@@ -1096,9 +1097,11 @@ class PortfolioBuilder:
                     opened_at=opened_at,
                 )
                 if dpd >= freeze_at:
+                    # As the sweep froze it, the night the arrears reached the threshold.
+                    frozen_on = first + datetime.timedelta(days=freeze_at - 1)
                     sim.line.status = CreditLineStatus.FROZEN
-                    sim.line.status_reason = f"Overdue: {dpd} days past due"
-                    sim.line.status_changed_at = self.at(first + datetime.timedelta(days=freeze_at - 1), 2, 0)
+                    sim.line.status_reason = overdue_freeze_reason(days=freeze_at, on=frozen_on)
+                    sim.line.status_changed_at = self.at(frozen_on, 2, 0)
             else:
                 closed_at = max(s[2].paid_at for s in spell)
                 case = CollectionCase(

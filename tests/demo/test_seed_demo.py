@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from accounts.models import CreditLine, CreditLineStatus, Customer, EmergencyContact, Grade, User
 from accounts.roles import Role
+from accounts.services import overdue_freeze_reason
 from bnpl_admin.money import ZERO, apply_rate
 from collection.models import Bucket, CaseStatus, CollectionCase
 from demo.seeder import GRADE_LIMITS, STAFF, national_id_check_char
@@ -314,11 +315,15 @@ def test_every_customer_in_arrears_has_one_open_case_and_a_frozen_line(book):
         )
         assert case.assigned_agent_id in agents
         line = CreditLine.objects.get(customer_id=customer_id)
-        frozen_at = dpd if not case.promises.exists() else case.days_past_due  # as seeded, before the payment
+        # Frozen as the sweep freezes, the night the arrears reached the policy's threshold, with
+        # the sweep's reason in the business's language (a Chinese console showed it in English).
+        frozen_on = timezone.localtime(line.status_changed_at).date()
+        freeze_at = policy_in_force(on=today).freeze_at_dpd
         assert (line.status, line.status_reason) == (
             CreditLineStatus.FROZEN,
-            f"Overdue: {frozen_at} days past due",
+            f"逾期：已逾期 {freeze_at} 天（{frozen_on:%Y-%m-%d} 日终批处理）",
         )
+        assert line.status_reason == overdue_freeze_reason(days=freeze_at, on=frozen_on)
     # Every other frozen line was frozen by the demo's rescoring (grade E), with its limit change,
     # or by the demo's bulk restriction of a flagged merchant's customers (restrictions.Restriction).
     frozen = (
