@@ -23,7 +23,7 @@ import random
 import secrets
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -63,7 +63,7 @@ from collection.models import (
     Team,
 )
 from collection.selectors import promise_ceiling
-from collection.services import CaseError, contact_record, promises_decide
+from collection.services import CaseError, case_amounts_refresh, contact_record, promises_decide
 from decisionlog.services import chain_verification_start
 from orders.ledger import (
     LateFeeTerms,
@@ -1120,8 +1120,11 @@ class PortfolioBuilder:
 
     def write(self, agents: Sequence[User]) -> None:
         """Insert the book, parents first; bulk_create fills each child's foreign key."""
-        _create(Customer, [s.customer for s in self.sims])
-        _create(CreditLine, [s.line for s in self.sims])
+        # Each customer's and credit line's first history row is dated when they signed up, not
+        # when the seeder ran: the demo's later changes (a restriction at 09:30 today, the
+        # rescoring) then come after it in the line's history whatever the time of seeding.
+        _create(Customer, [s.customer for s in self.sims], dated=lambda customer: customer.created_at)
+        _create(CreditLine, [s.line for s in self.sims], dated=lambda line: line.customer.created_at)
         _create(EmergencyContact, self.contacts)
         _create(Order, [o.order for o in self.orders])
         installments = []
@@ -1238,9 +1241,12 @@ class PortfolioBuilder:
         return summary
 
 
-def _create(model, objs: Sequence) -> None:
-    """Bulk-insert `objs`, with a baseline history row for each when `model` keeps a history."""
+def _create(model, objs: Sequence, *, dated: Callable | None = None) -> None:
+    """Bulk-insert `objs`, with a baseline history row for each when `model` keeps a history,
+    dated `dated(obj)` when given (else now)."""
     if hasattr(model, "history"):
+        for obj in objs if dated else ():
+            obj._history_date = dated(obj)  # simple-history's bulk_history_create reads it
         bulk_create_with_history(
             objs, model, batch_size=BATCH_SIZE, default_change_reason=DEMO_HISTORY_REASON
         )
@@ -1513,6 +1519,9 @@ def seed_portfolio(*, seed: int, customers: int, today: datetime.date | None = N
     )
     builder.build()
     builder.write(agents)
+    # The builder writes the book and its cases directly, as the nights' sweeps would have left
+    # them; the sweep's last step sets each open case's stored amount overdue, so does this.
+    case_amounts_refresh()
     case_page_extras(builder)
     builder.summary(summary)
     summary.promises = promises_seed(builder=builder)

@@ -272,6 +272,18 @@ def test_late_fees_are_accrued_through_yesterday_and_capped(book):
         )
 
 
+def test_every_open_case_shows_what_its_customer_owes_overdue(book):
+    """The queue's amount overdue is stored on the case (kept by the sweep and the money
+    services); the seeder writes the book directly, so it must set it as the sweep would: the
+    demo's queue showed ¥0.00 for every case the services had not touched."""
+    from collection.selectors import amount_overdue
+
+    cases = list(CollectionCase.objects.open().annotate(owed=amount_overdue()))
+    assert cases
+    assert [(case.pk, case.amount_overdue) for case in cases] == [(case.pk, case.owed) for case in cases]
+    assert sum(1 for case in cases if case.amount_overdue > 0) > len(cases) // 2
+
+
 def test_every_customer_in_arrears_has_one_open_case_and_a_frozen_line(book):
     today = timezone.localdate()
     oldest_overdue = {}
