@@ -153,7 +153,7 @@ def test_the_case_page_shows_the_customer_360_with_numbers_masked(client, team, 
         "客户说下周还",  # the contact's summary in the timeline
         "note 0",
         "Credit line",
-        "¥20000.00",
+        "¥20,000.00",  # money grouped, as everywhere (accounts.templatetags.money)
     ):
         assert shown in page, shown
     for hidden in (customer.phone, customer.national_id, "13912345678"):

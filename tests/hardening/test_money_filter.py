@@ -56,3 +56,21 @@ def test_money_in_a_template_is_the_same_in_both_languages():
 def test_a_float_in_a_template_is_an_error_not_a_figure():
     with pytest.raises(TypeError):
         Template("{% load money %}{{ amount|money }}").render(Context({"amount": 0.1 + 0.2}))
+
+
+def test_every_template_shows_money_through_the_filter():
+    """A template that writes "¥{{ amount }}" (or a floatformat of it) shows ¥20000.00 beside
+    another page's ¥20,000.00, and would show a float's digits: every amount goes through
+    `money`. Found on 18 templates at once (docs: accounts/templatetags/money.py)."""
+    import re
+    from pathlib import Path
+
+    from django.conf import settings
+
+    offenders = []
+    for directory in settings.TEMPLATES[0]["DIRS"]:
+        for path in Path(directory).rglob("*.html"):
+            text = path.read_text(encoding="utf-8")
+            offenders += [f"{path.name}: {hit}" for hit in re.findall(r"¥\s*\{\{[^}]*\}\}", text)]
+            offenders += [f"{path.name}: {hit}" for hit in re.findall(r"¥\s*%\(\w+\)s", text)]
+    assert not offenders, offenders
