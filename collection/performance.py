@@ -234,8 +234,16 @@ def _figures(start: datetime.date, end: datetime.date, *, by_team: bool) -> dict
 RECOVERING_AGENT = "installment__customer__collection_cases__assigned_agent"
 
 
+def _team_memberships() -> dict[int, list[int]]:
+    """{user id: the ids of the teams they are a member of}."""
+    teams_of: dict[int, list[int]] = defaultdict(list)
+    for user_id, team_id in Team.members.through.objects.values_list("user_id", "team_id"):
+        teams_of[user_id].append(team_id)
+    return teams_of
+
+
 def _recovered(
-    start: datetime.date, end: datetime.date
+    start: datetime.date, end: datetime.date, *, teams_of: dict[int, list[int]]
 ) -> tuple[dict[datetime.date, Decimal], dict[int | None, Decimal], dict[int | None, Decimal]]:
     """The money recovered per day, per agent and per team, from one pass over the allocations.
 
@@ -249,9 +257,6 @@ def _recovered(
         .values("business_date", RECOVERING_AGENT)
         .annotate(total=Sum("amount"))
     )
-    teams_of: dict[int, list[int]] = defaultdict(list)
-    for user_id, team_id in Team.members.through.objects.values_list("user_id", "team_id"):
-        teams_of[user_id].append(team_id)
     daily: dict[datetime.date, Decimal] = defaultdict(lambda: ZERO)
     by_agent: dict[int | None, Decimal] = defaultdict(lambda: ZERO)
     by_team: dict[int | None, Decimal] = defaultdict(lambda: ZERO)
@@ -279,14 +284,15 @@ def collections_performance(*, start: datetime.date, end: datetime.date) -> Perf
     since, until = _moments(start, end)
     by_agent = _figures(start, end, by_team=False)
     by_team = _figures(start, end, by_team=True)
-    daily, recovered_by_agent, recovered_by_team = _recovered(start, end)
+    teams_of = _team_memberships()
+    daily, recovered_by_agent, recovered_by_team = _recovered(start, end, teams_of=teams_of)
     for found, recovered in ((by_agent, recovered_by_agent), (by_team, recovered_by_team)):
         for key, amount in recovered.items():
             found[key]["recovered"] = amount
 
     teams = {team.pk: (team.name, "") for team in Team.objects.order_by("name")}
     # Every member of a team shows, with nothing done too; and anyone else who did something.
-    member_ids = set(Team.members.through.objects.values_list("user_id", flat=True))
+    member_ids = set(teams_of)
     people = {
         user.pk: (_staff_name(user), user.username)
         for user in get_user_model().objects.filter(pk__in={k for k in by_agent if k} | member_ids)
